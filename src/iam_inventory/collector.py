@@ -1,0 +1,92 @@
+"""Collect the IAM users, access keys, console/MFA state and root-key presence of one account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from botocore.client import BaseClient
+
+from iam_inventory.models import AccessKey, AccountInventory, IamUser, KeyLastUse
+
+
+def collect_account(iam: BaseClient, account_id: str, now: datetime) -> AccountInventory:
+    """Read everything the rules need from one account through its IAM client."""
+    summary = iam.get_account_summary()["SummaryMap"]
+    users = tuple(collect_user(iam, raw_user) for raw_user in list_users(iam))
+    return AccountInventory(
+        account_id=account_id,
+        users=users,
+        root_access_keys_present=summary.get("AccountAccessKeysPresent", 0) > 0,
+        root_mfa_enabled=summary.get("AccountMFAEnabled", 0) > 0,
+        collected_at=now,
+    )
+
+
+def list_users(iam: BaseClient) -> list[dict]:
+    """Every IAM user in the account, across all pages."""
+    return [user for page in iam.get_paginator("list_users").paginate() for user in page["Users"]]
+
+
+def collect_user(iam: BaseClient, raw_user: dict) -> IamUser:
+    """One user with keys, last use of each key, console and MFA state."""
+    user_name = raw_user["UserName"]
+    console_access = has_login_profile(iam, user_name)
+    return IamUser(
+        user_name=user_name,
+        user_id=raw_user["UserId"],
+        arn=raw_user["Arn"],
+        path=raw_user.get("Path", "/"),
+        created_at=raw_user["CreateDate"],
+        console_access=console_access,
+        password_last_used=raw_user.get("PasswordLastUsed"),
+        # MFA only matters for console users; skipping the call for the others saves one request per user.
+        mfa_enabled=has_mfa_device(iam, user_name) if console_access else False,
+        access_keys=tuple(list_access_keys(iam, user_name)),
+    )
+
+
+def has_login_profile(iam: BaseClient, user_name: str) -> bool:
+    """True when the user has a console password."""
+    try:
+        iam.get_login_profile(UserName=user_name)
+    except iam.exceptions.NoSuchEntityException:
+        return False
+    return True
+
+
+def has_mfa_device(iam: BaseClient, user_name: str) -> bool:
+    """True when the user has at least one MFA device (virtual or hardware)."""
+    return any(page["MFADevices"] for page in iam.get_paginator("list_mfa_devices").paginate(UserName=user_name))
+
+
+def list_access_keys(iam: BaseClient, user_name: str) -> list[AccessKey]:
+    """The user's access keys with their last use."""
+    keys = []
+    for page in iam.get_paginator("list_access_keys").paginate(UserName=user_name):
+        for metadata in page["AccessKeyMetadata"]:
+            key_id = metadata["AccessKeyId"]
+            keys.append(
+                AccessKey(
+                    access_key_id=key_id,
+                    status=metadata["Status"],
+                    created_at=metadata["CreateDate"],
+                    last_use=get_key_last_use(iam, key_id),
+                )
+            )
+    return keys
+
+
+def get_key_last_use(iam: BaseClient, access_key_id: str) -> KeyLastUse:
+    """When, where and for which service a key was last used; never-used keys have no date."""
+    last_used = iam.get_access_key_last_used(AccessKeyId=access_key_id).get("AccessKeyLastUsed", {})
+    used_at = last_used.get("LastUsedDate")
+    if used_at is None:
+        return KeyLastUse(used_at=None)
+    # IAM reports "N/A" for service and region when it has no record of them.
+    service = last_used.get("ServiceName")
+    region = last_used.get("Region")
+    return KeyLastUse(
+        used_at=used_at,
+        service=None if service in (None, "N/A") else service,
+        region=None if region in (None, "N/A") else region,
+    )

@@ -1,0 +1,141 @@
+"""One validated settings object, built once at start from environment variables (and SSM)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from iam_inventory.models import Thresholds
+
+ACCOUNT_ID_PATTERN = r"^\d{12}$"
+_ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"
+_ROLE_PATH_PATTERN = r"^/([\x21-\x7e]*/)?$"
+# Values of these variables must never be echoed back in an error message.
+_SECRET_VARIABLES = frozenset({"EXTERNAL_ID"})
+
+
+class ConfigError(ValueError):
+    """Configuration is invalid; the message names the variable and what is wrong."""
+
+
+class AccountSource(StrEnum):
+    """Where the list of accounts comes from."""
+
+    STATIC = "static"
+    ORGANIZATIONS = "organizations"
+
+
+class RetryMode(StrEnum):
+    """botocore retry modes we allow (legacy is not one of them)."""
+
+    STANDARD = "standard"
+    ADAPTIVE = "adaptive"
+
+
+AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]
+
+
+class Settings(BaseModel):
+    """Validated configuration; field aliases are the environment variable names."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    account_source: AccountSource = Field(AccountSource.STATIC, alias="ACCOUNT_SOURCE")
+    account_ids: tuple[AccountId, ...] = Field((), alias="ACCOUNT_IDS")
+    account_ids_parameter: str | None = Field(None, alias="ACCOUNT_IDS_PARAMETER", min_length=1)
+    role_name: str = Field("IAMListRole", alias="ROLE_NAME", pattern=_ROLE_NAME_PATTERN)
+    role_path: str = Field("/", alias="ROLE_PATH", pattern=_ROLE_PATH_PATTERN, max_length=512)
+    external_id_parameter: str | None = Field(None, alias="EXTERNAL_ID_PARAMETER", min_length=1)
+    external_id: str | None = Field(
+        None, alias="EXTERNAL_ID", min_length=2, max_length=1224, pattern=r"^[\w+=,.@:/-]+$", repr=False
+    )
+    report_bucket: str | None = Field(
+        None, alias="REPORT_BUCKET", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+    )
+    report_prefix: str = Field("iam-inventory", alias="REPORT_PREFIX", pattern=r"^[\w!.*'()/-]{0,200}$")
+    max_key_age_days: int = Field(90, alias="MAX_KEY_AGE_DAYS", ge=1, le=3650)
+    unused_key_days: int = Field(45, alias="UNUSED_KEY_DAYS", ge=1, le=3650)
+    never_used_grace_days: int = Field(7, alias="NEVER_USED_GRACE_DAYS", ge=0, le=3650)
+    workers: int = Field(8, alias="WORKERS", ge=1, le=64)
+    retry_mode: RetryMode = Field(RetryMode.ADAPTIVE, alias="RETRY_MODE")
+    max_attempts: int = Field(8, alias="MAX_ATTEMPTS", ge=1, le=20)
+    connect_timeout_seconds: float = Field(5.0, alias="CONNECT_TIMEOUT_SECONDS", gt=0, le=60)
+    read_timeout_seconds: float = Field(20.0, alias="READ_TIMEOUT_SECONDS", gt=0, le=300)
+    region: str = Field("us-east-1", alias="AWS_REGION", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    running_in_lambda: bool = Field(False, alias="AWS_LAMBDA_FUNCTION_NAME")
+
+    @field_validator("account_ids", mode="before")
+    @classmethod
+    def _split_account_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in re.split(r"[,\s]+", value) if part.strip())
+        return value
+
+    @field_validator("running_in_lambda", mode="before")
+    @classmethod
+    def _present_means_lambda(cls, value: Any) -> bool:
+        return bool(value)
+
+    @field_validator("role_path")
+    @classmethod
+    def _no_double_slash(cls, value: str) -> str:
+        if "//" in value:
+            raise ValueError("must not contain '//'")
+        return value
+
+    @field_validator("report_prefix")
+    @classmethod
+    def _normalise_prefix(cls, value: str) -> str:
+        return value.strip("/")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.account_ids and self.account_ids_parameter:
+            raise ValueError("ACCOUNT_IDS and ACCOUNT_IDS_PARAMETER are exclusive: set one")
+        if self.external_id and self.external_id_parameter:
+            raise ValueError("EXTERNAL_ID and EXTERNAL_ID_PARAMETER are exclusive: set one")
+        if self.external_id and self.running_in_lambda:
+            raise ValueError(
+                "EXTERNAL_ID must not be a plain environment value in Lambda: "
+                "store it as an SSM SecureString and set EXTERNAL_ID_PARAMETER"
+            )
+        if self.never_used_grace_days >= self.max_key_age_days:
+            raise ValueError("NEVER_USED_GRACE_DAYS must be smaller than MAX_KEY_AGE_DAYS")
+        return self
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The rule thresholds as plain data."""
+        return Thresholds(
+            max_key_age_days=self.max_key_age_days,
+            unused_key_days=self.unused_key_days,
+            never_used_grace_days=self.never_used_grace_days,
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from an environment mapping; raise ConfigError naming the bad variable."""
+        known = {field.alias for field in cls.model_fields.values() if field.alias}
+        values = {name: value for name, value in environ.items() if name in known and value != ""}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            detail = describe_validation_error(error, "environment variable", _SECRET_VARIABLES)
+            raise ConfigError(f"invalid configuration: {detail}") from None
+
+
+def describe_validation_error(error: ValidationError, what: str, secret_fields: frozenset[str] = frozenset()) -> str:
+    """Turn a pydantic error into one readable line per problem, naming the field, never echoing secrets."""
+    problems = []
+    for item in error.errors(include_url=False):
+        location = ".".join(str(part) for part in item["loc"]) or "(settings)"
+        detail = item["msg"].removeprefix("Value error, ")
+        shown = ""
+        if location not in secret_fields and item["type"] not in {"missing", "extra_forbidden"} and item["loc"]:
+            shown = f" (got {item['input']!r})"
+        problems.append(f"{what} {location}: {detail}{shown}")
+    return "; ".join(problems)

@@ -1,0 +1,155 @@
+"""Plain data passed between the stages: discover -> assume -> collect -> evaluate -> publish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class AccountStatus(StrEnum):
+    """Outcome of one account in a run."""
+
+    SCANNED = "scanned"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    NOT_SCANNED = "not_scanned"
+
+
+class Severity(StrEnum):
+    """Finding severity, ordered from most to least urgent in SEVERITY_ORDER."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+SEVERITY_ORDER: tuple[Severity, ...] = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """An account to inventory, as discovery found it."""
+
+    account_id: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLastUse:
+    """Last use of an access key; `used_at` is None when AWS has never seen it used."""
+
+    used_at: datetime | None
+    service: str | None = None
+    region: str | None = None
+
+    @property
+    def never_used(self) -> bool:
+        """True when the key has no recorded use."""
+        return self.used_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKey:
+    """One IAM access key (the id is an identifier, never the secret)."""
+
+    access_key_id: str
+    status: str  # "Active" | "Inactive", as IAM spells it
+    created_at: datetime
+    last_use: KeyLastUse
+
+    @property
+    def active(self) -> bool:
+        """True for an Active key."""
+        return self.status == "Active"
+
+
+@dataclass(frozen=True, slots=True)
+class IamUser:
+    """One IAM user with its credentials' state."""
+
+    user_name: str
+    user_id: str
+    arn: str
+    path: str
+    created_at: datetime
+    console_access: bool
+    password_last_used: datetime | None
+    mfa_enabled: bool
+    access_keys: tuple[AccessKey, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInventory:
+    """Everything collected from one spoke account."""
+
+    account_id: str
+    users: tuple[IamUser, ...]
+    root_access_keys_present: bool
+    root_mfa_enabled: bool
+    collected_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccountResult:
+    """The outcome of scanning one account: its inventory, or why there is none."""
+
+    account: Account
+    status: AccountStatus
+    inventory: AccountInventory | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    duration_ms: int = 0
+    api_calls: int = 0
+    retried_calls: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Day thresholds the rules compare against."""
+
+    max_key_age_days: int = 90
+    unused_key_days: int = 45
+    never_used_grace_days: int = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One risky condition found in an account."""
+
+    finding_id: str
+    rule_id: str
+    severity: Severity
+    cis_control: str
+    account_id: str
+    user_name: str | None
+    access_key_id: str | None
+    measured_value: int
+    threshold: int
+    unit: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """Identity and options of one run, fixed before any account is touched."""
+
+    run_id: str
+    started_at: datetime
+    dry_run: bool
+    thresholds: Thresholds
+    role_name: str
+    role_path: str
+    trigger: str
+
+
+@dataclass(slots=True)
+class RunResult:
+    """Everything a run produced, ready to publish."""
+
+    context: RunContext
+    accounts: list[AccountResult]
+    findings: list[Finding]
+    finished_at: datetime
+    published: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,198 @@
+"""Render a run as the versioned JSON report and the findings CSV (pure: no I/O)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from iam_inventory.models import (
+    SEVERITY_ORDER,
+    AccessKey,
+    AccountInventory,
+    AccountResult,
+    AccountStatus,
+    Finding,
+    IamUser,
+    RunResult,
+)
+from iam_inventory.rules import RULE_IDS, days_between
+
+SCHEMA_VERSION = "1.0"
+FINDINGS_CSV_COLUMNS: tuple[str, ...] = (
+    "finding_id",
+    "account_id",
+    "account_name",
+    "rule_id",
+    "severity",
+    "cis_control",
+    "user_name",
+    "access_key_id",
+    "measured_value",
+    "threshold",
+    "unit",
+    "message",
+)
+# Spreadsheet apps execute cells that start with these (CSV/formula injection); IAM names may start with + = @ -.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with a Z suffix for UTC, or None."""
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def build_report(result: RunResult) -> dict[str, Any]:
+    """The full report document: run metadata, per-account status, inventory, findings and summary."""
+    context = result.context
+    now = context.started_at
+    findings_by_account = Counter(finding.account_id for finding in result.findings)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": {
+            "run_id": context.run_id,
+            "trigger": context.trigger,
+            "started_at": iso(context.started_at),
+            "finished_at": iso(result.finished_at),
+            "dry_run": context.dry_run,
+            "role_name": context.role_name,
+            "role_path": context.role_path,
+            "thresholds": {
+                "max_key_age_days": context.thresholds.max_key_age_days,
+                "unused_key_days": context.thresholds.unused_key_days,
+                "never_used_grace_days": context.thresholds.never_used_grace_days,
+            },
+        },
+        "summary": build_summary(result),
+        "accounts": [_account_entry(item, findings_by_account[item.account.account_id]) for item in result.accounts],
+        "inventory": [
+            _inventory_entry(item.inventory, now) for item in result.accounts if item.inventory is not None
+        ],
+        "findings": [finding_entry(finding) for finding in result.findings],
+    }
+
+
+def build_summary(result: RunResult) -> dict[str, Any]:
+    """Counts for the whole run: accounts by status, users, keys, findings by severity and rule."""
+    statuses = Counter(item.status for item in result.accounts)
+    inventories = [item.inventory for item in result.accounts if item.inventory is not None]
+    users = [user for inventory in inventories for user in inventory.users]
+    keys = [key for user in users for key in user.access_keys]
+    by_severity = Counter(finding.severity for finding in result.findings)
+    by_rule = Counter(finding.rule_id for finding in result.findings)
+    return {
+        "accounts": {
+            "expected": len(result.accounts),
+            **{status.value: statuses[status] for status in AccountStatus},
+        },
+        "users": len(users),
+        "console_users": sum(1 for user in users if user.console_access),
+        "access_keys": len(keys),
+        "active_access_keys": sum(1 for key in keys if key.active),
+        "api_calls": sum(item.api_calls for item in result.accounts),
+        "retried_calls": sum(item.retried_calls for item in result.accounts),
+        "findings": {
+            "total": len(result.findings),
+            "by_severity": {severity.value: by_severity[severity] for severity in SEVERITY_ORDER},
+            "by_rule": {rule_id: by_rule[rule_id] for rule_id in RULE_IDS},
+        },
+    }
+
+
+def finding_entry(finding: Finding) -> dict[str, Any]:
+    """One finding as a JSON object."""
+    return {
+        "finding_id": finding.finding_id,
+        "rule_id": finding.rule_id,
+        "severity": finding.severity.value,
+        "cis_control": finding.cis_control,
+        "account_id": finding.account_id,
+        "user_name": finding.user_name,
+        "access_key_id": finding.access_key_id,
+        "measured_value": finding.measured_value,
+        "threshold": finding.threshold,
+        "unit": finding.unit,
+        "message": finding.message,
+    }
+
+
+def _account_entry(item: AccountResult, findings: int) -> dict[str, Any]:
+    inventory = item.inventory
+    return {
+        "account_id": item.account.account_id,
+        "name": item.account.name,
+        "status": item.status.value,
+        "error_code": item.error_code,
+        "error_message": item.error_message,
+        "duration_ms": item.duration_ms,
+        "api_calls": item.api_calls,
+        "retried_calls": item.retried_calls,
+        "users": len(inventory.users) if inventory else 0,
+        "access_keys": sum(len(user.access_keys) for user in inventory.users) if inventory else 0,
+        "findings": findings,
+    }
+
+
+def _inventory_entry(inventory: AccountInventory, now: datetime) -> dict[str, Any]:
+    return {
+        "account_id": inventory.account_id,
+        "collected_at": iso(inventory.collected_at),
+        "root_access_keys_present": inventory.root_access_keys_present,
+        "root_mfa_enabled": inventory.root_mfa_enabled,
+        "users": [_user_entry(user, now) for user in inventory.users],
+    }
+
+
+def _user_entry(user: IamUser, now: datetime) -> dict[str, Any]:
+    return {
+        "user_name": user.user_name,
+        "user_id": user.user_id,
+        "arn": user.arn,
+        "path": user.path,
+        "created_at": iso(user.created_at),
+        "console_access": user.console_access,
+        "password_last_used": iso(user.password_last_used),
+        "mfa_enabled": user.mfa_enabled,
+        "access_keys": [_key_entry(key, now) for key in user.access_keys],
+    }
+
+
+def _key_entry(key: AccessKey, now: datetime) -> dict[str, Any]:
+    return {
+        "access_key_id": key.access_key_id,
+        "status": key.status,
+        "created_at": iso(key.created_at),
+        "age_days": days_between(key.created_at, now),
+        "never_used": key.last_use.never_used,
+        "last_used_at": iso(key.last_use.used_at),
+        "last_used_service": key.last_use.service,
+        "last_used_region": key.last_use.region,
+    }
+
+
+def render_report_json(report: dict[str, Any]) -> bytes:
+    """The report as pretty, stable JSON bytes."""
+    return (json.dumps(report, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode()
+
+
+def csv_safe(value: Any) -> str:
+    """A cell value that a spreadsheet will show as text, never evaluate as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+def render_findings_csv(report: dict[str, Any]) -> bytes:
+    """One row per finding, columns in FINDINGS_CSV_COLUMNS order."""
+    names = {account["account_id"]: account["name"] for account in report["accounts"]}
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(FINDINGS_CSV_COLUMNS)
+    for finding in report["findings"]:
+        row = {**finding, "account_name": names.get(finding["account_id"], "")}
+        writer.writerow([csv_safe(row[column]) for column in FINDINGS_CSV_COLUMNS])
+    return buffer.getvalue().encode()

@@ -1,0 +1,137 @@
+"""Run one inventory: discover, then for each account assume -> collect -> evaluate, then publish."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from botocore.client import BaseClient
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
+
+from iam_inventory.aws import CallCounter, ClientFactory, assume_spoke_role, role_arn
+from iam_inventory.collector import collect_account
+from iam_inventory.config import Settings
+from iam_inventory.discovery import Discovery
+from iam_inventory.models import Account, AccountResult, AccountStatus, Finding, RunContext, RunResult
+from iam_inventory.observability import logger
+from iam_inventory.redact import Redactor
+from iam_inventory.rules import evaluate
+
+Clock = Callable[[], datetime]
+
+
+def resolve_external_id(settings: Settings, ssm: Callable[[], BaseClient]) -> str | None:
+    """The ExternalId: read (decrypted) from its SSM parameter, or the plain value allowed outside Lambda."""
+    if settings.external_id_parameter:
+        response = ssm().get_parameter(Name=settings.external_id_parameter, WithDecryption=True)
+        return response["Parameter"]["Value"]
+    return settings.external_id
+
+
+def scan_accounts(
+    discovery: Discovery,
+    context: RunContext,
+    settings: Settings,
+    factory: ClientFactory,
+    external_id: str | None,
+    redact: Redactor,
+    now: datetime,
+) -> list[AccountResult]:
+    """Scan every discovered account with a bounded pool; results keep discovery order."""
+    sts = factory.hub_client("sts")
+
+    def scan(account: Account) -> AccountResult:
+        return scan_account(account, context, factory, sts, external_id, redact, now)
+
+    with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="account") as pool:
+        scanned = list(pool.map(scan, discovery.to_scan))
+    return scanned + list(discovery.skipped)
+
+
+def scan_account(
+    account: Account,
+    context: RunContext,
+    factory: ClientFactory,
+    sts: BaseClient,
+    external_id: str | None,
+    redact: Redactor,
+    now: datetime,
+) -> AccountResult:
+    """Assume the spoke role and collect one account; any failure becomes a `failed` result, never a raise."""
+    started = time.monotonic()
+    counter = CallCounter()
+    stage = "assume_role"
+    try:
+        arn = role_arn(factory.partition, account.account_id, context.role_path, context.role_name)
+        credentials = assume_spoke_role(sts, arn, context.run_id, external_id)
+        redact.add(credentials.secret_access_key, credentials.session_token)
+        stage = "collect"
+        iam = factory.spoke_client("iam", credentials, counter)
+        inventory = collect_account(iam, account.account_id, now)
+    except Exception as error:  # noqa: BLE001 - one account must never fail the run
+        code = error_code(error)
+        message = redact(f"{stage}: {error}")
+        logger.warning(
+            "account scan failed",
+            extra={"account_id": account.account_id, "stage": stage, "error_code": code, "error": message},
+        )
+        return AccountResult(
+            account=account,
+            status=AccountStatus.FAILED,
+            error_code=code,
+            error_message=message,
+            duration_ms=_elapsed_ms(started),
+            api_calls=counter.calls + 1,
+            retried_calls=counter.retries,
+        )
+    return AccountResult(
+        account=account,
+        status=AccountStatus.SCANNED,
+        inventory=inventory,
+        duration_ms=_elapsed_ms(started),
+        api_calls=counter.calls + 1,  # + the AssumeRole made with the hub's client
+        retried_calls=counter.retries,
+    )
+
+
+def error_code(error: BaseException) -> str:
+    """A short, stable code for the report: the AWS error code, or the kind of transport failure."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code") or "ClientError")
+    if isinstance(error, ConnectTimeoutError | ReadTimeoutError):
+        return "Timeout"
+    if isinstance(error, BotoCoreError):
+        return type(error).__name__
+    return "InternalError"
+
+
+def evaluate_results(results: Sequence[AccountResult], context: RunContext, now: datetime) -> list[Finding]:
+    """Findings of every scanned account."""
+    return [
+        finding
+        for result in results
+        if result.inventory is not None
+        for finding in evaluate(result.inventory, context.thresholds, now)
+    ]
+
+
+def run_inventory(
+    context: RunContext,
+    discovery: Discovery,
+    settings: Settings,
+    factory: ClientFactory,
+    external_id: str | None,
+    redact: Redactor,
+    clock: Clock,
+) -> RunResult:
+    """Scan and evaluate every discovered account; the result is ready to publish."""
+    now = context.started_at
+    results = scan_accounts(discovery, context, settings, factory, external_id, redact, now)
+    findings = evaluate_results(results, context, now)
+    return RunResult(context=context, accounts=results, findings=findings, finished_at=clock())
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
