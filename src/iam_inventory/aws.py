@@ -59,7 +59,9 @@ class CallCounter:
 class ClientFactory:
     """Creates clients from one shared botocore session so service models are loaded and parsed once."""
 
-    def __init__(self, settings: Settings, max_pool_connections: int = 10, profile: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, max_pool_connections: int = 10, profile: str | None = None
+    ) -> None:
         # A named profile may itself assume a role (role_arn/source_profile), as the AWS CLI does.
         self._session = botocore.session.Session(profile=profile)
         self._session.set_config_variable("sts_regional_endpoints", "regional")
@@ -114,9 +116,7 @@ def role_session_name(run_id: str) -> str:
     return _SESSION_NAME_UNSAFE.sub("-", f"iam-inventory-{run_id}")[:64]
 
 
-def assume_spoke_role(
-    sts: BaseClient, role: str, run_id: str, external_id: str | None
-) -> SpokeCredentials:
+def assume_spoke_role(sts: BaseClient, role: str, run_id: str, external_id: str | None) -> SpokeCredentials:
     """Assume the spoke role for 15 minutes, with the ExternalId when one is configured."""
     arguments: dict[str, Any] = {
         "RoleArn": role,

@@ -72,9 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  iam-inventory run --profile hub --accounts 111111111111 --out out/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("--profile", help="AWS CLI profile for the hub credentials (role_arn/source_profile work)")
+    run.add_argument(
+        "--profile", help="AWS CLI profile for the hub credentials (role_arn/source_profile work)"
+    )
     run.add_argument("--region", help="AWS region (sets AWS_REGION)")
-    run.add_argument("--accounts", help="comma-separated 12-digit account ids (overrides the configured source)")
+    run.add_argument(
+        "--accounts", help="comma-separated 12-digit account ids (overrides the configured source)"
+    )
     run.add_argument("--organization", action="store_true", help="discover accounts with AWS Organizations")
     run.add_argument("--role-name", help="spoke role name (default IAMListRole)")
     run.add_argument("--bucket", help="also write the report to this S3 bucket (REPORT_BUCKET)")
@@ -120,8 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def command_run(args: argparse.Namespace, out: TextIO) -> int:
     """`iam-inventory run`."""
-    from iam_inventory.aws import ClientFactory  # noqa: PLC0415 - keeps `--help` fast
-    from iam_inventory.job import Outputs, run_job  # noqa: PLC0415
+    from iam_inventory.aws import ClientFactory
+    from iam_inventory.job import Outputs, run_job
 
     environ = dict(os.environ)
     overrides = {
@@ -139,7 +143,7 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
     factory = ClientFactory(settings, max_pool_connections=settings.workers, profile=args.profile)
     result = run_job(request, settings, utcnow, str(uuid.uuid4()), Outputs(local_dir=args.out), factory)
     if args.format == "json":
-        from iam_inventory.job import run_summary  # noqa: PLC0415
+        from iam_inventory.job import run_summary
 
         print(json.dumps(run_summary(result), indent=2), file=out)
     else:
@@ -149,7 +153,7 @@ def command_run(args: argparse.Namespace, out: TextIO) -> int:
 
 def command_invoke(event_path: Path, out: TextIO) -> int:
     """`iam-inventory invoke EVENT`."""
-    from iam_inventory.handler import lambda_handler  # noqa: PLC0415
+    from iam_inventory.handler import lambda_handler
 
     try:
         event = json.loads(event_path.read_text())
@@ -162,7 +166,7 @@ def command_invoke(event_path: Path, out: TextIO) -> int:
 
 def command_demo(out_dir: Path, out: TextIO) -> int:
     """`iam-inventory demo`."""
-    from iam_inventory.demo import run_demo  # noqa: PLC0415
+    from iam_inventory.demo import run_demo
 
     return run_demo(out_dir, out)
 
@@ -179,7 +183,9 @@ def print_summary(result: RunResult, out: TextIO) -> None:
     findings_by_account: dict[str, int] = {}
     for finding in result.findings:
         findings_by_account[finding.account_id] = findings_by_account.get(finding.account_id, 0) + 1
-    print(f"\nRun {result.context.run_id}  ({'dry run' if result.context.dry_run else 'published'})", file=out)
+    print(
+        f"\nRun {result.context.run_id}  ({'dry run' if result.context.dry_run else 'published'})", file=out
+    )
     header = f"{'ACCOUNT':<14}{'NAME':<20}{'STATUS':<13}{'USERS':>6}{'KEYS':>6}{'FINDINGS':>10}  ERROR"
     print(header, file=out)
     print("-" * len(header), file=out)

@@ -56,7 +56,9 @@ def has_login_profile(iam: BaseClient, user_name: str) -> bool:
 
 def has_mfa_device(iam: BaseClient, user_name: str) -> bool:
     """True when the user has at least one MFA device (virtual or hardware)."""
-    return any(page["MFADevices"] for page in iam.get_paginator("list_mfa_devices").paginate(UserName=user_name))
+    return any(
+        page["MFADevices"] for page in iam.get_paginator("list_mfa_devices").paginate(UserName=user_name)
+    )
 
 
 def list_access_keys(iam: BaseClient, user_name: str) -> list[AccessKey]:

@@ -128,14 +128,25 @@ class Settings(BaseModel):
             raise ConfigError(f"invalid configuration: {detail}") from None
 
 
-def describe_validation_error(error: ValidationError, what: str, secret_fields: frozenset[str] = frozenset()) -> str:
+def describe_validation_error(
+    error: ValidationError, what: str, secret_fields: frozenset[str] = frozenset()
+) -> str:
     """Turn a pydantic error into one readable line per problem, naming the field, never echoing secrets."""
     problems = []
     for item in error.errors(include_url=False):
         location = ".".join(str(part) for part in item["loc"]) or "(settings)"
         detail = item["msg"].removeprefix("Value error, ")
+        if (
+            item["type"] == "string_pattern_mismatch"
+            and item.get("ctx", {}).get("pattern") == ACCOUNT_ID_PATTERN
+        ):
+            detail = "must be a 12-digit AWS account ID"
         shown = ""
-        if location not in secret_fields and item["type"] not in {"missing", "extra_forbidden"} and item["loc"]:
+        if (
+            location not in secret_fields
+            and item["type"] not in {"missing", "extra_forbidden"}
+            and item["loc"]
+        ):
             shown = f" (got {item['input']!r})"
         problems.append(f"{what} {location}: {detail}{shown}")
     return "; ".join(problems)

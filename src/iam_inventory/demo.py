@@ -13,7 +13,13 @@ from iam_inventory.cli import environment, exit_code, print_summary, utcnow
 from iam_inventory.config import Settings
 from iam_inventory.events import RunRequest
 from iam_inventory.job import Outputs, run_job
-from iam_inventory.simulator import DEMO_EXTERNAL_ID, demo_estate, expected_findings, running_simulator, seed_estate
+from iam_inventory.simulator import (
+    DEMO_EXTERNAL_ID,
+    demo_estate,
+    expected_findings,
+    running_simulator,
+    seed_estate,
+)
 
 DEMO_BUCKET = "iam-inventory-demo-reports"
 
@@ -23,8 +29,8 @@ def simulator_environment(endpoint: str) -> dict[str, str]:
     return {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - simulator credentials
-        "AWS_SESSION_TOKEN": "testing",  # noqa: S105
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_CONFIG_FILE": "/dev/null",
@@ -44,16 +50,17 @@ def run_demo(out_dir: Path, out: TextIO) -> int:
         simulator.faults.enforce_trust = True
         print(f"Seeded {len(estate)} spoke accounts:", file=out)
         for account in estate:
-            print(f"  {account.account_id} {account.name:<18} users={len(account.users):<4} role={account.role}", file=out)
+            users = len(account.users)
+            print(f"  {account.account_id} {account.name:<18} users={users:<4} role={account.role}", file=out)
         env = simulator_environment(simulator.endpoint) | {
             "ACCOUNT_IDS": ",".join(account.account_id for account in estate),
             "EXTERNAL_ID": DEMO_EXTERNAL_ID,
             "REPORT_BUCKET": DEMO_BUCKET,
         }
         with environment(env):
-            import boto3  # noqa: PLC0415
+            import boto3
 
-            from iam_inventory.observability import logger  # noqa: PLC0415
+            from iam_inventory.observability import logger
 
             logger.setLevel("WARNING")  # the summary below is the demo's output; JSON logs stay for warnings
 
@@ -75,9 +82,14 @@ def run_demo(out_dir: Path, out: TextIO) -> int:
         found = {(f.account_id, f.user_name, f.access_key_id, f.rule_id) for f in result.findings}
         planted = expected_findings(estate, key_ids)
         if found == planted:
-            print(f"\nCheck: the {len(found)} findings match exactly what the estate was seeded with.", file=out)
+            print(
+                f"\nCheck: the {len(found)} findings match exactly what the estate was seeded with.", file=out
+            )
         else:
-            print(f"\nCheck FAILED: missing {sorted(planted - found)}, unexpected {sorted(found - planted)}", file=out)
+            print(
+                f"\nCheck FAILED: missing {sorted(planted - found)}, unexpected {sorted(found - planted)}",
+                file=out,
+            )
             return 3
     # The demo estate has one unreachable account on purpose: that is the expected outcome, not an error.
     return 0 if exit_code(result) in (0, 1) else exit_code(result)

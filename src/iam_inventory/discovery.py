@@ -58,7 +58,9 @@ def read_account_parameter(ssm: BaseClient, settings: Settings) -> tuple[str, ..
     ids = tuple(part for part in re.split(r"[,\s]+", value) if part)
     bad = [part for part in ids if not _ACCOUNT_ID.match(part)]
     if bad:
-        raise DiscoveryError(f"SSM parameter {name}: {len(bad)} value(s) are not 12-digit account ids: {bad[:3]}")
+        raise DiscoveryError(
+            f"SSM parameter {name}: {len(bad)} value(s) are not 12-digit account ids: {bad[:3]}"
+        )
     if not ids:
         raise DiscoveryError(f"SSM parameter {name} holds no account ids")
     return ids

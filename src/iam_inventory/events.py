@@ -32,11 +32,15 @@ class ThresholdOverrides(BaseModel):
             max_key_age_days=self.max_key_age_days or base.max_key_age_days,
             unused_key_days=self.unused_key_days or base.unused_key_days,
             never_used_grace_days=(
-                base.never_used_grace_days if self.never_used_grace_days is None else self.never_used_grace_days
+                base.never_used_grace_days
+                if self.never_used_grace_days is None
+                else self.never_used_grace_days
             ),
         )
         if merged.never_used_grace_days >= merged.max_key_age_days:
-            raise InvalidEvent("event.thresholds: never_used_grace_days must be smaller than max_key_age_days")
+            raise InvalidEvent(
+                "event.thresholds: never_used_grace_days must be smaller than max_key_age_days"
+            )
         return merged
 
 

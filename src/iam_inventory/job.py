@@ -42,7 +42,9 @@ def run_job(
     logger.set_correlation_id(run_id)
     thresholds = request.thresholds.apply(settings.thresholds) if request.thresholds else settings.thresholds
     if not request.dry_run and not settings.report_bucket and outputs.local_dir is None:
-        raise ConfigError("invalid configuration: environment variable REPORT_BUCKET: required unless dry_run")
+        raise ConfigError(
+            "invalid configuration: environment variable REPORT_BUCKET: required unless dry_run"
+        )
     context = RunContext(
         run_id=run_id,
         started_at=started_at,

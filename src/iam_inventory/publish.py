@@ -96,7 +96,9 @@ def publish_report(result: RunResult, sinks: list[ReportSink]) -> dict[str, str]
             "summary": report["summary"],
         }
         body = (json.dumps(pointer, indent=2) + "\n").encode()
-        locations.setdefault("latest.json", sink.write("latest.json", ReportFile("latest.json", body, "application/json")))
+        locations.setdefault(
+            "latest.json", sink.write("latest.json", ReportFile("latest.json", body, "application/json"))
+        )
     return locations
 
 
@@ -131,6 +133,8 @@ def publish_metrics(result: RunResult, metrics: Metrics) -> None:
         if item.inventory is not None:
             account_keys = [key for user in item.inventory.users for key in user.access_keys]
             per_account.add_metric("Users", MetricUnit.Count, len(item.inventory.users))
-            per_account.add_metric("ActiveAccessKeys", MetricUnit.Count, sum(1 for key in account_keys if key.active))
+            per_account.add_metric(
+                "ActiveAccessKeys", MetricUnit.Count, sum(1 for key in account_keys if key.active)
+            )
             per_account.add_metric("Findings", MetricUnit.Count, findings_by_account[item.account.account_id])
         per_account.flush_metrics()

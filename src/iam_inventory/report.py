@@ -36,7 +36,7 @@ FINDINGS_CSV_COLUMNS: tuple[str, ...] = (
     "unit",
     "message",
 )
-# Spreadsheet apps execute cells that start with these (CSV/formula injection); IAM names may start with + = @ -.
+# Spreadsheets execute cells starting with these (formula injection); IAM names may start with + = @ -.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -69,7 +69,9 @@ def build_report(result: RunResult) -> dict[str, Any]:
             },
         },
         "summary": build_summary(result),
-        "accounts": [_account_entry(item, findings_by_account[item.account.account_id]) for item in result.accounts],
+        "accounts": [
+            _account_entry(item, findings_by_account[item.account.account_id]) for item in result.accounts
+        ],
         "inventory": [
             _inventory_entry(item.inventory, now) for item in result.accounts if item.inventory is not None
         ],

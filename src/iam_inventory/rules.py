@@ -23,8 +23,12 @@ class Rule:
     title: str
 
 
-ACCESS_KEY_TOO_OLD = Rule("access_key_too_old", Severity.MEDIUM, "1.14", "Active access key older than the maximum age")
-ACCESS_KEY_UNUSED = Rule("access_key_unused", Severity.MEDIUM, "1.12", "Active access key not used within the window")
+ACCESS_KEY_TOO_OLD = Rule(
+    "access_key_too_old", Severity.MEDIUM, "1.14", "Active access key older than the maximum age"
+)
+ACCESS_KEY_UNUSED = Rule(
+    "access_key_unused", Severity.MEDIUM, "1.12", "Active access key not used within the window"
+)
 ACCESS_KEY_NEVER_USED = Rule(
     "access_key_never_used", Severity.MEDIUM, "1.11", "Active access key never used after the grace period"
 )
@@ -32,7 +36,9 @@ USER_TWO_ACTIVE_KEYS = Rule("user_two_active_keys", Severity.LOW, "1.13", "User 
 CONSOLE_USER_WITHOUT_MFA = Rule(
     "console_user_without_mfa", Severity.HIGH, "1.10", "Console user without an MFA device"
 )
-ROOT_ACCESS_KEY_PRESENT = Rule("root_access_key_present", Severity.CRITICAL, "1.4", "Root user has an access key")
+ROOT_ACCESS_KEY_PRESENT = Rule(
+    "root_access_key_present", Severity.CRITICAL, "1.4", "Root user has an access key"
+)
 INACTIVE_ACCESS_KEY = Rule("inactive_access_key", Severity.LOW, "1.12", "Inactive access key still present")
 
 RULES: tuple[Rule, ...] = (
@@ -85,13 +91,19 @@ def _finding(
     )
 
 
-def check_root_access_key(inventory: AccountInventory, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
+def check_root_access_key(
+    inventory: AccountInventory, thresholds: Thresholds, now: datetime
+) -> Iterator[Finding]:
     """Root user with any access key (CIS 1.4)."""
     if inventory.root_access_keys_present:
-        yield _finding(ROOT_ACCESS_KEY_PRESENT, inventory, None, None, 1, 0, "keys", "The root user has an access key")
+        yield _finding(
+            ROOT_ACCESS_KEY_PRESENT, inventory, None, None, 1, 0, "keys", "The root user has an access key"
+        )
 
 
-def check_console_mfa(inventory: AccountInventory, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
+def check_console_mfa(
+    inventory: AccountInventory, thresholds: Thresholds, now: datetime
+) -> Iterator[Finding]:
     """Users who can sign in to the console without MFA (CIS 1.10)."""
     for user in inventory.users:
         if user.console_access and not user.mfa_enabled:
@@ -121,7 +133,9 @@ def check_key_unused(inventory: AccountInventory, thresholds: Thresholds, now: d
             yield _finding(ACCESS_KEY_UNUSED, inventory, user, key, idle, limit, "days", message)
 
 
-def check_key_never_used(inventory: AccountInventory, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
+def check_key_never_used(
+    inventory: AccountInventory, thresholds: Thresholds, now: datetime
+) -> Iterator[Finding]:
     """Active keys never used and older than the grace period (CIS 1.11)."""
     grace = thresholds.never_used_grace_days
     for user, key in _active_keys(inventory.users):
@@ -133,7 +147,9 @@ def check_key_never_used(inventory: AccountInventory, thresholds: Thresholds, no
             yield _finding(ACCESS_KEY_NEVER_USED, inventory, user, key, age, grace, "days", message)
 
 
-def check_two_active_keys(inventory: AccountInventory, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
+def check_two_active_keys(
+    inventory: AccountInventory, thresholds: Thresholds, now: datetime
+) -> Iterator[Finding]:
     """Users with more than one active key (CIS 1.13)."""
     for user in inventory.users:
         active = sum(1 for key in user.access_keys if key.active)
@@ -142,7 +158,9 @@ def check_two_active_keys(inventory: AccountInventory, thresholds: Thresholds, n
             yield _finding(USER_TWO_ACTIVE_KEYS, inventory, user, None, active, 1, "keys", message)
 
 
-def check_inactive_keys(inventory: AccountInventory, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
+def check_inactive_keys(
+    inventory: AccountInventory, thresholds: Thresholds, now: datetime
+) -> Iterator[Finding]:
     """Inactive keys that were never deleted; measured value is the key's age."""
     for user in inventory.users:
         for key in user.access_keys:

@@ -70,7 +70,7 @@ def scan_account(
         stage = "collect"
         iam = factory.spoke_client("iam", credentials, counter)
         inventory = collect_account(iam, account.account_id, now)
-    except Exception as error:  # noqa: BLE001 - one account must never fail the run
+    except Exception as error:
         code = error_code(error)
         message = redact(f"{stage}: {error}")
         logger.warning(

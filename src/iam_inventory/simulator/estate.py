@@ -17,7 +17,7 @@ from botocore.config import Config
 
 HUB_ACCOUNT_ID = "123456789012"  # moto's default account: the hub's own credentials land here
 DEMO_EXTERNAL_ID = "demo-external-id-7f3a9c"
-_SIM_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # noqa: S105 - simulator only
+_SIM_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,13 @@ def demo_estate() -> tuple[AccountSpec, ...]:
             "prod-payments",
             users=(
                 *_filler_users(115, seed=1),
-                UserSpec("alice", console=True, mfa=True, keys=(KeySpec(30, 1),), tags={"owner": "alice@example.com"}),
+                UserSpec(
+                    "alice",
+                    console=True,
+                    mfa=True,
+                    keys=(KeySpec(30, 1),),
+                    tags={"owner": "alice@example.com"},
+                ),
                 UserSpec("bob", console=True, mfa=False, expect=frozenset({"console_user_without_mfa"})),
                 UserSpec("ci-deployer", path="/automation/", keys=(KeySpec(400, 0, expect=too_old),)),
                 UserSpec(
@@ -118,7 +124,9 @@ def demo_estate() -> tuple[AccountSpec, ...]:
                 UserSpec("dave", keys=(KeySpec(50, 60, expect=frozenset({"access_key_unused"})),)),
                 UserSpec("erin", keys=(KeySpec(30, None, expect=frozenset({"access_key_never_used"})),)),
                 UserSpec("frank", keys=(KeySpec(3, None),)),
-                UserSpec("grace", keys=(KeySpec(120, 10, active=False, expect=frozenset({"inactive_access_key"})),)),
+                UserSpec(
+                    "grace", keys=(KeySpec(120, 10, active=False, expect=frozenset({"inactive_access_key"})),)
+                ),
                 UserSpec(
                     "heidi",
                     console=True,
@@ -182,7 +190,7 @@ def seed_estate(
 
     Returns the id of every created key by (account, user, key index), to name keys in expectations.
     """
-    from moto.iam.models import AccessKeyLastUsed, iam_backends  # noqa: PLC0415
+    from moto.iam.models import AccessKeyLastUsed, iam_backends
 
     naive_now = now.astimezone(UTC).replace(tzinfo=None)  # moto stores naive UTC datetimes
     key_ids: dict[tuple[str, str, int], str] = {}
@@ -193,19 +201,28 @@ def seed_estate(
             iam.create_role(
                 RoleName=role_name,
                 Path=role_path,
-                AssumeRolePolicyDocument=json.dumps(spoke_trust_policy(f"arn:aws:iam::{HUB_ACCOUNT_ID}:root", trusted_id)),
+                AssumeRolePolicyDocument=json.dumps(
+                    spoke_trust_policy(f"arn:aws:iam::{HUB_ACCOUNT_ID}:root", trusted_id)
+                ),
             )
         backend = iam_backends[account.account_id]["aws"]
         for user in account.users:
-            iam.create_user(UserName=user.name, Path=user.path, Tags=[{"Key": k, "Value": v} for k, v in user.tags.items()])
+            iam.create_user(
+                UserName=user.name,
+                Path=user.path,
+                Tags=[{"Key": k, "Value": v} for k, v in user.tags.items()],
+            )
             if user.console:
-                iam.create_login_profile(UserName=user.name, Password="Sim-Passw0rd!-not-real")  # noqa: S106
+                iam.create_login_profile(UserName=user.name, Password="Sim-Passw0rd!-not-real")
             if user.mfa:
-                serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{user.name}-mfa")["VirtualMFADevice"][
-                    "SerialNumber"
-                ]
+                serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{user.name}-mfa")[
+                    "VirtualMFADevice"
+                ]["SerialNumber"]
                 iam.enable_mfa_device(
-                    UserName=user.name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+                    UserName=user.name,
+                    SerialNumber=serial,
+                    AuthenticationCode1="123456",
+                    AuthenticationCode2="654321",
                 )
             for index, key in enumerate(user.keys):
                 key_id = iam.create_access_key(UserName=user.name)["AccessKey"]["AccessKeyId"]
@@ -221,5 +238,5 @@ def seed_estate(
                         region="us-east-1",
                     )
         if account.root_access_key:
-            backend.account_summary._account_access_keys_present = 1  # noqa: SLF001 - no API creates root keys
+            backend.account_summary._account_access_keys_present = 1
     return key_ids

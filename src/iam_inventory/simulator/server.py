@@ -25,7 +25,10 @@ from werkzeug.wrappers import Request, Response
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _ROLE_ARN = re.compile(r"^arn:[\w-]+:iam::(\d{12}):role(/(?:[^/]+/)*)([^/]+)$")
-_QUERY_NAMESPACES = {"sts": "https://sts.amazonaws.com/doc/2011-06-15/", "iam": "https://iam.amazonaws.com/doc/2010-05-08/"}
+_QUERY_NAMESPACES = {
+    "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+    "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,7 @@ FaultRule = Callable[[SimRequest], Fault | None]
 
 
 def _caller_account(access_key_id: str) -> str:
-    from moto.iam.models import get_account_id_from  # noqa: PLC0415 - moto is only needed when simulating
+    from moto.iam.models import get_account_id_from
 
     return get_account_id_from(access_key_id)
 
@@ -113,7 +116,9 @@ class FaultLayer:
             form = parse_qs(body.decode("utf-8", "replace")) if body else {}
             form.update(parse_qs(environ.get("QUERY_STRING", "")))
             params = {name: values[0] for name, values in form.items()}
-            action = params.get("Action", f"{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}")
+            action = params.get(
+                "Action", f"{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}"
+            )
         return SimRequest(service, action, params, access_key_id, _caller_account(access_key_id))
 
     @staticmethod
@@ -126,7 +131,9 @@ class FaultLayer:
                 f'<ErrorResponse xmlns="{namespace}"><Error><Type>{kind}</Type><Code>{fault.code}</Code>'
                 f"<Message>{fault.message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
             )
-            return Response(body, status=fault.status, content_type="text/xml", headers={"x-amzn-RequestId": request_id})
+            return Response(
+                body, status=fault.status, content_type="text/xml", headers={"x-amzn-RequestId": request_id}
+            )
         if request.service == "s3":
             body = (
                 f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{fault.code}</Code>"
@@ -144,7 +151,7 @@ class FaultLayer:
 
 def check_trust(request: SimRequest) -> Fault | None:
     """Refuse AssumeRole as real STS does: missing role, untrusted caller or ExternalId mismatch."""
-    from moto.iam.models import iam_backends  # noqa: PLC0415
+    from moto.iam.models import iam_backends
 
     arn = request.params.get("RoleArn", "")
     denied = Fault(
@@ -158,7 +165,11 @@ def check_trust(request: SimRequest) -> Fault | None:
         return denied
     account_id, path, name = match.groups()
     role = next(
-        (role for role in iam_backends[account_id]["aws"].roles.values() if role.name == name and role.path == path),
+        (
+            role
+            for role in iam_backends[account_id]["aws"].roles.values()
+            if role.name == name and role.path == path
+        ),
         None,
     )
     if role is None:
@@ -201,7 +212,7 @@ class Simulator:
     """moto server + fault layer on 127.0.0.1, on a free port, in a background thread."""
 
     def __init__(self) -> None:
-        from moto.moto_server.werkzeug_app import (  # noqa: PLC0415
+        from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
             create_backend_app,
@@ -209,7 +220,9 @@ class Simulator:
 
         handler = type("SimulatorRequestHandler", (_QuietRequestHandler, MotoRequestHandler), {})
         self.faults = FaultLayer(DomainDispatcherApplication(create_backend_app))
-        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, self.faults, threaded=True, request_handler=handler)
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", 0, self.faults, threaded=True, request_handler=handler
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="simulator")
 
     @property
@@ -230,8 +243,7 @@ class Simulator:
 
     def reset(self) -> None:
         """Forget every resource and every injected fault."""
-        from moto.core.models import base_decorator  # noqa: F401, PLC0415
-        from moto.moto_api._internal.models import moto_api_backend  # noqa: PLC0415
+        from moto.moto_api._internal.models import moto_api_backend
 
         moto_api_backend.reset()
         self.faults.rules.clear()

@@ -1,0 +1,79 @@
+"""Integration fixtures: one simulator (moto on loopback + fault layer) per session, reset per test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+import boto3
+import pytest
+
+from iam_inventory.demo import simulator_environment
+from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, Simulator, seed_estate
+
+REPORT_BUCKET = "iam-inventory-test-reports"
+
+
+@pytest.fixture(scope="session")
+def simulator_server() -> Iterator[Simulator]:
+    simulator = Simulator().start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def simulator(simulator_server: Simulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
+    """A clean simulator with the process environment pointing boto3 at it."""
+    simulator_server.reset()
+    for name, value in simulator_environment(simulator_server.endpoint).items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_LAMBDA_FUNCTION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    yield simulator_server
+    simulator_server.reset()
+
+
+@pytest.fixture
+def seed(simulator: Simulator, now: datetime) -> Callable[..., dict]:
+    """Seed accounts (dated relative to the fixed clock), then enforce trust like real STS."""
+
+    def _seed(accounts: tuple[AccountSpec, ...], external_id: str | None = DEMO_EXTERNAL_ID) -> dict:
+        key_ids = seed_estate(simulator.endpoint, accounts, now, external_id=external_id)
+        simulator.faults.enforce_trust = True
+        return key_ids
+
+    return _seed
+
+
+@pytest.fixture
+def report_bucket(simulator: Simulator) -> str:
+    boto3.client("s3").create_bucket(Bucket=REPORT_BUCKET)
+    return REPORT_BUCKET
+
+
+def read_s3_json(bucket: str, key: str) -> dict:
+    return json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def read_s3_text(bucket: str, key: str) -> str:
+    return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+
+def list_s3_keys(bucket: str) -> list[str]:
+    response = boto3.client("s3").list_objects_v2(Bucket=bucket)
+    return sorted(item["Key"] for item in response.get("Contents", []))
+
+
+def emf_blobs(captured_stdout: str) -> list[dict]:
+    """The EMF documents Powertools printed (log lines are JSON too; EMF ones carry `_aws`)."""
+    blobs = []
+    for line in captured_stdout.splitlines():
+        if line.startswith("{"):
+            document = json.loads(line)
+            if "_aws" in document:
+                # Powertools writes each metric as a list of values; one value per run here.
+                blobs.append(
+                    {k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in document.items()}
+                )
+    return blobs

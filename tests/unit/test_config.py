@@ -1,0 +1,80 @@
+"""Settings: one validated object from the environment; errors name the variable, never echo secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from iam_inventory.config import AccountSource, ConfigError, RetryMode, Settings
+
+
+def test_defaults_are_the_documented_ones():
+    settings = Settings.from_env({})
+    assert settings.role_name == "IAMListRole"
+    assert settings.account_source is AccountSource.STATIC
+    assert (settings.max_key_age_days, settings.unused_key_days, settings.never_used_grace_days) == (
+        90,
+        45,
+        7,
+    )
+    assert settings.workers == 8
+    assert settings.retry_mode is RetryMode.ADAPTIVE
+    assert settings.report_prefix == "iam-inventory"
+
+
+def test_account_ids_accept_commas_and_spaces():
+    settings = Settings.from_env({"ACCOUNT_IDS": "111111111111, 222222222222\n333333333333"})
+    assert settings.account_ids == ("111111111111", "222222222222", "333333333333")
+
+
+def test_empty_values_mean_unset():
+    assert Settings.from_env({"REPORT_BUCKET": "", "EXTERNAL_ID_PARAMETER": ""}).report_bucket is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("MAX_KEY_AGE_DAYS", "0", "greater than or equal to 1"),
+        ("MAX_KEY_AGE_DAYS", "ninety", "valid integer"),
+        ("WORKERS", "500", "less than or equal to 64"),
+        ("ACCOUNT_IDS", "1234", "must be a 12-digit AWS account ID"),
+        ("ACCOUNT_SOURCE", "ldap", "'static' or 'organizations'"),
+        ("RETRY_MODE", "legacy", "'standard' or 'adaptive'"),
+        ("ROLE_NAME", "bad role!", "should match pattern"),
+        ("REPORT_BUCKET", "Not_A_Bucket", "should match pattern"),
+        ("AWS_REGION", "moon-1", "should match pattern"),
+    ],
+)
+def test_invalid_value_fails_naming_the_variable(variable, value, fragment):
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({variable: value})
+    message = str(caught.value)
+    assert variable in message
+    assert fragment in message
+
+
+def test_plain_external_id_is_refused_inside_lambda_and_never_echoed():
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"EXTERNAL_ID": "s3cr3t-external-id", "AWS_LAMBDA_FUNCTION_NAME": "iam-inventory"})
+    assert "EXTERNAL_ID_PARAMETER" in str(caught.value)
+    assert "s3cr3t-external-id" not in str(caught.value)
+
+
+def test_malformed_external_id_is_not_echoed():
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"EXTERNAL_ID": "has spaces in the secret"})
+    assert "EXTERNAL_ID" in str(caught.value)
+    assert "has spaces" not in str(caught.value)
+
+
+def test_exclusive_sources_are_refused():
+    with pytest.raises(ConfigError, match="ACCOUNT_IDS and ACCOUNT_IDS_PARAMETER"):
+        Settings.from_env({"ACCOUNT_IDS": "111111111111", "ACCOUNT_IDS_PARAMETER": "/iam-inventory/accounts"})
+
+
+def test_grace_period_must_be_shorter_than_max_age():
+    with pytest.raises(ConfigError, match="NEVER_USED_GRACE_DAYS"):
+        Settings.from_env({"MAX_KEY_AGE_DAYS": "7", "NEVER_USED_GRACE_DAYS": "7"})
+
+
+def test_settings_repr_hides_the_external_id():
+    assert "hidden-value" not in repr(Settings.from_env({"EXTERNAL_ID": "hidden-value"}))
