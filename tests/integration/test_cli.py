@@ -1,0 +1,85 @@
+"""The CLI: `demo` end to end, `invoke` with every sample event, `run` with flags."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from iam_inventory import cli
+from iam_inventory.demo import run_demo
+from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec
+from tests.integration.conftest import list_s3_keys
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def test_demo_leaves_report_and_csv_matching_the_seeded_estate(simulator_server, tmp_path, monkeypatch):
+    # Given a clean simulator (the demo starts its own; the shared one just must not interfere)
+    out = io.StringIO()
+    # When
+    code = run_demo(tmp_path, out)
+    # Then the demo checked its findings against the seeded estate and wrote the files
+    text = out.getvalue()
+    assert code == 0, text
+    assert "match exactly what the estate was seeded with" in text
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["summary"]["accounts"] == {
+        "expected": 4,
+        "scanned": 3,
+        "failed": 1,
+        "skipped": 0,
+        "not_scanned": 0,
+    }
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "findings.csv").read_text())))
+    assert len(rows) == report["summary"]["findings"]["total"] == 10
+    assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsScanned":[3.0]') == 1
+    assert "444444444444" in text
+
+
+@pytest.mark.parametrize("path", sorted(EVENTS.glob("*.json")), ids=lambda p: p.name)
+def test_invoke_runs_the_handler_with_every_sample_event(simulator, seed, report_bucket, monkeypatch, path):
+    # Given the accounts the sample events name, and a configuration like the deployed one
+    seed(
+        (
+            AccountSpec("111111111111", "a", users=(UserSpec("u1", keys=(KeySpec(100, 1),)),)),
+            AccountSpec("222222222222", "b", users=(UserSpec("u2", console=True),)),
+        )
+    )
+    monkeypatch.setenv("ACCOUNT_IDS", "111111111111,222222222222")
+    monkeypatch.setenv("EXTERNAL_ID", DEMO_EXTERNAL_ID)
+    monkeypatch.setenv("REPORT_BUCKET", report_bucket)
+    out = io.StringIO()
+    # When
+    code = cli.command_invoke(path, out)
+    # Then the handler's summary is printed and both accounts were scanned
+    summary = json.loads(out.getvalue())
+    assert code == cli.EXIT_OK
+    assert summary["accounts"]["scanned"] == 2
+    assert summary["findings"]["by_rule"]["access_key_too_old"] == 1
+    assert summary["findings"]["by_rule"]["console_user_without_mfa"] == 1
+    dry_run = path.name == "dry-run.json"
+    assert summary["dry_run"] is dry_run
+    assert bool(list_s3_keys(report_bucket)) is not dry_run
+
+
+def test_run_command_writes_to_out_and_exits_1_when_an_account_fails(
+    simulator, seed, tmp_path, monkeypatch, capsys
+):
+    seed((AccountSpec("111111111111", "a"), AccountSpec("444444444444", "gone", role="missing")))
+    monkeypatch.setenv("EXTERNAL_ID", DEMO_EXTERNAL_ID)
+    code = cli.main(
+        ["run", "--accounts", "111111111111,444444444444", "--out", str(tmp_path), "--format", "json"]
+    )
+    assert code == cli.EXIT_ACCOUNT_FAILED
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [entry["status"] for entry in report["accounts"]] == ["scanned", "failed"]
+
+
+def test_run_command_rejects_bad_account_ids_with_exit_2(simulator, capsys):
+    code = cli.main(["run", "--accounts", "12345", "--dry-run"])
+    assert code == cli.EXIT_BAD_INPUT
+    assert "must be a 12-digit AWS account ID" in capsys.readouterr().err
