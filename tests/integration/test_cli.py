@@ -11,6 +11,7 @@ import pytest
 
 from iam_inventory import cli
 from iam_inventory.demo import run_demo
+from iam_inventory.schema import report_schema_errors
 from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec
 from tests.integration.conftest import list_s3_keys
 
@@ -27,6 +28,7 @@ def test_demo_leaves_report_and_csv_matching_the_seeded_estate(simulator_server,
     assert code == 0, text
     assert "match exactly what the estate was seeded with" in text
     report = json.loads((tmp_path / "report.json").read_text())
+    assert report_schema_errors(report) == []
     assert report["summary"]["accounts"] == {
         "expected": 4,
         "scanned": 3,

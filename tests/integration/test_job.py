@@ -13,6 +13,7 @@ import pytest
 from iam_inventory import handler
 from iam_inventory.events import InvalidEvent
 from iam_inventory.report import FINDINGS_CSV_COLUMNS
+from iam_inventory.schema import report_schema_errors
 from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec, expected_findings
 from tests.builders import NOW
 from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json, read_s3_text
@@ -109,6 +110,7 @@ def test_scheduled_run_writes_report_csv_latest_and_metrics(
     # And the report read back from S3 has the inventory and exactly the planted findings
     report = read_s3_json(report_bucket, f"{folder}/report.json")
     assert report["schema_version"] == "1.0"
+    assert report_schema_errors(report) == []
     accounts = {entry["account_id"]: entry for entry in report["accounts"]}
     assert accounts["111111111111"]["status"] == "scanned"
     assert accounts["111111111111"]["users"] == 131

@@ -76,3 +76,20 @@ def test_redactor_masks_known_secrets_and_secret_shaped_strings():
     assert secret_key not in masked
     assert "A" * 100 not in masked
     assert masked.startswith("failed with ***")
+
+
+def test_schema_rejects_a_report_that_breaks_the_contract():
+    from iam_inventory.schema import report_schema_errors
+
+    inventory = make_inventory(make_user(keys=(make_key("AKIAEXAMPLE000000001", age=200),)))
+    report = build_report(
+        run_result(AccountResult(Account("111111111111"), AccountStatus.SCANNED, inventory))
+    )
+    assert report_schema_errors(report) == []
+    report["accounts"][0]["status"] = "done"
+    report["findings"][0]["severity"] = "urgent"
+    del report["summary"]["users"]
+    errors = report_schema_errors(report)
+    assert any(error.startswith("accounts/0/status") for error in errors)
+    assert any(error.startswith("findings/0/severity") for error in errors)
+    assert any("'users' is a required property" in error for error in errors)
