@@ -16,7 +16,7 @@ def report_schema() -> dict[str, Any]:
 
 def report_schema_errors(report: dict[str, Any]) -> list[str]:
     """Every way `report` departs from the schema (empty when valid); needs the `jsonschema` dev extra."""
-    from jsonschema import Draft202012Validator  # noqa: PLC0415 - a test/CLI dependency, not a Lambda one
+    from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(report_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
     return [
