@@ -71,7 +71,9 @@ class ClientFactory:
         self.partition = self._session.get_partition_for_region(settings.region)
         self._config = Config(
             region_name=settings.region,
-            retries={"mode": settings.retry_mode.value, "max_attempts": settings.max_attempts},
+            # total_max_attempts counts the first attempt; botocore's "max_attempts" key counts only
+            # retries, which would make MAX_ATTEMPTS=8 mean nine requests.
+            retries={"mode": settings.retry_mode.value, "total_max_attempts": settings.max_attempts},
             connect_timeout=settings.connect_timeout_seconds,
             read_timeout=settings.read_timeout_seconds,
             max_pool_connections=max_pool_connections,

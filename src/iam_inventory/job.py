@@ -15,7 +15,7 @@ from iam_inventory.events import RunRequest
 from iam_inventory.models import RunContext, RunResult
 from iam_inventory.observability import logger
 from iam_inventory.publish import LocalSink, ReportSink, S3Sink, publish_metrics, publish_report
-from iam_inventory.redact import Redactor
+from iam_inventory.redact import Redactor, install_log_redaction
 from iam_inventory.report import build_summary
 from iam_inventory.runner import Clock, resolve_external_id, run_inventory
 
@@ -56,6 +56,8 @@ def run_job(
     )
     factory = factory or ClientFactory(settings, max_pool_connections=settings.workers)
     redact = Redactor()
+    # Before the first AWS call: botocore's DEBUG output carries the ExternalId and the credentials.
+    install_log_redaction(redact)
     external_id = resolve_external_id(settings, lambda: factory.hub_client("ssm"))
     redact.add(external_id)
     discovery = discover_accounts(settings, request.accounts, factory.hub_client)

@@ -14,12 +14,22 @@ from iam_inventory.aws import CallCounter, ClientFactory, assume_spoke_role, rol
 from iam_inventory.collector import collect_account
 from iam_inventory.config import Settings
 from iam_inventory.discovery import Discovery
-from iam_inventory.models import Account, AccountResult, AccountStatus, Finding, RunContext, RunResult
+from iam_inventory.models import (
+    Account,
+    AccountInventory,
+    AccountResult,
+    AccountStatus,
+    Finding,
+    RunContext,
+    RunResult,
+)
 from iam_inventory.observability import logger
 from iam_inventory.redact import Redactor
 from iam_inventory.rules import evaluate
 
 Clock = Callable[[], datetime]
+# Error codes of a spoke session that expired; STS says ExpiredToken, JSON-protocol services add "Exception".
+EXPIRED_CREDENTIAL_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
 
 
 def resolve_external_id(settings: Settings, ssm: Callable[[], BaseClient]) -> str | None:
@@ -62,14 +72,32 @@ def scan_account(
     """Assume the spoke role and collect one account; any failure becomes a `failed` result, never a raise."""
     started = time.monotonic()
     counter = CallCounter()
+    assumed = 0
     stage = "assume_role"
-    try:
+
+    def collect_with_fresh_credentials() -> AccountInventory:
+        nonlocal assumed, stage
+        stage = "assume_role"
         arn = role_arn(factory.partition, account.account_id, context.role_path, context.role_name)
+        assumed += 1
         credentials = assume_spoke_role(sts, arn, context.run_id, external_id)
         redact.add(credentials.secret_access_key, credentials.session_token)
         stage = "collect"
-        iam = factory.spoke_client("iam", credentials, counter)
-        inventory = collect_account(iam, account.account_id, now)
+        return collect_account(factory.spoke_client("iam", credentials, counter), account.account_id, now)
+
+    try:
+        try:
+            inventory = collect_with_fresh_credentials()
+        except ClientError as error:
+            if error_code(error) not in EXPIRED_CREDENTIAL_CODES:
+                raise
+            # The session ran out mid-account (a very large or slow spoke): assume once more and
+            # collect afresh, so an inventory is never half from one session and half from another.
+            logger.info(
+                "spoke credentials expired mid-account; assuming the role again",
+                extra={"account_id": account.account_id},
+            )
+            inventory = collect_with_fresh_credentials()
     except Exception as error:
         code = error_code(error)
         message = redact(f"{stage}: {error}")
@@ -83,7 +111,7 @@ def scan_account(
             error_code=code,
             error_message=message,
             duration_ms=_elapsed_ms(started),
-            api_calls=counter.calls + 1,
+            api_calls=counter.calls + assumed,
             retried_calls=counter.retries,
         )
     return AccountResult(
@@ -91,7 +119,7 @@ def scan_account(
         status=AccountStatus.SCANNED,
         inventory=inventory,
         duration_ms=_elapsed_ms(started),
-        api_calls=counter.calls + 1,  # + the AssumeRole made with the hub's client
+        api_calls=counter.calls + assumed,  # + the AssumeRole calls made with the hub's client
         retried_calls=counter.retries,
     )
 
