@@ -65,7 +65,12 @@ class RunRequest(BaseModel):
                 parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
                 raise ValueError("must be an ISO 8601 timestamp such as 2026-11-23T06:00:00Z") from None
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            try:
+                # The run id is built from the UTC time: 0001-01-01T00:00+01:00 has none.
+                return parsed.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("must be a timestamp that exists in UTC (years 1 to 9999)") from None
         return value
 
     @field_validator("accounts", mode="before")

@@ -201,6 +201,52 @@ def _principal_account(principal: str) -> str:
     return match.group(1) if match else ""
 
 
+IAM_DEFAULT_PAGE_SIZE = 100  # what IAM returns when MaxItems is not given
+IAM_MAX_PAGE_SIZE = 1000
+
+
+def make_moto_behave_like_iam() -> None:
+    """Patch where moto's IAM differs from IAM in ways a large account exposes, and a per-request cost.
+
+    moto returns every user in one ListUsers page (real IAM pages 100 at a time, so a collector that
+    ignores Marker would look fine against moto and lose users against AWS), and its
+    GetAccessKeyLastUsed scans every key of every account per call (minutes on a 5,000-user account).
+    Idempotent: the simulator may be created more than once per process.
+    """
+    from moto import backends
+    from moto.core.responses import ActionResult
+    from moto.iam.models import IAMBackend
+    from moto.iam.responses import IamResponse
+
+    if getattr(IamResponse.list_users, "_pages_like_iam", False):
+        return
+    # moto's dispatcher lists and stat()s its own package directory on every request (~3 ms each);
+    # the list cannot change while the process runs.
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    scan_every_account = IAMBackend.get_access_key_last_used
+
+    def list_users(self: Any) -> ActionResult:
+        users = list(self.backend.list_users(self._get_param("PathPrefix"), None, None))
+        page_size = min(int(self._get_param("MaxItems") or IAM_DEFAULT_PAGE_SIZE), IAM_MAX_PAGE_SIZE)
+        start = int(self._get_param("Marker") or 0)
+        end = start + page_size
+        result: dict[str, Any] = {"Users": users[start:end], "IsTruncated": end < len(users)}
+        if end < len(users):
+            result["Marker"] = str(end)
+        return ActionResult(result)
+
+    def get_access_key_last_used(self: Any, access_key_id: str) -> dict[str, Any]:
+        key = self.access_keys.get(access_key_id)
+        if key is None:
+            return scan_every_account(self, access_key_id)
+        return {"user_name": key.user_name, "last_used": key.last_used}
+
+    list_users._pages_like_iam = True  # type: ignore[attr-defined]
+    IamResponse.list_users = list_users
+    IAMBackend.get_access_key_last_used = get_access_key_last_used
+
+
 class _QuietRequestHandler:
     """Mixin that silences werkzeug's per-request access log."""
 
@@ -218,6 +264,7 @@ class Simulator:
             create_backend_app,
         )
 
+        make_moto_behave_like_iam()
         handler = type("SimulatorRequestHandler", (_QuietRequestHandler, MotoRequestHandler), {})
         self.faults = FaultLayer(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(

@@ -1,0 +1,150 @@
+"""Nothing leaked: with DEBUG logging everywhere, no credential or ExternalId reaches a log, file or error."""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Iterator
+
+import boto3
+import botocore.retries.standard
+import pytest
+from botocore.exceptions import ClientError
+
+from iam_inventory import handler
+from iam_inventory.observability import logger as powertools_logger
+from iam_inventory.simulator import HUB_ACCOUNT_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
+from tests.builders import NOW
+from tests.integration.faultkit import invoke, manual_event
+
+# Not the demo's id: a value that appears nowhere else, so any occurrence is a leak.
+EXTERNAL_ID = "leak-test-external-id-4Qz9+wXv"
+EXTERNAL_ID_PARAMETER = "/iam-inventory/leak-test/external-id"
+ESTATE = (
+    AccountSpec(
+        "111111111111",
+        "prod",
+        users=(UserSpec("alice", console=True, keys=(KeySpec(200, 3), KeySpec(5, None))),),
+        root_access_key=True,
+    ),
+    AccountSpec("222222222222", "dev", users=(UserSpec("bob", keys=(KeySpec(10, 1),)),)),
+    AccountSpec("333333333333", "other-external-id", role="wrong_external_id"),
+)
+ACCOUNTS = [spec.account_id for spec in ESTATE]
+
+
+class ListHandler(logging.Handler):
+    """Keeps every formatted record, traceback included."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def debug_logging(capsys) -> Iterator[ListHandler]:
+    """DEBUG on every logger, botocore's included, as `boto3.set_stream_logger('')` does; restored after."""
+    root = logging.getLogger()
+    saved_level, saved_handlers = root.level, list(root.handlers)
+    saved_powertools_level = powertools_logger.log_level
+    collected = ListHandler()
+    boto3.set_stream_logger("", logging.DEBUG)  # botocore, urllib3, everything, to stderr
+    root.addHandler(collected)
+    powertools_logger.setLevel("DEBUG")
+    yield collected
+    root.handlers[:] = saved_handlers
+    root.setLevel(saved_level)
+    powertools_logger.setLevel(saved_powertools_level)
+
+
+@pytest.fixture
+def configured(simulator, seed, report_bucket, monkeypatch):
+    seed(ESTATE, external_id=EXTERNAL_ID)
+    boto3.client("ssm").put_parameter(Name=EXTERNAL_ID_PARAMETER, Value=EXTERNAL_ID, Type="SecureString")
+    monkeypatch.setenv("EXTERNAL_ID_PARAMETER", EXTERNAL_ID_PARAMETER)
+    monkeypatch.setenv("REPORT_BUCKET", report_bucket)
+    monkeypatch.setenv("RETRY_MODE", "standard")
+    monkeypatch.setenv("MAX_ATTEMPTS", "2")
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, ctx: 0.0)
+    monkeypatch.setattr(handler, "utcnow", lambda: NOW)
+
+
+def expire_first_session(account_id: str):
+    """The first spoke session into the account answers ExpiredToken, forcing a second AssumeRole."""
+    first: list[str] = []
+
+    def rule(request: SimRequest) -> Fault | None:
+        if request.service != "iam" or request.caller_account != account_id:
+            return None
+        first[:] = first or [request.access_key_id]
+        if request.access_key_id == first[0]:
+            return Fault("ExpiredToken", "The security token included in the request is expired", 403)
+        return None
+
+    return rule
+
+
+def run_secrets() -> set[str]:
+    """Every secret key and session token STS issued in this test, and the ExternalId."""
+    from moto.sts.models import sts_backends
+
+    secrets = {EXTERNAL_ID}
+    for account_id in [*ACCOUNTS, HUB_ACCOUNT_ID]:
+        for assumed in sts_backends[account_id]["aws"].assumed_roles:
+            secrets.update({assumed.secret_access_key, assumed.session_token})
+    return secrets
+
+
+def bucket_texts(bucket: str) -> dict[str, str]:
+    s3 = boto3.client("s3")
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode() for key in keys}
+
+
+def test_no_secret_in_any_log_line_report_or_exception(
+    configured, simulator, report_bucket, lambda_context, debug_logging, capsys
+):
+    # Given DEBUG logging everywhere and a run that renews one session and fails one account
+    simulator.faults.rules.append(expire_first_session("222222222222"))
+
+    # When the job runs and publishes
+    summary = invoke(manual_event("leak-check", ACCOUNTS), lambda_context)
+
+    # And a second run whose publishing fails, so an exception escapes the handler
+    simulator.faults.rules.append(
+        lambda request: (
+            Fault("InternalError", "We encountered an internal error.", 500, sender=False)
+            if request.service == "s3" and request.action.startswith("PUT ")
+            else None
+        )
+    )
+    with pytest.raises(ClientError) as raised:
+        invoke(manual_event("leak-check-2", ACCOUNTS), lambda_context)
+    logging.getLogger("iam_inventory.test").exception("handler failed", exc_info=raised.value)
+
+    # Then the run really issued credentials and really logged botocore's request/response bodies
+    secrets = run_secrets()
+    assert len(secrets) >= 1 + 2 * 4  # ExternalId + (key, token) of at least 4 spoke sessions
+    captured = capsys.readouterr()
+    lines = debug_logging.lines
+    assert any(line.startswith("botocore.parsers DEBUG Response body") for line in lines)
+    assert any("<SecretAccessKey>***</SecretAccessKey>" in line for line in lines)
+    assert summary["accounts"]["failed"] == 1
+
+    # And no secret appears anywhere: log lines, stdout/stderr, report files, return value, exception
+    texts = {
+        "log lines": "\n".join(lines),
+        "stdout": captured.out,
+        "stderr": captured.err,
+        "summary": json.dumps(summary),
+        "exception": "".join(traceback.format_exception(raised.value)),
+        **bucket_texts(report_bucket),
+    }
+    assert len(texts) > 5  # the report files of the first run are there
+    leaks = {(where, secret[:6]) for where, text in texts.items() for secret in secrets if secret in text}
+    assert leaks == set()
