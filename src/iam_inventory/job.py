@@ -58,7 +58,7 @@ def run_job(
     redact = Redactor()
     external_id = resolve_external_id(settings, lambda: factory.hub_client("ssm"))
     redact.add(external_id)
-    discovery = discover_accounts(settings, request.accounts, factory.hub_client)
+    discovery = discover_accounts(settings, request.accounts, factory, run_id)
     logger.info("run started", extra={"accounts_expected": discovery.expected, "dry_run": request.dry_run})
     result = run_inventory(context, discovery, settings, factory, external_id, redact, clock)
     if not request.dry_run:

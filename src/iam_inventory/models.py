@@ -34,6 +34,8 @@ class Account:
 
     account_id: str
     name: str = ""
+    # Where the account sits in AWS Organizations, e.g. "Root/Workloads/Prod"; "" for a static list.
+    ou_path: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,6 +128,7 @@ def _account_entry(item: AccountResult, findings: int) -> dict[str, Any]:
     return {
         "account_id": item.account.account_id,
         "name": item.account.name,
+        "ou_path": item.account.ou_path,
         "status": item.status.value,
         "error_code": item.error_code,
         "error_message": item.error_message,
