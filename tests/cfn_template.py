@@ -9,12 +9,29 @@ from typing import Any
 from cfnlint.decode import cfn_yaml
 
 SPOKE_TEMPLATE = Path(__file__).resolve().parents[1] / "spoke" / "template.yaml"
+HUB_TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 _NO_VALUE = object()
 
 
 def load_spoke_template() -> dict[str, Any]:
     """The spoke template as data, intrinsic functions as {"Ref": ...}/{"Fn::If": ...} dicts."""
     return cfn_yaml.load(str(SPOKE_TEMPLATE))
+
+
+def load_hub_template() -> dict[str, Any]:
+    """The hub (SAM) template as data."""
+    return cfn_yaml.load(str(HUB_TEMPLATE))
+
+
+def hub_statement(template: dict[str, Any], sid: str) -> dict[str, Any]:
+    """One statement of the hub role's policy, by Sid (conditional statements unwrapped)."""
+    for policy in template["Resources"]["InventoryRole"]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" in statement:
+                statement = statement["Fn::If"][1]
+            if statement.get("Sid") == sid:
+                return statement
+    raise KeyError(sid)
 
 
 def granted_actions(template: dict[str, Any]) -> set[str]:

@@ -185,6 +185,13 @@ def _split_tag(tag: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+_PATTERN_HINTS = {
+    OU_ID_PATTERN: "must be an OU id (ou-xxxx-xxxxxxxx) or the root id (r-xxxx)",
+    _ACCOUNT_TAG_PATTERN: "must be key=value",
+    _ROLE_ARN_PATTERN: "must be an IAM role ARN (arn:aws:iam::123456789012:role/Name)",
+}
+
+
 def describe_validation_error(
     error: ValidationError, what: str, secret_fields: frozenset[str] = frozenset()
 ) -> str:
@@ -198,6 +205,10 @@ def describe_validation_error(
             and item.get("ctx", {}).get("pattern") == ACCOUNT_ID_PATTERN
         ):
             detail = "must be a 12-digit AWS account ID"
+        elif (
+            item["type"] == "string_pattern_mismatch" and item.get("ctx", {}).get("pattern") in _PATTERN_HINTS
+        ):
+            detail = _PATTERN_HINTS[item["ctx"]["pattern"]]
         shown = ""
         if (
             location not in secret_fields

@@ -23,6 +23,7 @@ from iam_inventory.simulator import (
 )
 from iam_inventory.simulator.estate import spoke_trust_policy
 from tests.builders import NOW
+from tests.cfn_template import hub_statement, load_hub_template
 from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json
 
 HUB = HUB_ACCOUNT_ID
@@ -235,10 +236,25 @@ def test_ou_path_is_the_full_path_when_discovery_starts_below_the_root(ou_ids):
 
 
 def test_tags_are_read_only_when_a_tag_filter_is_set(simulator, ou_ids):
+    simulator.faults.operations.clear()
     discover({})
     assert simulator.faults.operations["organizations:ListTagsForResource"] == 0
     discover({"EXCLUDE_ACCOUNT_TAGS": "env=dev"})
     assert simulator.faults.operations["organizations:ListTagsForResource"] == 8
+
+
+def test_hub_role_grants_exactly_the_organizations_calls_discovery_makes(simulator, ou_ids):
+    # Given discovery run through every Organizations code path: the root walk, an OU below the root
+    # (its path is looked up), and a tag filter
+    simulator.faults.operations.clear()  # forget the seeding calls
+    discover({})
+    discover(resolve({"INCLUDE_OUS": "{Workloads/Prod/Data}", "INCLUDE_ACCOUNT_TAGS": "env=prod"}, ou_ids))
+    called = {
+        operation for operation in simulator.faults.operations if operation.startswith("organizations:")
+    }
+    # Then the hub template grants exactly those actions
+    granted = set(hub_statement(load_hub_template(), "DiscoverOrganizationAccounts")["Action"])
+    assert called == granted
 
 
 def test_organization_reader_role_is_assumed_for_discovery(simulator, ou_ids):
