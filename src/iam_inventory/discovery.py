@@ -81,6 +81,15 @@ def discover_accounts(
     )
 
 
+def describe_account_source(settings: Settings, override: tuple[str, ...] | None) -> str:
+    """Where `discover_accounts` takes the accounts from, for the report."""
+    if override:
+        return "event"
+    if settings.account_source is AccountSource.ORGANIZATIONS:
+        return "organizations"
+    return "ssm" if settings.account_ids_parameter else "static"
+
+
 def read_account_parameter(ssm: BaseClient, settings: Settings) -> tuple[str, ...]:
     """Account ids from an SSM String/StringList parameter (comma or whitespace separated)."""
     name = settings.account_ids_parameter

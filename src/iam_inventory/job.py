@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import Metrics
 
 from iam_inventory.aws import ClientFactory
 from iam_inventory.config import ConfigError, Settings
-from iam_inventory.discovery import discover_accounts
+from iam_inventory.discovery import describe_account_source, discover_accounts
 from iam_inventory.events import RunRequest
 from iam_inventory.models import RunContext, RunResult
 from iam_inventory.observability import logger
@@ -53,6 +53,7 @@ def run_job(
         role_name=settings.role_name,
         role_path=settings.role_path,
         trigger=request.source,
+        account_source=describe_account_source(settings, request.accounts),
     )
     factory = factory or ClientFactory(settings, max_pool_connections=settings.workers)
     redact = Redactor()

@@ -144,6 +144,8 @@ class RunContext:
     role_name: str
     role_path: str
     trigger: str
+    # Where the account list came from: "event", "static", "ssm" or "organizations".
+    account_source: str = "static"
 
 
 @dataclass(slots=True)

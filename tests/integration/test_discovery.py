@@ -367,6 +367,7 @@ def test_organization_run_reports_every_account_exactly_once(
         CLOSED: ("skipped", "AccountNotActive"),
         HUB: ("skipped", "HubAccount"),
     }
+    assert report["run"]["account_source"] == "organizations"
     assert entries[CLOSED]["error_message"] == "account state is SUSPENDED"
     assert entries[PROD_DATA]["ou_path"] == "Root/Workloads/Prod/Data"
     assert entries[PROD_A]["api_calls"] > 1
