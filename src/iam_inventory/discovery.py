@@ -114,7 +114,7 @@ def discover_from_organizations(settings: Settings, factory: ClientFactory, run_
         sts = factory.hub_client("sts")
         hub_account_id = sts.get_caller_identity()["Account"]
         if settings.organization_reader_role_arn:
-            # ListAccounts & co. answer only in the management account or a delegated administrator.
+            # Organizations answers these list calls only in the management account or a delegated admin.
             credentials = assume_spoke_role(sts, settings.organization_reader_role_arn, run_id, None)
             organizations = factory.spoke_client("organizations", credentials)
         else:
