@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from iam_inventory.aws import ClientFactory, assume_spoke_role
 from iam_inventory.config import ACCOUNT_ID_PATTERN, AccountFilters, AccountSource, Settings
 from iam_inventory.models import Account, AccountResult, AccountStatus
+from iam_inventory.observability import logger
 
 _ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN)
 
@@ -123,6 +125,11 @@ def discover_from_organizations(settings: Settings, factory: ClientFactory, run_
         discovery = apply_filters(found, settings.account_filters, hub_account_id, organizations)
     except (ClientError, BotoCoreError) as error:
         raise DiscoveryError(f"AWS Organizations discovery failed: {_describe(error)}") from error
+    skipped_by_reason = Counter(result.error_code for result in discovery.skipped)
+    logger.info(
+        "organization accounts discovered",
+        extra={"to_scan": len(discovery.to_scan), "skipped_by_reason": dict(skipped_by_reason)},
+    )
     if not discovery.to_scan:
         raise DiscoveryError(
             f"AWS Organizations discovery left no account to scan ({len(discovery.skipped)} skipped): "
