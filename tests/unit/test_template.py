@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import operator
 import re
 from collections.abc import Iterator
@@ -66,14 +67,16 @@ def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str
 def test_hub_role_can_assume_only_the_configured_spoke_role(template):
     # Given the hub's execution role
     hub = statements(template["Resources"]["InventoryRole"])
-    # Then exactly one statement grants sts:AssumeRole, on the configured name and path in any account
-    assuming = [s for s in hub if any(a.startswith("sts:") for a in as_list(s["Action"]))]
-    assert len(assuming) == 1
-    assert assuming[0]["Effect"] == "Allow"
-    assert as_list(assuming[0]["Action"]) == ["sts:AssumeRole"]
-    assert assuming[0]["Resource"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:iam::*:role${SpokeRolePath}${SpokeRoleName}"
+    # Then sts:AssumeRole is granted on the configured spoke name and path in any account, and
+    # otherwise only on the one Organizations reader role ARN a deployer may configure for discovery
+    assuming = {
+        json.dumps(s["Resource"]): s for s in hub if any(a.startswith("sts:") for a in as_list(s["Action"]))
     }
+    spoke = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role${SpokeRolePath}${SpokeRoleName}"}
+    assert set(assuming) == {json.dumps(spoke), json.dumps({"Ref": "OrganizationReaderRoleArn"})}
+    for statement in assuming.values():
+        assert statement["Effect"] == "Allow"
+        assert as_list(statement["Action"]) == ["sts:AssumeRole"]
     # And nothing widens it: no wildcard actions, no NotAction/NotResource, no IAM or STS write elsewhere
     for statement in hub:
         assert "NotAction" not in statement
@@ -96,10 +99,16 @@ def test_hub_role_can_assume_only_the_configured_spoke_role(template):
         ("SpokeRolePath", "/a?/", False),
         ("SpokeRolePath", "/*", False),
         ("SpokeRolePath", "security/", False),
+        ("OrganizationReaderRoleArn", "", True),
+        ("OrganizationReaderRoleArn", "arn:aws:iam::111111111111:role/OrgReader", True),
+        ("OrganizationReaderRoleArn", "arn:aws:iam::111111111111:role/audit/OrgReader", True),
+        ("OrganizationReaderRoleArn", "arn:aws:iam::111111111111:role/*", False),
+        ("OrganizationReaderRoleArn", "arn:aws:iam::111111111111:role/*/OrgReader", False),
+        ("OrganizationReaderRoleArn", "arn:aws:iam::*:role/OrgReader", False),
     ],
 )
-def test_spoke_role_name_and_path_cannot_smuggle_a_wildcard(template, parameter, value, allowed):
-    # The name and path are spliced into the AssumeRole resource: a '*' there would widen it.
+def test_assumable_role_parameters_cannot_smuggle_a_wildcard(template, parameter, value, allowed):
+    # These become sts:AssumeRole resources: a '*' or '?' there would widen what the hub may assume.
     pattern = template["Parameters"][parameter]["AllowedPattern"]
     assert (re.fullmatch(pattern, value) is not None) is allowed
 
@@ -223,7 +232,7 @@ def alarm_on(template: dict[str, Any], metric: str) -> dict[str, Any]:
     alarms = [
         spec["Properties"]
         for spec in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
-        if spec["Properties"]["MetricName"] == metric
+        if spec["Properties"].get("MetricName") == metric  # metric-math alarms have none
     ]
     assert len(alarms) == 1, f"one alarm on {metric}"
     return alarms[0]
