@@ -89,7 +89,8 @@ def scan_account(
         try:
             inventory = collect_with_fresh_credentials()
         except ClientError as error:
-            if error_code(error) not in EXPIRED_CREDENTIAL_CODES:
+            # Only the spoke session can expire mid-account; an expired hub is not cured by assuming again.
+            if stage != "collect" or error_code(error) not in EXPIRED_CREDENTIAL_CODES:
                 raise
             # The session ran out mid-account (a very large or slow spoke): assume once more and
             # collect afresh, so an inventory is never half from one session and half from another.
