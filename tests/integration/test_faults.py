@@ -337,6 +337,30 @@ def test_credentials_that_keep_expiring_fail_the_account_after_one_renewal(
     assert_complete(report, estate, ("222222222222", "333333333333"))
 
 
+def test_expired_hub_credentials_are_not_cured_by_assuming_again(
+    estate, simulator, report_bucket, lambda_context
+):
+    # Given STS answering ExpiredToken to the hub's AssumeRole into one account
+    assumed = assume_role_calls(simulator, "222222222222")
+    simulator.faults.rules.append(
+        lambda request: (
+            Fault("ExpiredToken", "The security token included in the request is expired", 403)
+            if request.action == "AssumeRole" and ":222222222222:" in request.params.get("RoleArn", "")
+            else None
+        )
+    )
+
+    # When
+    invoke(manual_event("hub-expired", REACHABLE), lambda_context)
+
+    # Then that account fails at assume_role after one attempt; renewal is only for spoke sessions
+    report = run_report(report_bucket, "hub-expired")
+    assert_run_invariants(report, REACHABLE)
+    assert statuses(report)["222222222222"] == ("failed", "ExpiredToken")
+    assert len(assumed) == 1
+    assert_complete(report, estate, ("111111111111", "333333333333"))
+
+
 def fail_put_object(file_name: str, times: int | None) -> InjectedFaults:
     """Answer PutObject of one file with 500 InternalError (the first `times` attempts, or always)."""
 
@@ -404,10 +428,11 @@ def test_put_object_that_keeps_failing_fails_the_invocation_and_keeps_latest(
         invoke(manual_event("run-b", REACHABLE), lambda_context)
     assert raised.value.response["Error"]["Code"] == "InternalError"
 
-    # And that file was tried MAX_ATTEMPTS times, nothing was written after it
-    attempts = put_attempts(simulator) - before
-    assert attempts <= 3 * MAX_ATTEMPTS
+    # And that file was tried MAX_ATTEMPTS times, and nothing was written after it
+    written = sorted(key for key in s3_keys(report_bucket) if "/run-b/" in key)
+    assert not any(key.endswith(failing_file) for key in written)
     assert simulator.faults.rules[-1].injected["123456789012"] == MAX_ATTEMPTS
+    assert put_attempts(simulator) - before == len(written) + MAX_ATTEMPTS
 
     # And latest.json still points at run-a, whose files are all there
     latest = assert_latest_points_at_complete_run(report_bucket)
