@@ -284,6 +284,8 @@ class ProgressBar:
                 disable=not self._stream.isatty(),
                 leave=False,
                 dynamic_ncols=True,
+                # Each update is a whole account (seconds of work): draw every one, not every 0.1 s.
+                mininterval=0,
             )
         self._bar.set_postfix_str(f"{result.account.account_id} {result.status.value}", refresh=False)
         self._bar.update(1)

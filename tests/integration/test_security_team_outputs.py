@@ -101,6 +101,28 @@ def test_tag_collection_can_be_switched_off(
     assert simulator.faults.operations["iam:ListUserTags"] == 0
 
 
+def test_a_spoke_role_without_list_user_tags_is_still_inventoried(
+    configured, simulator, report_bucket, lambda_context
+):
+    # Given a spoke role that may not call iam:ListUserTags (deployed before tags were collected)
+    from iam_inventory.simulator import Fault
+
+    simulator.faults.rules.append(
+        lambda request: (
+            Fault("AccessDenied", "not authorized to perform: iam:ListUserTags", status=403)
+            if request.action == "ListUserTags"
+            else None
+        )
+    )
+    # When
+    summary = handler.lambda_handler({"run_id": "run-1"}, lambda_context)
+    # Then both accounts are scanned, without tags, with their findings
+    assert summary["accounts"]["scanned"] == 2
+    assert summary["findings"]["total"] == 2
+    report = read_s3_json(report_bucket, f"{run_folder('run-1')}/report.json")
+    assert all(u["tags"] == {} for entry in report["inventory"] for u in entry["users"])
+
+
 def test_athena_partitions_match_the_glue_tables(configured, report_bucket, lambda_context):
     # When a run is published
     handler.lambda_handler({"run_id": "run-1"}, lambda_context)

@@ -36,13 +36,21 @@ th{background:#eef1f6;font-weight:600}td.num{text-align:right;font-variant-numer
 .status-scanned{color:#2b8a3e}.status-failed{color:#c92a2a;font-weight:600}.status-skipped{color:#868e96}
 .new{background:#fff3bf;border-radius:4px;padding:0 5px;font-size:12px}
 .grid{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
-svg text{font:11px system-ui,sans-serif;fill:#5b6475}
+svg text{font:11px system-ui,sans-serif;fill:#5b6475}.nowrap{white-space:nowrap}
 """
 
 
 def esc(value: Any) -> str:
     """HTML-escaped text of any value (None is empty)."""
     return "" if value is None else escape(str(value), quote=True)
+
+
+def when(timestamp: str | None) -> str:
+    """An ISO 8601 timestamp shortened for people: `2026-11-23 06:00 UTC`."""
+    if not timestamp:
+        return ""
+    text = str(timestamp)
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 and text[10] == "T" else text
 
 
 def switch_role_link(account_id: str, role_name: str, display_name: str = "") -> str:
@@ -68,7 +76,7 @@ def render_html(
         f"<style>{_STYLE}</style></head><body>",
         "<h1>IAM users and access keys</h1>",
         f'<div class="meta">Run <b>{esc(run["run_id"])}</b> ({esc(run["trigger"])}) started '
-        f"{esc(run['started_at'])}, finished {esc(run['finished_at'])}. Thresholds: key age "
+        f"{esc(when(run['started_at']))}, finished {esc(when(run['finished_at']))}. Thresholds: key age "
         f"&gt; {esc(run['thresholds']['max_key_age_days'])} d, unused &ge; "
         f"{esc(run['thresholds']['unused_key_days'])} d, never-used grace "
         f"{esc(run['thresholds']['never_used_grace_days'])} d. Schema {esc(report['schema_version'])}.</div>",
@@ -193,7 +201,7 @@ def _accounts(report: dict[str, Any], role: str) -> str:
             f'<td class="num">{esc(account["findings"])}</td>'
             f'<td class="num">{esc(counts["critical"] + counts["high"])}</td>'
             f"<td><small>{esc(error)}</small></td>"
-            f'<td><a href="{esc(link)}" rel="noopener noreferrer">switch role</a></td></tr>'
+            f'<td class="nowrap"><a href="{esc(link)}" rel="noopener noreferrer">switch role</a></td></tr>'
         )
     header = (
         "<tr><th>Account</th><th>Name</th><th>Coverage</th><th>Users</th><th>Keys</th><th>Findings</th>"
@@ -211,7 +219,7 @@ def _finding_row(finding: dict[str, Any], names: dict[str, str], new_ids: set[st
         f"<td>{esc(account)}</td><td>{esc(finding['user_name'] or '(root)')}</td>"
         f"<td><code>{esc(finding['access_key_id'] or '')}</code></td>"
         f"<td>{esc(finding['message'])}</td><td>{esc(format_tags(finding.get('tags')))}</td>"
-        f"<td><small>{esc(finding.get('first_seen_at') or '')}</small></td></tr>"
+        f'<td class="nowrap"><small>{esc(when(finding.get("first_seen_at")))}</small></td></tr>'
     )
 
 
