@@ -36,7 +36,7 @@ th{background:#eef1f6;font-weight:600}td.num{text-align:right;font-variant-numer
 .status-scanned{color:#2b8a3e}.status-failed{color:#c92a2a;font-weight:600}.status-skipped{color:#868e96}
 .new{background:#fff3bf;border-radius:4px;padding:0 5px;font-size:12px}
 .grid{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
-svg text{font:11px system-ui,sans-serif;fill:#5b6475}.nowrap{white-space:nowrap}
+svg text{font:11px system-ui,sans-serif;fill:#5b6475}.nowrap{white-space:nowrap}td.detail{min-width:260px}
 """
 
 
@@ -168,9 +168,9 @@ def _trend(history: list[dict[str, Any]]) -> str:
     axis = (
         f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#adb5bd"/>'
         f'<text x="4" y="{pad + 4}">{top}</text><text x="4" y="{height - pad + 4}">0</text>'
-        f'<text x="{pad}" y="{height - 8}">{esc(str(history[0].get("started_at", ""))[:10])}</text>'
+        f'<text x="{pad}" y="{height - 8}">{esc(when(history[0].get("started_at")))}</text>'
         f'<text x="{width - pad}" y="{height - 8}" text-anchor="end">'
-        f"{esc(str(history[-1].get('started_at', ''))[:10])}</text>"
+        f"{esc(when(history[-1].get('started_at')))}</text>"
     )
     legend = (
         f'<text x="{pad}" y="14" fill="#1d2330">&#9632; findings</text>'
@@ -218,7 +218,7 @@ def _finding_row(finding: dict[str, Any], names: dict[str, str], new_ids: set[st
         f"<td><code>{esc(finding['rule_id'])}</code> <small>CIS {esc(finding['cis_control'])}</small></td>"
         f"<td>{esc(account)}</td><td>{esc(finding['user_name'] or '(root)')}</td>"
         f"<td><code>{esc(finding['access_key_id'] or '')}</code></td>"
-        f"<td>{esc(finding['message'])}</td><td>{esc(format_tags(finding.get('tags')))}</td>"
+        f'<td class="detail">{esc(finding["message"])}</td><td>{esc(format_tags(finding.get("tags")))}</td>'
         f'<td class="nowrap"><small>{esc(when(finding.get("first_seen_at")))}</small></td></tr>'
     )
 
