@@ -36,7 +36,7 @@ th{background:#eef1f6;font-weight:600}td.num{text-align:right;font-variant-numer
 .status-scanned{color:#2b8a3e}.status-failed{color:#c92a2a;font-weight:600}.status-skipped{color:#868e96}
 .new{background:#fff3bf;border-radius:4px;padding:0 5px;font-size:12px}
 .grid{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
-svg text{font:11px system-ui,sans-serif;fill:#5b6475}.nowrap{white-space:nowrap}td.detail{min-width:260px}
+svg text{font:11px system-ui,sans-serif;fill:#5b6475}.nowrap{white-space:nowrap}td.detail{min-width:180px}
 """
 
 
@@ -219,7 +219,7 @@ def _finding_row(finding: dict[str, Any], names: dict[str, str], new_ids: set[st
         f"<td>{esc(account)}</td><td>{esc(finding['user_name'] or '(root)')}</td>"
         f"<td><code>{esc(finding['access_key_id'] or '')}</code></td>"
         f'<td class="detail">{esc(finding["message"])}</td><td>{esc(format_tags(finding.get("tags")))}</td>'
-        f'<td class="nowrap"><small>{esc(when(finding.get("first_seen_at")))}</small></td></tr>'
+        f"<td><small>{esc(when(finding.get('first_seen_at')))}</small></td></tr>"
     )
 
 
