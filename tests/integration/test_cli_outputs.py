@@ -182,3 +182,19 @@ def test_profile_with_a_wrong_external_id_fails_the_accounts_not_silently(spokes
     assert summary["accounts"]["failed"] == 2
     assert {item["error_code"] for item in summary["failed_accounts"]} == {"AccessDenied"}
     assert "wrong-one" not in out
+
+
+def test_organization_flag_discovers_accounts_with_their_names(simulator, monkeypatch):
+    # Given an organization with one member account that has no spoke role yet
+    organizations = boto3.client("organizations")
+    organizations.create_organization(FeatureSet="ALL")
+    created = organizations.create_account(AccountName="payments-prod", Email="payments@example.com")
+    account_id = created["CreateAccountStatus"]["AccountId"]
+    simulator.faults.enforce_trust = True
+    # When
+    code, out, _ = run_cli(["run", "--organization", "--dry-run"])
+    # Then every account of the organization is in the table, by name, and the missing role means exit 1
+    assert code == cli.EXIT_ACCOUNT_FAILED
+    row = next(line for line in out.splitlines() if line.startswith(account_id))
+    assert "payments-prod" in row
+    assert "failed" in row
