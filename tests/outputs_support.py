@@ -42,7 +42,9 @@ def varied_run(run_id: str = "run-1") -> RunResult:
             Account("333333333333", "closed"), AccountStatus.SKIPPED, error_code="AccountNotActive"
         ),
     ]
-    context = RunContext(run_id, NOW, False, Thresholds(), "IAMListRole", "/", "manual", ("owner", "team"))
+    context = RunContext(
+        run_id, NOW, False, Thresholds(), "IAMListRole", "/", "manual", user_tag_keys=("owner", "team")
+    )
     findings = [f for r in results if r.inventory for f in evaluate(r.inventory, context.thresholds, NOW)]
     return RunResult(context=context, accounts=results, findings=findings, finished_at=NOW)
 

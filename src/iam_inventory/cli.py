@@ -168,9 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="run the whole job on an embedded AWS simulator seeded with several accounts",
-        description="Start moto on 127.0.0.1, seed four spoke accounts (one whose role cannot be assumed), "
-        "run the same code path as the Lambda, change the estate, run again, write every output "
-        "under --out and print both summaries with the new and resolved findings.",
+        description="Start moto on 127.0.0.1, seed an organization (nested OUs; one account whose role "
+        "cannot be assumed, one suspended), discover it through AWS Organizations, run the same code path "
+        "as the Lambda, change the estate, run again, write every output under --out and print both "
+        "summaries with the new and resolved findings.",
         epilog="examples:\n  iam-inventory demo\n  iam-inventory demo --out /tmp/demo && "
         "xdg-open /tmp/demo/index.html\n\nexit codes:\n  0  the demo's findings matched the seeded "
         "estate\n  3  they did not (a bug)\n",

@@ -18,7 +18,7 @@ from iam_inventory.changes import (
     load_baseline,
 )
 from iam_inventory.config import ConfigError, Settings
-from iam_inventory.discovery import discover_accounts
+from iam_inventory.discovery import describe_account_source, discover_accounts
 from iam_inventory.events import RunRequest
 from iam_inventory.models import RunContext, RunResult
 from iam_inventory.notify import notify_new_findings
@@ -71,13 +71,14 @@ def run_job(
         role_name=settings.role_name,
         role_path=settings.role_path,
         trigger=request.source,
+        account_source=describe_account_source(settings, request.accounts),
         user_tag_keys=settings.user_tag_keys,
     )
     factory = factory or ClientFactory(settings, max_pool_connections=settings.workers)
     redact = Redactor()
     external_id = resolve_external_id(settings, lambda: factory.hub_client("ssm"))
     redact.add(external_id)
-    discovery = discover_accounts(settings, request.accounts, factory.hub_client)
+    discovery = discover_accounts(settings, request.accounts, factory, run_id)
     logger.info("run started", extra={"accounts_expected": discovery.expected, "dry_run": request.dry_run})
     result = run_inventory(
         context, discovery, settings, factory, external_id, redact, clock, progress=outputs.progress

@@ -34,6 +34,8 @@ class Account:
 
     account_id: str
     name: str = ""
+    # Where the account sits in AWS Organizations, e.g. "Root/Workloads/Prod"; "" for a static list.
+    ou_path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +166,8 @@ class RunContext:
     role_name: str
     role_path: str
     trigger: str
+    # Where the account list came from: "event", "static", "ssm" or "organizations".
+    account_source: str = "static"
     user_tag_keys: tuple[str, ...] = ()
 
 
