@@ -213,13 +213,14 @@ def _accounts(report: dict[str, Any], role: str) -> str:
 def _finding_row(finding: dict[str, Any], names: dict[str, str], new_ids: set[str]) -> str:
     badge = ' <span class="new">new</span>' if finding["finding_id"] in new_ids else ""
     account = f"{finding['account_id']} {names.get(finding['account_id'], '')}".strip()
+    seen = finding.get("first_seen_at")
     return (
         f'<tr><td><span class="sev {esc(finding["severity"])}">{esc(finding["severity"])}</span>{badge}</td>'
         f"<td><code>{esc(finding['rule_id'])}</code> <small>CIS {esc(finding['cis_control'])}</small></td>"
         f"<td>{esc(account)}</td><td>{esc(finding['user_name'] or '(root)')}</td>"
         f"<td><code>{esc(finding['access_key_id'] or '')}</code></td>"
         f'<td class="detail">{esc(finding["message"])}</td><td>{esc(format_tags(finding.get("tags")))}</td>'
-        f"<td><small>{esc(when(finding.get('first_seen_at')))}</small></td></tr>"
+        f'<td class="nowrap"><small title="{esc(when(seen))}">{esc(when(seen)[:10])}</small></td></tr>'
     )
 
 
