@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: demo test lint unit integration cfn-lint checkov sam-build bench build deploy clean
+.PHONY: demo test lint unit integration cfn-lint checkov sam-build bench build deploy clean chromium screenshot
 
 # Creates the virtualenv and installs the package with pinned (constraints.txt) dependencies.
 $(STAMP): pyproject.toml constraints.txt
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/iam-inventory demo --out out
 
-test: lint cfn-lint checkov unit integration sam-build
+test: lint cfn-lint checkov unit chromium integration sam-build
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -31,6 +31,24 @@ unit: $(STAMP)
 
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
+
+# The HTML report test renders index.html in headless Chromium (Debian's package). Installed here when
+# missing; if that is impossible (no root, no apt) the test skips and says why.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+		echo "installing Debian's chromium for the HTML report test"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "WARNING: could not install chromium; the HTML rendering test will be skipped"; \
+	}
+
+# docs/report-screenshot.png: the demo's index.html as headless Chromium renders it.
+screenshot: $(STAMP) chromium
+	rm -rf out/screenshot && $(BIN)/iam-inventory demo --out out/screenshot >/dev/null
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync \
+		--user-data-dir=$$(mktemp -d) --hide-scrollbars --window-size=1280,1900 \
+		--screenshot=docs/report-screenshot.png out/screenshot/index.html
 
 cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml $(wildcard spoke/*.yaml)

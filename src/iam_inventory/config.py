@@ -45,6 +45,8 @@ class RetryMode(StrEnum):
 AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]
 OrganizationalUnitId = Annotated[str, Field(pattern=OU_ID_PATTERN)]
 AccountTag = Annotated[str, Field(pattern=_ACCOUNT_TAG_PATTERN)]
+# IAM tag keys: 1-128 of letters, digits, spaces and _.:/=+-@
+TagKey = Annotated[str, Field(pattern=r"^[\w .:/=+@-]+$", max_length=128)]
 
 
 class Settings(BaseModel):
@@ -84,12 +86,30 @@ class Settings(BaseModel):
     read_timeout_seconds: float = Field(20.0, alias="READ_TIMEOUT_SECONDS", gt=0, le=300)
     region: str = Field("us-east-1", alias="AWS_REGION", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     running_in_lambda: bool = Field(False, alias="AWS_LAMBDA_FUNCTION_NAME")
+    # Outputs for the security team (issue 4).
+    user_tag_keys: tuple[TagKey, ...] = Field(("owner", "team"), alias="USER_TAG_KEYS", max_length=20)
+    console_role_name: str | None = Field(None, alias="CONSOLE_ROLE_NAME", pattern=_ROLE_NAME_PATTERN)
+    notify_topic_arn: str | None = Field(
+        None, alias="NOTIFY_TOPIC_ARN", pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
+    )
+    security_hub_export: bool = Field(False, alias="SECURITY_HUB_EXPORT")
+    history_runs: int = Field(30, alias="HISTORY_RUNS", ge=1, le=365)
 
     @field_validator("account_ids", "include_ous", "exclude_ous", "exclude_accounts", mode="before")
     @classmethod
     def _split_account_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in re.split(r"[,\s]+", value) if part.strip())
+        return value
+
+    @field_validator("user_tag_keys", mode="before")
+    @classmethod
+    def _split_tag_keys(cls, value: Any) -> Any:
+        # "none" switches tag collection off (an empty variable means "use the default").
+        if isinstance(value, str):
+            if value.strip().lower() == "none":
+                return ()
+            return tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
         return value
 
     @field_validator("include_account_tags", "exclude_account_tags", mode="before")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from aws_lambda_powertools.metrics import Metrics
 
@@ -13,9 +14,11 @@ from iam_inventory.cli import environment, print_summary, utcnow
 from iam_inventory.config import Settings
 from iam_inventory.events import RunRequest
 from iam_inventory.job import Outputs, run_job
+from iam_inventory.models import Finding, RunResult
 from iam_inventory.simulator import (
     DEMO_EXTERNAL_ID,
     HUB_ACCOUNT_ID,
+    Simulator,
     demo_estate,
     expected_findings,
     running_simulator,
@@ -43,7 +46,7 @@ def simulator_environment(endpoint: str) -> dict[str, str]:
 
 
 def run_demo(out_dir: Path, out: TextIO) -> int:
-    """Seed the demo organization, run the job with S3 and local output, print and check the result."""
+    """Seed the demo organization, run, change the estate, run again; print and check both results."""
     estate = demo_estate()
     with running_simulator() as simulator:
         print(f"Simulator on {simulator.endpoint} (moto, loopback only)", file=out)
@@ -68,6 +71,7 @@ def run_demo(out_dir: Path, out: TextIO) -> int:
             "EXTERNAL_ID": DEMO_EXTERNAL_ID,
             "REPORT_BUCKET": DEMO_BUCKET,
         }
+        stamp = now.strftime("%Y%m%dT%H%M%SZ")
         with environment(env):
             import boto3
 
@@ -79,40 +83,127 @@ def run_demo(out_dir: Path, out: TextIO) -> int:
             settings = Settings.from_env(env)
             out_dir.mkdir(parents=True, exist_ok=True)
             metrics = Metrics(namespace="IAMInventory", service="iam-inventory")
-            with (out_dir / "metrics.emf.jsonl").open("w") as emf, contextlib.redirect_stdout(emf):
-                result = run_job(
-                    RunRequest(source="manual"),
-                    settings,
-                    lambda: now,
-                    str(uuid.uuid4()),
-                    Outputs(local_dir=out_dir, metrics=metrics),
+            with (out_dir / "metrics.emf.jsonl").open("w") as emf:
+                first = _demo_run(f"demo-{stamp}-1", settings, now, out_dir, metrics, emf)
+                print("\n=== Run 1: the organization as seeded ===", file=out)
+                print_summary(first, out)
+                reported = sorted(item.account.account_id for item in first.accounts)
+                organization = sorted([HUB_ACCOUNT_ID, *(account.account_id for account in estate)])
+                if reported != organization:
+                    print(
+                        f"\nCheck FAILED: the report lists {reported}, the organization holds {organization}",
+                        file=out,
+                    )
+                    return 3
+                count = len(organization)
+                print(
+                    f"\nCheck: each of the organization's {count} accounts is reported exactly once.",
+                    file=out,
                 )
-                metrics.flush_metrics()
-        print_summary(result, out)
+                found = {_describe(f) for f in first.findings}
+                planted = expected_findings(estate, key_ids)
+                if found != planted:
+                    missing, unexpected = sorted(planted - found), sorted(found - planted)
+                    print(f"\nCheck FAILED: missing {missing}, unexpected {unexpected}", file=out)
+                    return 3
+                print(
+                    f"Check: the {len(found)} findings match exactly what the estate was seeded with.",
+                    file=out,
+                )
+
+                expected_new, expected_resolved = change_demo_estate(simulator, key_ids)
+                print("\n=== The estate changes ===", file=out)
+                print("  ci-deployer's 400-day-old key is deleted; bob enables MFA;", file=out)
+                print("  mallory (dev-sandbox) gets a console password and no MFA.", file=out)
+                later = now + timedelta(minutes=1)
+                second = _demo_run(f"demo-{stamp}-2", settings, later, out_dir, metrics, emf)
+        print("\n=== Run 2: after the changes ===", file=out)
+        print_summary(second, out)
         print(f"wrote metrics (EMF): {out_dir / 'metrics.emf.jsonl'}", file=out)
-        reported = sorted(item.account.account_id for item in result.accounts)
-        organization = sorted([HUB_ACCOUNT_ID, *(account.account_id for account in estate)])
-        if reported != organization:
+        changes = second.changes
+        assert changes is not None
+        new = {_describe(f) for f in second.findings if f.finding_id in changes.new_ids}
+        resolved = {_describe(f) for f in changes.resolved}
+        for label, items in (("New", new), ("Resolved", resolved)):
+            for item in sorted(items, key=str):
+                print(f"  {label}: {item[3]} in {item[0]} ({item[1] or 'root'})", file=out)
+        if (new, resolved) != (expected_new, expected_resolved):
             print(
-                f"\nCheck FAILED: the report lists {reported}, the organization holds {organization}",
-                file=out,
+                f"\nCheck FAILED: new {sorted(new, key=str)}, resolved {sorted(resolved, key=str)}", file=out
             )
             return 3
         print(
-            f"\nCheck: each of the organization's {len(organization)} accounts is reported exactly once.",
+            f"\nCheck: run 2 reports exactly the {len(new)} new and {len(resolved)} resolved findings "
+            f"the changes should cause. Open {out_dir / 'index.html'} in a browser.",
             file=out,
         )
-        found = {(f.account_id, f.user_name, f.access_key_id, f.rule_id) for f in result.findings}
-        planted = expected_findings(estate, key_ids)
-        if found == planted:
-            print(
-                f"Check: the {len(found)} findings match exactly what the estate was seeded with.", file=out
-            )
-        else:
-            print(
-                f"\nCheck FAILED: missing {sorted(planted - found)}, unexpected {sorted(found - planted)}",
-                file=out,
-            )
-            return 3
     # The estate has an unreachable account on purpose: its `failed` status is the expected outcome.
     return 0
+
+
+def _describe(finding: Finding) -> tuple[str, str | None, str | None, str]:
+    return (finding.account_id, finding.user_name, finding.access_key_id, finding.rule_id)
+
+
+def _demo_run(
+    run_id: str, settings: Settings, now: datetime, out_dir: Path, metrics: Metrics, emf: TextIO
+) -> RunResult:
+    with contextlib.redirect_stdout(emf):
+        result = run_job(
+            RunRequest(source="manual", run_id=run_id),
+            settings,
+            lambda: now,
+            str(uuid.uuid4()),
+            Outputs(local_dir=out_dir, metrics=metrics),
+        )
+        metrics.flush_metrics()
+    return result
+
+
+ExpectedSet = set[tuple[str, str | None, str | None, str]]
+
+
+def change_demo_estate(
+    simulator: Simulator, key_ids: dict[tuple[str, str, int], str]
+) -> tuple[ExpectedSet, ExpectedSet]:
+    """Fix two findings and cause a new one; return the (new, resolved) findings that should follow."""
+    import boto3
+
+    def spoke_iam(account_id: str) -> Any:
+        # Changing the estate is the simulator's admin doing, not the hub's: trust is relaxed meanwhile.
+        simulator.faults.enforce_trust = False
+        try:
+            credentials = boto3.client("sts").assume_role(
+                RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
+                RoleSessionName="demo",
+            )["Credentials"]
+        finally:
+            simulator.faults.enforce_trust = True
+        return boto3.client(
+            "iam",
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+
+    prod = spoke_iam("111111111111")
+    old_key = key_ids[("111111111111", "ci-deployer", 0)]
+    prod.delete_access_key(UserName="ci-deployer", AccessKeyId=old_key)
+    serial = prod.create_virtual_mfa_device(VirtualMFADeviceName="bob-mfa")["VirtualMFADevice"][
+        "SerialNumber"
+    ]
+    prod.enable_mfa_device(
+        UserName="bob", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
+    dev = spoke_iam("222222222222")
+    dev.create_user(
+        UserName="mallory",
+        Tags=[{"Key": "owner", "Value": "mallory@example.com"}, {"Key": "team", "Value": "growth"}],
+    )
+    dev.create_login_profile(UserName="mallory", Password="Sim-Passw0rd!-not-real")
+    new = {("222222222222", "mallory", None, "console_user_without_mfa")}
+    resolved = {
+        ("111111111111", "ci-deployer", old_key, "access_key_too_old"),
+        ("111111111111", "bob", None, "console_user_without_mfa"),
+    }
+    return new, resolved

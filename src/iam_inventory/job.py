@@ -9,15 +9,32 @@ from typing import Any
 from aws_lambda_powertools.metrics import Metrics
 
 from iam_inventory.aws import ClientFactory
+from iam_inventory.changes import (
+    LocalRunStore,
+    RunStore,
+    S3RunStore,
+    change_counts,
+    compare_runs,
+    load_baseline,
+)
 from iam_inventory.config import ConfigError, Settings
 from iam_inventory.discovery import describe_account_source, discover_accounts
 from iam_inventory.events import RunRequest
 from iam_inventory.models import RunContext, RunResult
+from iam_inventory.notify import notify_new_findings
 from iam_inventory.observability import logger
-from iam_inventory.publish import LocalSink, ReportSink, S3Sink, publish_metrics, publish_report
+from iam_inventory.publish import (
+    LocalSink,
+    PublishOptions,
+    ReportSink,
+    S3Sink,
+    publish_metrics,
+    publish_report,
+)
 from iam_inventory.redact import Redactor, install_log_redaction
 from iam_inventory.report import build_summary
-from iam_inventory.runner import Clock, resolve_external_id, run_inventory
+from iam_inventory.runner import Clock, Progress, resolve_external_id, run_inventory
+from iam_inventory.securityhub import export_run
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +43,7 @@ class Outputs:
 
     local_dir: Path | None = None
     metrics: Metrics | None = None
+    progress: Progress | None = None
 
 
 def run_job(
@@ -54,6 +72,7 @@ def run_job(
         role_path=settings.role_path,
         trigger=request.source,
         account_source=describe_account_source(settings, request.accounts),
+        user_tag_keys=settings.user_tag_keys,
     )
     factory = factory or ClientFactory(settings, max_pool_connections=settings.workers)
     redact = Redactor()
@@ -63,18 +82,63 @@ def run_job(
     redact.add(external_id)
     discovery = discover_accounts(settings, request.accounts, factory, run_id)
     logger.info("run started", extra={"accounts_expected": discovery.expected, "dry_run": request.dry_run})
-    result = run_inventory(context, discovery, settings, factory, external_id, redact, clock)
+    result = run_inventory(
+        context, discovery, settings, factory, external_id, redact, clock, progress=outputs.progress
+    )
+    baseline = load_baseline(run_store(settings, outputs, factory), run_id)
+    result.changes = compare_runs(result, baseline)
     if not request.dry_run:
         sinks: list[ReportSink] = []
         if settings.report_bucket:
             sinks.append(S3Sink(factory.hub_client("s3"), settings.report_bucket, settings.report_prefix))
         if outputs.local_dir is not None:
             sinks.append(LocalSink(outputs.local_dir))
-        result.published = publish_report(result, sinks)
+        options = PublishOptions(
+            previous_history=baseline.history if baseline else (),
+            history_runs=settings.history_runs,
+            console_role_name=settings.console_role_name,
+        )
+        result.published = publish_report(result, sinks, options)
         if outputs.metrics is not None:
             publish_metrics(result, outputs.metrics)
+        deliver_findings(result, settings, factory)
     logger.info("run finished", extra={"summary": run_summary(result)})
     return result
+
+
+def run_store(settings: Settings, outputs: Outputs, factory: ClientFactory) -> RunStore:
+    """Where the previous run is read from: the report bucket, else the local output directory."""
+    if settings.report_bucket:
+        return S3RunStore(factory.hub_client("s3"), settings.report_bucket, settings.report_prefix)
+    if outputs.local_dir is not None:
+        return LocalRunStore(outputs.local_dir)
+    return _NoRuns()
+
+
+class _NoRuns:
+    def read(self, key: str) -> bytes | None:
+        return None
+
+
+def deliver_findings(result: RunResult, settings: Settings, factory: ClientFactory) -> None:
+    """After publishing: SNS summary of new urgent findings, Security Hub export (each when configured)."""
+    if settings.notify_topic_arn:
+        location = result.published.get("index.html") or result.published.get("report.json")
+        message_id = notify_new_findings(
+            factory.hub_client("sns"), settings.notify_topic_arn, result, location
+        )
+        logger.info("notification", extra={"sent": message_id is not None})
+    if settings.security_hub_export:
+        exported = export_run(
+            factory.hub_client("securityhub"),
+            factory.hub_client("sts"),
+            result,
+            factory.region,
+            factory.partition,
+        )
+        level = logger.warning if exported.failed else logger.info
+        level("security hub export", extra={"imported": exported.imported, "failed": exported.failed})
+        result.published["securityhub"] = f"{exported.imported} imported, {exported.failed} refused"
 
 
 def run_summary(result: RunResult) -> dict[str, Any]:
@@ -88,5 +152,6 @@ def run_summary(result: RunResult) -> dict[str, Any]:
             for item in result.accounts
             if item.error_code
         ],
+        "changes": change_counts(result.changes),
         "published": dict(result.published),
     }

@@ -80,6 +80,8 @@ class IamUser:
     password_last_used: datetime | None
     mfa_enabled: bool
     access_keys: tuple[AccessKey, ...] = ()
+    # Only the configured routing keys (USER_TAG_KEYS), e.g. owner and team; excluded from the hash.
+    tags: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,26 @@ class Finding:
     threshold: int
     unit: str
     message: str
+    # The user's routing tags (owner, team...), so a finding can be handed to whoever owns the user.
+    tags: dict[str, str] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FindingChanges:
+    """How this run's findings differ from the previous run's (the baseline)."""
+
+    previous_run_id: str | None
+    previous_folder: str | None
+    new_ids: frozenset[str]
+    resolved: tuple[Finding, ...]
+    first_seen_at: dict[str, datetime] = field(hash=False)
+    # Previous findings of accounts this run did not scan: unknown now, so neither new nor resolved.
+    carried_over: tuple[Finding, ...] = ()
+
+    @property
+    def has_baseline(self) -> bool:
+        """True when a previous run was found to compare with."""
+        return self.previous_run_id is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +168,7 @@ class RunContext:
     trigger: str
     # Where the account list came from: "event", "static", "ssm" or "organizations".
     account_source: str = "static"
+    user_tag_keys: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -157,3 +180,4 @@ class RunResult:
     findings: list[Finding]
     finished_at: datetime
     published: dict[str, str] = field(default_factory=dict)
+    changes: FindingChanges | None = None

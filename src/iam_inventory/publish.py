@@ -12,8 +12,23 @@ from typing import Any, Protocol
 from aws_lambda_powertools.metrics import EphemeralMetrics, Metrics, MetricUnit, single_metric
 from botocore.client import BaseClient
 
+from iam_inventory.changes import next_history
 from iam_inventory.models import AccountStatus, RunResult
-from iam_inventory.report import build_report, iso, render_findings_csv, render_report_json
+from iam_inventory.outputs.athena import (
+    FINDINGS_TABLE,
+    INVENTORY_TABLE,
+    partition_key,
+    render_findings_jsonl,
+    render_inventory_jsonl,
+)
+from iam_inventory.outputs.html import render_html
+from iam_inventory.report import (
+    build_report,
+    iso,
+    render_findings_csv,
+    render_inventory_csv,
+    render_report_json,
+)
 from iam_inventory.rules import RULE_IDS
 
 
@@ -24,6 +39,8 @@ class ReportFile:
     name: str
     body: bytes
     content_type: str
+    # Key relative to the report root for files outside the run folder (the Athena partitions).
+    key: str | None = None
 
 
 class ReportSink(Protocol):
@@ -56,9 +73,9 @@ class LocalSink:
     directory: Path
 
     def write(self, key: str, file: ReportFile) -> str:
-        """Write the file as directory/<file name>, whatever the run folder."""
+        """Write the file as directory/<file name>, whatever the run folder or partition."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / Path(key).name
+        path = self.directory / file.name
         path.write_bytes(file.body)
         return str(path)
 
@@ -69,30 +86,65 @@ def run_folder(result: RunResult) -> str:
     return f"runs/dt={day}/{result.context.run_id}"
 
 
-def render_run_files(result: RunResult) -> tuple[dict[str, Any], list[ReportFile]]:
-    """The report document and the files rendered from it."""
+@dataclass(frozen=True, slots=True)
+class PublishOptions:
+    """What the rendered files need beyond the run: earlier runs for the trend, the console role."""
+
+    previous_history: tuple[dict[str, Any], ...] = ()
+    history_runs: int = 30
+    console_role_name: str | None = None
+
+
+def render_run_files(
+    result: RunResult, options: PublishOptions | None = None
+) -> tuple[dict[str, Any], list[ReportFile]]:
+    """The report document and the files rendered from it (run folder files, then Athena partitions)."""
+    options = options or PublishOptions()
     report = build_report(result)
+    history = next_history(options.previous_history, report, options.history_runs)
+    history_body = (json.dumps({"runs": history}, indent=2) + "\n").encode()
+    csv_type = "text/csv; charset=utf-8"
     files = [
         ReportFile("report.json", render_report_json(report), "application/json"),
-        ReportFile("findings.csv", render_findings_csv(report), "text/csv; charset=utf-8"),
+        ReportFile("findings.csv", render_findings_csv(report), csv_type),
+        ReportFile("inventory.csv", render_inventory_csv(report), csv_type),
+        ReportFile("history.json", history_body, "application/json"),
+        ReportFile(
+            "index.html", render_html(report, history, options.console_role_name), "text/html; charset=utf-8"
+        ),
+        ReportFile(
+            "findings.jsonl",
+            render_findings_jsonl(report),
+            "application/x-ndjson",
+            key=partition_key(FINDINGS_TABLE, report),
+        ),
+        ReportFile(
+            "inventory.jsonl",
+            render_inventory_jsonl(report),
+            "application/x-ndjson",
+            key=partition_key(INVENTORY_TABLE, report),
+        ),
     ]
     return report, files
 
 
-def publish_report(result: RunResult, sinks: list[ReportSink]) -> dict[str, str]:
+def publish_report(
+    result: RunResult, sinks: list[ReportSink], options: PublishOptions | None = None
+) -> dict[str, str]:
     """Write every run file to every sink, then `latest.json` last, so it never points at a partial run."""
-    report, files = render_run_files(result)
+    report, files = render_run_files(result, options)
     folder = run_folder(result)
+    keys = {file.name: file.key or f"{folder}/{file.name}" for file in files}
     locations: dict[str, str] = {}
     for sink in sinks:
         for file in files:
-            locations.setdefault(file.name, sink.write(f"{folder}/{file.name}", file))
+            locations.setdefault(file.name, sink.write(keys[file.name], file))
         pointer = {
             "schema_version": report["schema_version"],
             "run_id": result.context.run_id,
             "finished_at": iso(result.finished_at),
             "folder": folder,
-            "files": {file.name: f"{folder}/{file.name}" for file in files},
+            "files": keys,
             "summary": report["summary"],
         }
         body = (json.dumps(pointer, indent=2) + "\n").encode()
@@ -115,6 +167,9 @@ def publish_metrics(result: RunResult, metrics: Metrics) -> None:
     metrics.add_metric("Users", MetricUnit.Count, sum(len(inventory.users) for inventory in inventories))
     metrics.add_metric("ActiveAccessKeys", MetricUnit.Count, sum(1 for key in keys if key.active))
     metrics.add_metric("Findings", MetricUnit.Count, len(result.findings))
+    if result.changes is not None:
+        metrics.add_metric("NewFindings", MetricUnit.Count, len(result.changes.new_ids))
+        metrics.add_metric("ResolvedFindings", MetricUnit.Count, len(result.changes.resolved))
     metrics.add_metric("RunCompleted", MetricUnit.Count, 1)
 
     by_rule = Counter(finding.rule_id for finding in result.findings)

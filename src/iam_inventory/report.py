@@ -16,12 +16,14 @@ from iam_inventory.models import (
     AccountResult,
     AccountStatus,
     Finding,
+    FindingChanges,
     IamUser,
     RunResult,
+    Severity,
 )
 from iam_inventory.rules import RULE_IDS, days_between
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 FINDINGS_CSV_COLUMNS: tuple[str, ...] = (
     "finding_id",
     "account_id",
@@ -35,6 +37,31 @@ FINDINGS_CSV_COLUMNS: tuple[str, ...] = (
     "threshold",
     "unit",
     "message",
+    # Added in schema 1.1, appended so that the columns before them keep their positions.
+    "tags",
+    "first_seen_at",
+    "is_new",
+)
+INVENTORY_CSV_COLUMNS: tuple[str, ...] = (
+    "account_id",
+    "account_name",
+    "user_name",
+    "user_id",
+    "user_arn",
+    "user_path",
+    "user_created_at",
+    "console_access",
+    "mfa_enabled",
+    "password_last_used",
+    "access_key_id",
+    "key_status",
+    "key_created_at",
+    "key_age_days",
+    "key_never_used",
+    "key_last_used_at",
+    "key_last_used_service",
+    "key_last_used_region",
+    "tags",
 )
 # Spreadsheets execute cells starting with these (formula injection); IAM names may start with + = @ -.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -52,6 +79,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
     context = result.context
     now = context.started_at
     findings_by_account = Counter(finding.account_id for finding in result.findings)
+    changes = result.changes
     return {
         "schema_version": SCHEMA_VERSION,
         "run": {
@@ -76,7 +104,8 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "inventory": [
             _inventory_entry(item.inventory, now) for item in result.accounts if item.inventory is not None
         ],
-        "findings": [finding_entry(finding) for finding in result.findings],
+        "findings": [finding_entry(finding, changes, now) for finding in result.findings],
+        "changes": _changes_entry(result),
     }
 
 
@@ -107,8 +136,11 @@ def build_summary(result: RunResult) -> dict[str, Any]:
     }
 
 
-def finding_entry(finding: Finding) -> dict[str, Any]:
-    """One finding as a JSON object."""
+def finding_entry(
+    finding: Finding, changes: FindingChanges | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """One finding as a JSON object; without `changes` it is new and first seen `now`."""
+    first_seen = changes.first_seen_at.get(finding.finding_id) if changes else None
     return {
         "finding_id": finding.finding_id,
         "rule_id": finding.rule_id,
@@ -121,6 +153,54 @@ def finding_entry(finding: Finding) -> dict[str, Any]:
         "threshold": finding.threshold,
         "unit": finding.unit,
         "message": finding.message,
+        "tags": dict(finding.tags),
+        "first_seen_at": iso(first_seen or now),
+        "is_new": changes is None or finding.finding_id in changes.new_ids,
+    }
+
+
+def finding_from_entry(entry: dict[str, Any]) -> Finding:
+    """A finding read back from a report (the previous run's, for changes)."""
+    return Finding(
+        finding_id=entry["finding_id"],
+        rule_id=entry["rule_id"],
+        severity=Severity(entry["severity"]),
+        cis_control=entry["cis_control"],
+        account_id=entry["account_id"],
+        user_name=entry["user_name"],
+        access_key_id=entry["access_key_id"],
+        measured_value=entry["measured_value"],
+        threshold=entry["threshold"],
+        unit=entry["unit"],
+        message=entry["message"],
+        tags=dict(entry.get("tags") or {}),
+    )
+
+
+def _changes_entry(result: RunResult) -> dict[str, Any]:
+    changes = result.changes
+    if changes is None:
+        return {
+            "previous_run_id": None,
+            "previous_folder": None,
+            "new": len(result.findings),
+            "resolved": 0,
+            "new_finding_ids": [finding.finding_id for finding in result.findings],
+            "resolved_findings": [],
+            "carried_over": [],
+        }
+    scanned = {item.account.account_id for item in result.accounts if item.inventory is not None}
+    return {
+        "previous_run_id": changes.previous_run_id,
+        "previous_folder": changes.previous_folder,
+        "new": len(changes.new_ids),
+        "resolved": len(changes.resolved),
+        "new_finding_ids": [f.finding_id for f in result.findings if f.finding_id in changes.new_ids],
+        "resolved_findings": [finding_entry(f, changes) for f in changes.resolved],
+        # Findings of accounts this run could not scan: neither resolved nor new, kept for the next run.
+        "carried_over": [
+            finding_entry(f, changes) for f in changes.carried_over if f.account_id not in scanned
+        ],
     }
 
 
@@ -162,6 +242,7 @@ def _user_entry(user: IamUser, now: datetime) -> dict[str, Any]:
         "console_access": user.console_access,
         "password_last_used": iso(user.password_last_used),
         "mfa_enabled": user.mfa_enabled,
+        "tags": dict(user.tags),
         "access_keys": [_key_entry(key, now) for key in user.access_keys],
     }
 
@@ -190,13 +271,86 @@ def csv_safe(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
-def render_findings_csv(report: dict[str, Any]) -> bytes:
-    """One row per finding, columns in FINDINGS_CSV_COLUMNS order."""
+def format_tags(tags: dict[str, str] | None) -> str:
+    """Tags as one readable cell: `owner=alice@example.com; team=payments`."""
+    return "; ".join(f"{key}={value}" for key, value in (tags or {}).items())
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return csv_safe(format_tags(value))
+    return csv_safe(value)
+
+
+def finding_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One flat row per finding (typed values), with the account name joined in."""
     names = {account["account_id"]: account["name"] for account in report["accounts"]}
+    return [
+        {
+            **{column: None for column in FINDINGS_CSV_COLUMNS},
+            **finding,
+            "account_name": names.get(finding["account_id"], ""),
+            "tags": finding.get("tags") or {},
+        }
+        for finding in report["findings"]
+    ]
+
+
+def inventory_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One flat row per access key, plus one per user without keys (key columns empty)."""
+    names = {account["account_id"]: account["name"] for account in report["accounts"]}
+    rows = []
+    for account in report["inventory"]:
+        for user in account["users"]:
+            base = {
+                "account_id": account["account_id"],
+                "account_name": names.get(account["account_id"], ""),
+                "user_name": user["user_name"],
+                "user_id": user["user_id"],
+                "user_arn": user["arn"],
+                "user_path": user["path"],
+                "user_created_at": user["created_at"],
+                "console_access": user["console_access"],
+                "mfa_enabled": user["mfa_enabled"],
+                "password_last_used": user["password_last_used"],
+            }
+            keys = user["access_keys"] or [None]
+            for key in keys:
+                rows.append({**base, **_key_columns(key), "tags": user.get("tags") or {}})
+    return rows
+
+
+def _key_columns(key: dict[str, Any] | None) -> dict[str, Any]:
+    if key is None:
+        return dict.fromkeys(INVENTORY_CSV_COLUMNS[10:18])
+    return {
+        "access_key_id": key["access_key_id"],
+        "key_status": key["status"],
+        "key_created_at": key["created_at"],
+        "key_age_days": key["age_days"],
+        "key_never_used": key["never_used"],
+        "key_last_used_at": key["last_used_at"],
+        "key_last_used_service": key["last_used_service"],
+        "key_last_used_region": key["last_used_region"],
+    }
+
+
+def _render_csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(FINDINGS_CSV_COLUMNS)
-    for finding in report["findings"]:
-        row = {**finding, "account_name": names.get(finding["account_id"], "")}
-        writer.writerow([csv_safe(row[column]) for column in FINDINGS_CSV_COLUMNS])
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row[column]) for column in columns])
     return buffer.getvalue().encode()
+
+
+def render_findings_csv(report: dict[str, Any]) -> bytes:
+    """One row per finding, columns in FINDINGS_CSV_COLUMNS order."""
+    return _render_csv(FINDINGS_CSV_COLUMNS, finding_rows(report))
+
+
+def render_inventory_csv(report: dict[str, Any]) -> bytes:
+    """One row per access key plus one per user without keys, columns in INVENTORY_CSV_COLUMNS order."""
+    return _render_csv(INVENTORY_CSV_COLUMNS, inventory_rows(report))

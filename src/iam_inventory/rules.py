@@ -88,6 +88,7 @@ def _finding(
         threshold=threshold,
         unit=unit,
         message=message,
+        tags=dict(user.tags) if user else {},
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 
 from botocore.client import BaseClient
@@ -26,10 +26,13 @@ from iam_inventory.models import (
 from iam_inventory.observability import logger
 from iam_inventory.redact import Redactor
 from iam_inventory.rules import evaluate
+from iam_inventory.tags import collect_user_tags
 
 Clock = Callable[[], datetime]
 # Error codes of a spoke session that expired; STS says ExpiredToken, JSON-protocol services add "Exception".
 EXPIRED_CREDENTIAL_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
+# Told of each finished account, with how many are done out of how many (the CLI's progress bar).
+Progress = Callable[[AccountResult, int, int], None]
 
 
 def resolve_external_id(settings: Settings, ssm: Callable[[], BaseClient]) -> str | None:
@@ -48,6 +51,7 @@ def scan_accounts(
     external_id: str | None,
     redact: Redactor,
     now: datetime,
+    progress: Progress | None = None,
 ) -> list[AccountResult]:
     """Scan every discovered account with a bounded pool; results keep discovery order."""
     sts = factory.hub_client("sts")
@@ -56,7 +60,13 @@ def scan_accounts(
         return scan_account(account, context, factory, sts, external_id, redact, now)
 
     with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="account") as pool:
-        scanned = list(pool.map(scan, discovery.to_scan))
+        futures = [pool.submit(scan, account) for account in discovery.to_scan]
+        if progress is not None:
+            # Reported from this thread only, so the callback needs no locking of its own.
+            total = len(futures)
+            for done, future in enumerate(as_completed(futures), start=1):
+                progress(future.result(), done, total)
+        scanned = [future.result() for future in futures]
     return scanned + list(discovery.skipped)
 
 
@@ -83,7 +93,9 @@ def scan_account(
         credentials = assume_spoke_role(sts, arn, context.run_id, external_id)
         redact.add(credentials.secret_access_key, credentials.session_token)
         stage = "collect"
-        return collect_account(factory.spoke_client("iam", credentials, counter), account.account_id, now)
+        iam = factory.spoke_client("iam", credentials, counter)
+        inventory = collect_account(iam, account.account_id, now)
+        return collect_user_tags(iam, inventory, context.user_tag_keys)
 
     try:
         try:
@@ -154,10 +166,11 @@ def run_inventory(
     external_id: str | None,
     redact: Redactor,
     clock: Clock,
+    progress: Progress | None = None,
 ) -> RunResult:
     """Scan and evaluate every discovered account; the result is ready to publish."""
     now = context.started_at
-    results = scan_accounts(discovery, context, settings, factory, external_id, redact, now)
+    results = scan_accounts(discovery, context, settings, factory, external_id, redact, now, progress)
     findings = evaluate_results(results, context, now)
     return RunResult(context=context, accounts=results, findings=findings, finished_at=clock())
 

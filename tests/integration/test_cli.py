@@ -53,10 +53,26 @@ def test_demo_leaves_report_and_csv_matching_the_seeded_estate(simulator_server,
         "AccessDenied",
     )
     rows = list(csv.DictReader(io.StringIO((tmp_path / "findings.csv").read_text())))
-    assert len(rows) == report["summary"]["findings"]["total"] == 10
-    assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsScanned":[3.0]') == 1
-    assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsSkipped":[2.0]') == 1
+    # report.json is the second run's: 10 seeded findings, 2 fixed, 1 new
+    assert len(rows) == report["summary"]["findings"]["total"] == 9
+    assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsScanned":[3.0]') == 2
+    assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsSkipped":[2.0]') == 2
     assert "444444444444" in text
+    # And the second run reported exactly the changes the demo made
+    assert "run 2 reports exactly the 1 new and 2 resolved findings" in text
+    assert (report["changes"]["new"], report["changes"]["resolved"]) == (1, 2)
+    assert report["changes"]["previous_run_id"].endswith("-1")
+    # And every format is in the output directory
+    for name in (
+        "inventory.csv",
+        "index.html",
+        "history.json",
+        "findings.jsonl",
+        "inventory.jsonl",
+        "latest.json",
+    ):
+        assert (tmp_path / name).is_file(), name
+    assert len(json.loads((tmp_path / "history.json").read_text())["runs"]) == 2
 
 
 @pytest.mark.parametrize("path", sorted(EVENTS.glob("*.json")), ids=lambda p: p.name)

@@ -20,6 +20,8 @@ from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json, re
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EXTERNAL_ID_PARAMETER = "/iam-inventory/external-id"
+# report.json, findings.csv, inventory.csv, history.json, index.html, two JSONL partitions, latest.json
+RUN_FILES = 8
 
 
 def estate() -> tuple[AccountSpec, ...]:
@@ -100,8 +102,13 @@ def test_scheduled_run_writes_report_csv_latest_and_metrics(
     # And the files land under the deterministic run folder, latest.json pointing at them
     folder = "iam-inventory/runs/dt=2026-11-23/20261123T060000Z-scheduled"
     assert list_s3_keys(report_bucket) == [
+        "iam-inventory/findings/dt=2026-11-23/20261123T060000Z-scheduled.jsonl",
+        "iam-inventory/inventory/dt=2026-11-23/20261123T060000Z-scheduled.jsonl",
         "iam-inventory/latest.json",
         f"{folder}/findings.csv",
+        f"{folder}/history.json",
+        f"{folder}/index.html",
+        f"{folder}/inventory.csv",
         f"{folder}/report.json",
     ]
     latest = read_s3_json(report_bucket, "iam-inventory/latest.json")
@@ -109,7 +116,7 @@ def test_scheduled_run_writes_report_csv_latest_and_metrics(
 
     # And the report read back from S3 has the inventory and exactly the planted findings
     report = read_s3_json(report_bucket, f"{folder}/report.json")
-    assert report["schema_version"] == "1.0"
+    assert report["schema_version"] == "1.1"
     assert report_schema_errors(report) == []
     accounts = {entry["account_id"]: entry for entry in report["accounts"]}
     assert accounts["111111111111"]["status"] == "scanned"
@@ -164,7 +171,7 @@ def test_scheduled_run_writes_report_csv_latest_and_metrics(
 def test_retried_event_overwrites_its_own_run(configured, report_bucket, lambda_context):
     invoke(load_event("scheduled.json"), lambda_context)
     invoke(load_event("scheduled.json"), lambda_context)
-    assert len(list_s3_keys(report_bucket)) == 3
+    assert len(list_s3_keys(report_bucket)) == RUN_FILES
 
 
 def test_manual_event_scans_only_its_accounts_with_its_thresholds(configured, report_bucket, lambda_context):
@@ -229,4 +236,4 @@ def test_wrong_external_id_fails_every_account_but_the_run_completes(
     )
     summary = invoke(load_event("scheduled.json"), lambda_context)
     assert summary["accounts"]["failed"] == 5
-    assert len(list_s3_keys(report_bucket)) == 3
+    assert len(list_s3_keys(report_bucket)) == RUN_FILES

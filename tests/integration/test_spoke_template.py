@@ -29,7 +29,6 @@ HUB_ROLE_ARN = f"arn:aws:iam::{HUB_ACCOUNT_ID}:role/iam-inventory-hub"
 NOT_YET_EXERCISED = {
     "iam:GenerateCredentialReport": "issue 5: credential-report fast path",
     "iam:GetCredentialReport": "issue 5: credential-report fast path",
-    "iam:ListUserTags": "issue 4: user tags in the inventory",
 }
 
 # Every way the job can collect a spoke, as settings; the recorded call set is their union.

@@ -78,3 +78,41 @@ def test_grace_period_must_be_shorter_than_max_age():
 
 def test_settings_repr_hides_the_external_id():
     assert "hidden-value" not in repr(Settings.from_env({"EXTERNAL_ID": "hidden-value"}))
+
+
+def test_user_tag_keys_default_split_dedupe_and_switch_off():
+    assert Settings.from_env({}).user_tag_keys == ("owner", "team")
+    assert Settings.from_env({"USER_TAG_KEYS": "owner, cost-center ,owner"}).user_tag_keys == (
+        "owner",
+        "cost-center",
+    )
+    assert Settings.from_env({"USER_TAG_KEYS": "None"}).user_tag_keys == ()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("USER_TAG_KEYS", "owner,bad|key"),
+        ("NOTIFY_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:queue"),
+        ("SECURITY_HUB_EXPORT", "maybe"),
+        ("CONSOLE_ROLE_NAME", "role/with/slash"),
+        ("HISTORY_RUNS", "0"),
+    ],
+)
+def test_output_settings_are_validated_and_named(variable, value):
+    with pytest.raises(ConfigError, match=variable):
+        Settings.from_env({variable: value})
+
+
+def test_output_settings_parse():
+    settings = Settings.from_env(
+        {
+            "NOTIFY_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:iam-findings",
+            "SECURITY_HUB_EXPORT": "true",
+            "CONSOLE_ROLE_NAME": "SecurityAudit",
+        }
+    )
+    assert settings.notify_topic_arn == "arn:aws:sns:eu-west-1:123456789012:iam-findings"
+    assert settings.security_hub_export is True
+    assert settings.console_role_name == "SecurityAudit"
+    assert Settings.from_env({}).security_hub_export is False

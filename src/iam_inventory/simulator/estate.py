@@ -116,8 +116,19 @@ def demo_estate() -> tuple[AccountSpec, ...]:
                     keys=(KeySpec(30, 1),),
                     tags={"owner": "alice@example.com"},
                 ),
-                UserSpec("bob", console=True, mfa=False, expect=frozenset({"console_user_without_mfa"})),
-                UserSpec("ci-deployer", path="/automation/", keys=(KeySpec(400, 0, expect=too_old),)),
+                UserSpec(
+                    "bob",
+                    console=True,
+                    mfa=False,
+                    tags={"owner": "bob@example.com", "team": "payments"},
+                    expect=frozenset({"console_user_without_mfa"}),
+                ),
+                UserSpec(
+                    "ci-deployer",
+                    path="/automation/",
+                    keys=(KeySpec(400, 0, expect=too_old),),
+                    tags={"team": "platform"},
+                ),
                 UserSpec(
                     "carol",
                     keys=(KeySpec(20, 2), KeySpec(60, 5)),
@@ -141,6 +152,7 @@ def demo_estate() -> tuple[AccountSpec, ...]:
                 UserSpec(
                     "heidi",
                     console=True,
+                    tags={"owner": "heidi@example.com", "team": "data"},
                     keys=(KeySpec(200, 100, expect=frozenset({"access_key_too_old", "access_key_unused"})),),
                     expect=frozenset({"console_user_without_mfa"}),
                 ),

@@ -1,0 +1,89 @@
+"""index.html in headless Chromium (Debian's package): the page a browser shows has the right numbers."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from iam_inventory.outputs.html import render_html
+from iam_inventory.report import build_report
+from tests.outputs_support import varied_run
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# No GPU, no sandbox (containers), and nothing that phones home: the page itself must load nothing either.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None,
+    reason=f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium package",
+)
+
+
+def rendered_dom(page: Path, profile: Path) -> str:
+    """The DOM after Chromium loaded and laid out the page."""
+    completed = subprocess.run(
+        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return completed.stdout
+
+
+def shown_counts(dom: str) -> dict[str, int]:
+    """Every data-count element's number as rendered."""
+    return {name: int(value) for name, value in re.findall(r'data-count="([^"]+)">(\d+)<', dom)}
+
+
+def test_chromium_renders_the_report_with_the_report_s_numbers(tmp_path):
+    # Given the report of a run with findings in every severity, a failed and a skipped account,
+    # and three earlier runs in the history
+    report = build_report(varied_run())
+    history = [
+        {
+            "run_id": f"r{i}",
+            "started_at": f"2026-11-2{i}T06:00:00Z",
+            "findings": n,
+            "by_severity": {"high": 1},
+        }
+        for i, n in enumerate((7, 5, report["summary"]["findings"]["total"]), start=1)
+    ]
+    page = tmp_path / "index.html"
+    page.write_bytes(render_html(report, history, console_role_name="SecurityAudit"))
+    # When Chromium loads it
+    dom = rendered_dom(page, tmp_path / "profile")
+    # Then the counts it shows are the report's
+    summary = report["summary"]
+    counts = shown_counts(dom)
+    assert counts["findings-total"] == summary["findings"]["total"]
+    assert counts["accounts-scanned"] == summary["accounts"]["scanned"] == 1
+    assert counts["accounts-failed"] == 1
+    assert counts["users"] == summary["users"]
+    assert counts["active-access-keys"] == summary["active_access_keys"]
+    for severity, count in summary["findings"]["by_severity"].items():
+        assert counts[f"severity-{severity}"] == count
+    for rule_id, count in summary["findings"]["by_rule"].items():
+        assert counts[f"rule-{rule_id}"] == count
+    # And one findings row per finding, the trend chart with a point per run, a link per account
+    findings_table = dom[dom.index('id="findings"') : dom.index("</table>", dom.index('id="findings"'))]
+    assert findings_table.count("<tr>") == 1 + summary["findings"]["total"]
+    assert dom.count("<circle") == 2 * len(history)
+    assert dom.count("https://signin.aws.amazon.com/switchrole?account=") == 3
+    # And the hostile tag value is text in the rendered page, not an element
+    assert "<script>alert(1)</script>" not in dom
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom

@@ -1,0 +1,219 @@
+"""Outputs for the security team: CSV columns, Athena JSONL vs the Glue tables, the HTML page, the schema."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from iam_inventory.outputs.athena import (
+    FINDINGS_TABLE,
+    INVENTORY_TABLE,
+    partition_key,
+    render_findings_jsonl,
+    render_inventory_jsonl,
+)
+from iam_inventory.outputs.html import render_html, switch_role_link
+from iam_inventory.publish import render_run_files
+from iam_inventory.report import (
+    FINDINGS_CSV_COLUMNS,
+    INVENTORY_CSV_COLUMNS,
+    build_report,
+    render_findings_csv,
+    render_inventory_csv,
+)
+from iam_inventory.schema import report_schema_errors
+from tests.outputs_support import glue_columns, jsonl_contract_violations, varied_run
+
+
+def csv_rows(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode())))
+
+
+def test_inventory_csv_has_one_row_per_key_plus_users_without_keys():
+    # Given an account with a one-key user, a keyless user and a two-key user (a failed account has no rows)
+    report = build_report(varied_run())
+    # When
+    rows = csv_rows(render_inventory_csv(report))
+    # Then the header is the documented order and there are 1 + 1 + 2 rows
+    assert tuple(rows[0]) == INVENTORY_CSV_COLUMNS
+    records = [dict(zip(INVENTORY_CSV_COLUMNS, row, strict=True)) for row in rows[1:]]
+    assert [(r["user_name"], r["access_key_id"]) for r in records] == [
+        ("'=evil", "AKIAEVIL000000000001"),
+        ("no-keys", ""),
+        ("two", "AKIATWO0000000000001"),
+        ("two", "AKIATWO0000000000002"),
+    ]
+    assert records[0]["account_name"] == "prod <main>"
+    assert (records[0]["key_age_days"], records[0]["console_access"], records[0]["mfa_enabled"]) == (
+        "200",
+        "true",
+        "false",
+    )
+    assert records[3]["key_never_used"] == "true"
+    assert records[1]["key_status"] == ""
+
+
+def test_tags_reach_both_csvs_and_cannot_run_as_formulas():
+    # Given a user tagged team=+payments (a formula prefix) with findings
+    report = build_report(varied_run())
+    # When
+    findings = [
+        dict(zip(FINDINGS_CSV_COLUMNS, row, strict=True)) for row in csv_rows(render_findings_csv(report))[1:]
+    ]
+    inventory = [
+        dict(zip(INVENTORY_CSV_COLUMNS, row, strict=True))
+        for row in csv_rows(render_inventory_csv(report))[1:]
+    ]
+    # Then the tag cell is readable text and starts with no formula character
+    evil = next(row for row in findings if row["rule_id"] == "access_key_too_old")
+    assert evil["tags"] == "owner=<script>alert(1)</script>; team=+payments"
+    assert evil["user_name"] == "'=evil"
+    assert inventory[0]["tags"] == evil["tags"]
+    for row in [*findings, *inventory]:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@")), row
+
+
+def test_findings_csv_keeps_the_1_0_columns_in_front():
+    # The first twelve columns are those of schema 1.0; 1.1 only appended.
+    assert FINDINGS_CSV_COLUMNS[:12] == (
+        "finding_id",
+        "account_id",
+        "account_name",
+        "rule_id",
+        "severity",
+        "cis_control",
+        "user_name",
+        "access_key_id",
+        "measured_value",
+        "threshold",
+        "unit",
+        "message",
+    )
+    assert FINDINGS_CSV_COLUMNS[12:] == ("tags", "first_seen_at", "is_new")
+
+
+@pytest.mark.parametrize(
+    ("table", "render"),
+    [(FINDINGS_TABLE, render_findings_jsonl), (INVENTORY_TABLE, render_inventory_jsonl)],
+)
+def test_every_jsonl_field_is_a_glue_column_of_the_right_type_and_vice_versa(table, render):
+    # Given a run with every kind of value (nulls, ints, booleans, tags)
+    report = build_report(varied_run())
+    # When the rows are rendered for Athena
+    body = render(report)
+    # Then field names, order and types match the Glue table in template.yaml exactly
+    assert jsonl_contract_violations(body, glue_columns(table)) == []
+
+
+def test_contract_check_catches_a_drifted_column():
+    # Given the findings table with one column renamed and one retyped, as a careless edit would
+    columns = glue_columns(FINDINGS_TABLE)
+    drifted = {("severity_label" if name == "severity" else name): kind for name, kind in columns.items()}
+    drifted["measured_value"] = "string"
+    # When / Then the contract check reports both
+    problems = jsonl_contract_violations(render_findings_jsonl(build_report(varied_run())), drifted)
+    assert any("fields" in problem for problem in problems)
+    assert any("measured_value" in problem for problem in problems)
+
+
+def test_partition_keys_are_deterministic_per_run_and_day():
+    report = build_report(varied_run("20261123T060000Z-scheduled"))
+    assert partition_key(FINDINGS_TABLE, report) == "findings/dt=2026-11-23/20261123T060000Z-scheduled.jsonl"
+    assert (
+        partition_key(INVENTORY_TABLE, report) == "inventory/dt=2026-11-23/20261123T060000Z-scheduled.jsonl"
+    )
+
+
+def test_report_1_1_validates_and_carries_tags_and_changes():
+    report = build_report(varied_run())
+    assert report["schema_version"] == "1.1"
+    assert report_schema_errors(report) == []
+    evil = next(f for f in report["findings"] if f["user_name"] == "=evil")
+    assert evil["tags"] == {"owner": "<script>alert(1)</script>", "team": "+payments"}
+    assert evil["is_new"] is True
+    assert evil["first_seen_at"] == "2026-11-23T06:00:00Z"
+    assert report["changes"]["previous_run_id"] is None
+    assert report["changes"]["new"] == len(report["findings"])
+    # And the schema refuses a tag that is not a string, and a changes section without its counts
+    evil["tags"]["owner"] = 7
+    del report["changes"]["resolved"]
+    errors = report_schema_errors(report)
+    assert any(error.startswith("findings/") and "tags/owner" in error for error in errors)
+    assert any("'resolved' is a required property" in error for error in errors)
+
+
+def test_html_escapes_every_value_and_loads_nothing_from_outside():
+    # Given a tag holding a script tag, an account name and an error message with markup
+    report = build_report(varied_run())
+    # When
+    page = render_html(report, history=[]).decode()
+    # Then no injected markup survives, and the page references no external resource
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "prod &lt;main&gt;" in page
+    assert "&lt;b&gt;denied&lt;/b&gt;" in page
+    assert not re.search(r"<(script|link|img|iframe)\b", page)
+    assert not re.search(r"\bsrc=", page)
+    external = set(re.findall(r"https?://[^\"'\s<]+", page)) - {"http://www.w3.org/2000/svg"}
+    assert all(url.startswith("https://signin.aws.amazon.com/switchrole?") for url in external), external
+    assert "default-src 'none'" in page
+
+
+def test_html_shows_counts_and_one_switch_role_link_per_account():
+    report = build_report(varied_run())
+    page = render_html(report, history=[], console_role_name="SecurityAudit").decode()
+    total = report["summary"]["findings"]["total"]
+    assert f'data-count="findings-total">{total}<' in page
+    assert 'data-count="severity-critical">1<' in page  # the root access key
+    assert 'data-count="accounts-failed">1<' in page
+    for account_id in ("111111111111", "222222222222", "333333333333"):
+        link = switch_role_link(account_id, "SecurityAudit")
+        assert link.replace("&", "&amp;") in page
+    assert page.count("switch role</a>") == 3
+
+
+def test_switch_role_link_is_url_encoded():
+    link = switch_role_link("111111111111", "Audit", "prod & co")
+    assert link == (
+        "https://signin.aws.amazon.com/switchrole?account=111111111111&roleName=Audit&displayName=prod+%26+co"
+    )
+
+
+def test_trend_chart_plots_one_point_per_run():
+    # Given three previous runs in the history
+    history = [
+        {
+            "run_id": f"r{i}",
+            "started_at": f"2026-11-2{i}T06:00:00Z",
+            "findings": n,
+            "by_severity": {"high": 1},
+        }
+        for i, n in enumerate((4, 9, 6), start=1)
+    ]
+    # When
+    page = render_html(build_report(varied_run()), history=history).decode()
+    # Then the SVG has a point per run for each of its two lines, and the highest value labels the axis
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    assert 'data-runs="3"' in svg
+    assert svg.count("<circle") == 6
+    assert ">9</text>" in svg
+
+
+def test_run_files_are_rendered_in_publish_order_with_partitions_last():
+    report, files = render_run_files(varied_run())
+    assert [file.name for file in files] == [
+        "report.json",
+        "findings.csv",
+        "inventory.csv",
+        "history.json",
+        "index.html",
+        "findings.jsonl",
+        "inventory.jsonl",
+    ]
+    history = json.loads(next(file for file in files if file.name == "history.json").body)
+    assert history["runs"][-1]["findings"] == report["summary"]["findings"]["total"]
