@@ -52,7 +52,8 @@ def test_malformed_event_is_rejected_before_any_aws_request(
     assert field in str(raised.value)
     # And no AWS request was made at all: no STS, no IAM, no S3 write
     assert requests_so_far(configured) == before
-    assert list_s3_keys(report_bucket) == []
+    keys = list_s3_keys(report_bucket)
+    assert keys == [], (event, keys)
 
 
 @THROUGH_HANDLER
