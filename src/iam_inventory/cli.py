@@ -365,7 +365,9 @@ def command_demo(out_dir: Path, out: TextIO) -> int:
     """`iam-inventory demo`."""
     from iam_inventory.demo import run_demo
 
-    return run_demo(out_dir, out)
+    # The demo's summary is its stdout; the job's warnings (the unreachable account) go to stderr.
+    with logs_to(sys.stderr):
+        return run_demo(out_dir, out)
 
 
 def exit_code(result: RunResult) -> int:

@@ -75,10 +75,6 @@ def run_demo(out_dir: Path, out: TextIO) -> int:
         with environment(env):
             import boto3
 
-            from iam_inventory.observability import logger
-
-            logger.setLevel("WARNING")  # the summary below is the demo's output; JSON logs stay for warnings
-
             boto3.client("s3").create_bucket(Bucket=DEMO_BUCKET)
             settings = Settings.from_env(env)
             out_dir.mkdir(parents=True, exist_ok=True)
