@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import Metrics
 
 from iam_inventory.aws import ClientFactory
+from iam_inventory.budget import Deadline
 from iam_inventory.config import ConfigError, Settings
 from iam_inventory.discovery import discover_accounts
 from iam_inventory.events import RunRequest
@@ -35,6 +36,7 @@ def run_job(
     request_id: str,
     outputs: Outputs,
     factory: ClientFactory | None = None,
+    deadline: Deadline | None = None,
 ) -> RunResult:
     """Discover, scan, evaluate and (unless dry run) publish one inventory run."""
     started_at = clock()
@@ -60,7 +62,7 @@ def run_job(
     redact.add(external_id)
     discovery = discover_accounts(settings, request.accounts, factory.hub_client)
     logger.info("run started", extra={"accounts_expected": discovery.expected, "dry_run": request.dry_run})
-    result = run_inventory(context, discovery, settings, factory, external_id, redact, clock)
+    result = run_inventory(context, discovery, settings, factory, external_id, redact, clock, deadline)
     if not request.dry_run:
         sinks: list[ReportSink] = []
         if settings.report_bucket:

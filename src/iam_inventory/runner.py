@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from iam_inventory.aws import CallCounter, ClientFactory, assume_spoke_role, role_arn
-from iam_inventory.collector import collect_account
-from iam_inventory.config import Settings
+from iam_inventory.budget import Deadline, map_within_deadline
+from iam_inventory.config import CollectionMode, Settings
+from iam_inventory.credential_report import call_patiently, collect_account_auto
 from iam_inventory.discovery import Discovery
 from iam_inventory.models import Account, AccountResult, AccountStatus, Finding, RunContext, RunResult
 from iam_inventory.observability import logger
@@ -20,6 +21,29 @@ from iam_inventory.redact import Redactor
 from iam_inventory.rules import evaluate
 
 Clock = Callable[[], datetime]
+NOT_SCANNED_CODE = "TimeBudgetExhausted"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPlan:
+    """How accounts are collected and how long the run may take."""
+
+    use_credential_report: bool = True
+    account_concurrency: int = 4
+    report_wait_seconds: float = 60.0
+    grace_seconds: float = 20.0
+    deadline: Deadline = field(default_factory=Deadline.unlimited)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, deadline: Deadline | None = None) -> ScanPlan:
+        """The plan the settings describe, bounded by `deadline` (none: unlimited)."""
+        return cls(
+            use_credential_report=settings.collection_mode is CollectionMode.AUTO,
+            account_concurrency=settings.account_concurrency,
+            report_wait_seconds=settings.report_wait_seconds,
+            grace_seconds=settings.account_grace_seconds,
+            deadline=deadline or Deadline.unlimited(),
+        )
 
 
 def resolve_external_id(settings: Settings, ssm: Callable[[], BaseClient]) -> str | None:
@@ -38,16 +62,32 @@ def scan_accounts(
     external_id: str | None,
     redact: Redactor,
     now: datetime,
+    plan: ScanPlan | None = None,
 ) -> list[AccountResult]:
-    """Scan every discovered account with a bounded pool; results keep discovery order."""
+    """Scan every discovered account with a bounded pool within the deadline; results keep discovery order."""
+    plan = plan or ScanPlan.from_settings(settings)
     sts = factory.hub_client("sts")
 
     def scan(account: Account) -> AccountResult:
-        return scan_account(account, context, factory, sts, external_id, redact, now)
+        return scan_account(account, context, factory, sts, external_id, redact, now, plan=plan)
 
-    with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="account") as pool:
-        scanned = list(pool.map(scan, discovery.to_scan))
+    scanned = map_within_deadline(
+        list(discovery.to_scan), scan, settings.workers, plan.deadline, plan.grace_seconds, not_scanned
+    )
     return scanned + list(discovery.skipped)
+
+
+def not_scanned(account: Account, started: bool) -> AccountResult:
+    """The result of an account the time budget left unfinished."""
+    message = (
+        "scan did not finish within the grace period before the deadline"
+        if started
+        else "not started: the run's time budget ran out"
+    )
+    logger.warning("account not scanned", extra={"account_id": account.account_id, "started": started})
+    return AccountResult(
+        account=account, status=AccountStatus.NOT_SCANNED, error_code=NOT_SCANNED_CODE, error_message=message
+    )
 
 
 def scan_account(
@@ -58,18 +98,30 @@ def scan_account(
     external_id: str | None,
     redact: Redactor,
     now: datetime,
+    plan: ScanPlan | None = None,
 ) -> AccountResult:
     """Assume the spoke role and collect one account; any failure becomes a `failed` result, never a raise."""
+    plan = plan or ScanPlan()
     started = time.monotonic()
     counter = CallCounter()
     stage = "assume_role"
     try:
         arn = role_arn(factory.partition, account.account_id, context.role_path, context.role_name)
-        credentials = assume_spoke_role(sts, arn, context.run_id, external_id)
+        credentials = call_patiently(
+            lambda: assume_spoke_role(sts, arn, context.run_id, external_id), plan.deadline
+        )
         redact.add(credentials.secret_access_key, credentials.session_token)
         stage = "collect"
         iam = factory.spoke_client("iam", credentials, counter)
-        inventory = collect_account(iam, account.account_id, now)
+        collected = collect_account_auto(
+            iam,
+            account.account_id,
+            now,
+            use_report=plan.use_credential_report,
+            concurrency=plan.account_concurrency,
+            deadline=plan.deadline,
+            report_wait_seconds=plan.report_wait_seconds,
+        )
     except Exception as error:
         code = error_code(error)
         message = redact(f"{stage}: {error}")
@@ -86,13 +138,20 @@ def scan_account(
             api_calls=counter.calls + 1,
             retried_calls=counter.retries,
         )
+    if collected.fallback_reason:
+        logger.info(
+            "credential report unavailable: used the API path",
+            extra={"account_id": account.account_id, "reason": collected.fallback_reason},
+        )
     return AccountResult(
         account=account,
         status=AccountStatus.SCANNED,
-        inventory=inventory,
+        inventory=collected.inventory,
         duration_ms=_elapsed_ms(started),
         api_calls=counter.calls + 1,  # + the AssumeRole made with the hub's client
         retried_calls=counter.retries,
+        collection_path=collected.path,
+        report_generated_at=collected.report_generated_at,
     )
 
 
@@ -125,10 +184,12 @@ def run_inventory(
     external_id: str | None,
     redact: Redactor,
     clock: Clock,
+    deadline: Deadline | None = None,
 ) -> RunResult:
-    """Scan and evaluate every discovered account; the result is ready to publish."""
+    """Scan and evaluate every discovered account within the deadline; the result is ready to publish."""
     now = context.started_at
-    results = scan_accounts(discovery, context, settings, factory, external_id, redact, now)
+    plan = ScanPlan.from_settings(settings, deadline)
+    results = scan_accounts(discovery, context, settings, factory, external_id, redact, now, plan)
     findings = evaluate_results(results, context, now)
     return RunResult(context=context, accounts=results, findings=findings, finished_at=clock())
 
