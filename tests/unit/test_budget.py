@@ -23,7 +23,8 @@ def test_deadline_from_lambda_context_keeps_a_reserve_for_publishing():
     # Then 70 s remain for scanning, following the context as time passes
     assert deadline.remaining() == 70
     context.remaining_ms = 29_000
-    assert deadline.remaining() == -1 and deadline.expired
+    assert deadline.remaining() == -1
+    assert deadline.expired
 
 
 def test_sooner_takes_the_earlier_deadline():

@@ -59,11 +59,15 @@ def test_parse_reads_users_keys_and_root_apart():
 
     # Then the root row is kept apart, users keep their order, paths come from the ARN
     assert report.generated_at == GENERATED
-    assert report.root is not None and report.root.mfa_active and len(report.root.keys) == 1
+    assert report.root is not None
+    assert report.root.mfa_active
+    assert len(report.root.keys) == 1
     assert [row.user_name for row in report.users] == ["alice", "bob"]
     alice, bob = report.users
-    assert alice.path == "/staff/" and bob.path == "/"
-    assert alice.password_enabled and not alice.mfa_active
+    assert alice.path == "/staff/"
+    assert bob.path == "/"
+    assert alice.password_enabled
+    assert not alice.mfa_active
     assert alice.password_last_used == datetime(2026, 11, 20, 8, tzinfo=UTC)
     # And both key slots of alice are read, the never-used one with no date
     assert alice.keys == (
@@ -77,7 +81,8 @@ def test_parse_reads_users_keys_and_root_apart():
         ),
         ReportKey(2, False, datetime(2026, 6, 1, tzinfo=UTC), None, None, None),
     )
-    assert bob.keys == () and bob.password_last_used is None
+    assert bob.keys == ()
+    assert bob.password_last_used is None
 
 
 def test_parse_treats_moto_placeholders_as_no_value():
@@ -89,7 +94,8 @@ def test_parse_treats_moto_placeholders_as_no_value():
     assert report.root is None
     assert carol.password_last_used is None
     assert carol.keys[0].last_used_at == datetime(2026, 11, 1, tzinfo=UTC)
-    assert carol.keys[0].service is None and carol.keys[0].region is None
+    assert carol.keys[0].service is None
+    assert carol.keys[0].region is None
 
 
 def metadata(key_id: str, created: datetime, status: str = "Active") -> dict:
@@ -248,7 +254,8 @@ def test_throttling_is_retried_while_time_remains_then_surfaces():
     result = call_patiently(call, Deadline.after(60, fake.clock), fake.sleep, delay=lambda n: 1.0)
 
     # Then throttling never became a failure
-    assert result == "done" and fake.slept == [1.0, 1.0, 1.0]
+    assert result == "done"
+    assert fake.slept == [1.0, 1.0, 1.0]
 
     # And when time has run out, the throttling error surfaces instead of waiting past the deadline
     answers[:] = [client_error("Throttling")]
