@@ -47,7 +47,7 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def build_report(result: RunResult) -> dict[str, Any]:
+def build_report(result: RunResult, include_inventory: bool = True) -> dict[str, Any]:
     """The full report document: run metadata, per-account status, inventory, findings and summary."""
     context = result.context
     now = context.started_at
@@ -73,7 +73,9 @@ def build_report(result: RunResult) -> dict[str, Any]:
             _account_entry(item, findings_by_account[item.account.account_id]) for item in result.accounts
         ],
         "inventory": [
-            _inventory_entry(item.inventory, now) for item in result.accounts if item.inventory is not None
+            _inventory_entry(item.inventory, now)
+            for item in result.accounts
+            if item.inventory is not None and include_inventory
         ],
         "findings": [finding_entry(finding) for finding in result.findings],
     }
@@ -140,6 +142,11 @@ def _account_entry(item: AccountResult, findings: int) -> dict[str, Any]:
         "collection_path": item.collection_path.value if item.collection_path else None,
         "credential_report_generated_at": iso(item.report_generated_at),
     }
+
+
+def inventory_entry(inventory: AccountInventory, now: datetime) -> dict[str, Any]:
+    """One account's inventory as a JSON object."""
+    return _inventory_entry(inventory, now)
 
 
 def _inventory_entry(inventory: AccountInventory, now: datetime) -> dict[str, Any]:
