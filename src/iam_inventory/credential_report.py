@@ -267,14 +267,16 @@ def collect_account_from_report(
 ) -> AccountInventory:
     """Build the account inventory from the report plus ListAccessKeys for users that have keys."""
     with_keys = [row for row in report.users if row.keys]
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="keys") as pool:
-        listed = dict(
-            zip(
-                (row.user_name for row in with_keys),
-                pool.map(lambda row: list_key_metadata(iam, row.user_name, deadline), with_keys),
-                strict=True,
-            )
-        )
+
+    def list_keys(row: ReportRow) -> list[dict[str, Any]] | None:
+        return list_key_metadata(iam, row.user_name, deadline)
+
+    if concurrency > 1 and len(with_keys) > 1:
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="keys") as pool:
+            found = list(pool.map(list_keys, with_keys))
+    else:
+        found = [list_keys(row) for row in with_keys]
+    listed = dict(zip((row.user_name for row in with_keys), found, strict=True))
     users = []
     for row in report.users:
         metadata = listed.get(row.user_name, [])

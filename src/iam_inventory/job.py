@@ -56,7 +56,9 @@ def run_job(
         role_path=settings.role_path,
         trigger=request.source,
     )
-    factory = factory or ClientFactory(settings, max_pool_connections=settings.workers)
+    factory = factory or ClientFactory(
+        settings, max_pool_connections=max(settings.workers, settings.account_concurrency)
+    )
     redact = Redactor()
     external_id = resolve_external_id(settings, lambda: factory.hub_client("ssm"))
     redact.add(external_id)
