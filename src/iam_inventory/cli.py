@@ -99,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="run the whole job on an embedded AWS simulator seeded with several accounts",
-        description="Start moto on 127.0.0.1, seed four spoke accounts (one whose role cannot be assumed), "
-        "run the same code path as the Lambda, write the report under --out, print a summary.",
+        description="Start moto on 127.0.0.1, seed an organization (nested OUs; one account whose role "
+        "cannot be assumed, one suspended), discover it through AWS Organizations, run the same code path "
+        "as the Lambda, write the report under --out, print a summary.",
         epilog="example:\n  iam-inventory demo --out out/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -14,6 +15,11 @@ from iam_inventory.models import Thresholds
 ACCOUNT_ID_PATTERN = r"^\d{12}$"
 _ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"
 _ROLE_PATH_PATTERN = r"^/([\x21-\x7e]*/)?$"
+# Organizations ids: a root (r-...) or an OU (ou-<root part>-<ou part>).
+OU_ID_PATTERN = r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"
+_ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/([\x21-\x7e]*/)?[\w+=,.@-]{1,64}$"
+# key=value: a non-empty key without '=', then any value; commas separate pairs, so neither holds one.
+_ACCOUNT_TAG_PATTERN = r"^[^=,]+=[^,]*$"
 # Values of these variables must never be echoed back in an error message.
 _SECRET_VARIABLES = frozenset({"EXTERNAL_ID"})
 
@@ -44,6 +50,8 @@ class RetryMode(StrEnum):
 
 
 AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]
+OrganizationalUnitId = Annotated[str, Field(pattern=OU_ID_PATTERN)]
+AccountTag = Annotated[str, Field(pattern=_ACCOUNT_TAG_PATTERN)]
 
 
 class Settings(BaseModel):
@@ -54,6 +62,15 @@ class Settings(BaseModel):
     account_source: AccountSource = Field(AccountSource.STATIC, alias="ACCOUNT_SOURCE")
     account_ids: tuple[AccountId, ...] = Field((), alias="ACCOUNT_IDS")
     account_ids_parameter: str | None = Field(None, alias="ACCOUNT_IDS_PARAMETER", min_length=1)
+    organization_reader_role_arn: str | None = Field(
+        None, alias="ORGANIZATION_READER_ROLE_ARN", pattern=_ROLE_ARN_PATTERN
+    )
+    include_ous: tuple[OrganizationalUnitId, ...] = Field((), alias="INCLUDE_OUS")
+    exclude_ous: tuple[OrganizationalUnitId, ...] = Field((), alias="EXCLUDE_OUS")
+    exclude_accounts: tuple[AccountId, ...] = Field((), alias="EXCLUDE_ACCOUNTS")
+    include_account_tags: tuple[AccountTag, ...] = Field((), alias="INCLUDE_ACCOUNT_TAGS")
+    exclude_account_tags: tuple[AccountTag, ...] = Field((), alias="EXCLUDE_ACCOUNT_TAGS")
+    scan_hub_account: bool = Field(False, alias="SCAN_HUB_ACCOUNT")
     role_name: str = Field("IAMListRole", alias="ROLE_NAME", pattern=_ROLE_NAME_PATTERN)
     role_path: str = Field("/", alias="ROLE_PATH", pattern=_ROLE_PATH_PATTERN, max_length=512)
     external_id_parameter: str | None = Field(None, alias="EXTERNAL_ID_PARAMETER", min_length=1)
@@ -81,11 +98,19 @@ class Settings(BaseModel):
     region: str = Field("us-east-1", alias="AWS_REGION", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     running_in_lambda: bool = Field(False, alias="AWS_LAMBDA_FUNCTION_NAME")
 
-    @field_validator("account_ids", mode="before")
+    @field_validator("account_ids", "include_ous", "exclude_ous", "exclude_accounts", mode="before")
     @classmethod
     def _split_account_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in re.split(r"[,\s]+", value) if part.strip())
+        return value
+
+    @field_validator("include_account_tags", "exclude_account_tags", mode="before")
+    @classmethod
+    def _split_tags(cls, value: Any) -> Any:
+        # Tag values may contain spaces, so only commas separate key=value pairs.
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
     @field_validator("running_in_lambda", mode="before")
@@ -116,6 +141,9 @@ class Settings(BaseModel):
                 "EXTERNAL_ID must not be a plain environment value in Lambda: "
                 "store it as an SSM SecureString and set EXTERNAL_ID_PARAMETER"
             )
+        overlap = set(self.include_ous) & set(self.exclude_ous)
+        if overlap:
+            raise ValueError(f"INCLUDE_OUS and EXCLUDE_OUS both name {sorted(overlap)}")
         if self.never_used_grace_days >= self.max_key_age_days:
             raise ValueError("NEVER_USED_GRACE_DAYS must be smaller than MAX_KEY_AGE_DAYS")
         return self
@@ -129,6 +157,18 @@ class Settings(BaseModel):
             never_used_grace_days=self.never_used_grace_days,
         )
 
+    @property
+    def account_filters(self) -> AccountFilters:
+        """The Organizations discovery filters as plain data."""
+        return AccountFilters(
+            include_ous=self.include_ous,
+            exclude_ous=frozenset(self.exclude_ous),
+            exclude_accounts=frozenset(self.exclude_accounts),
+            include_tags=frozenset(_split_tag(tag) for tag in self.include_account_tags),
+            exclude_tags=frozenset(_split_tag(tag) for tag in self.exclude_account_tags),
+            scan_hub_account=self.scan_hub_account,
+        )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Build settings from an environment mapping; raise ConfigError naming the bad variable."""
@@ -139,6 +179,30 @@ class Settings(BaseModel):
         except ValidationError as error:
             detail = describe_validation_error(error, "environment variable", _SECRET_VARIABLES)
             raise ConfigError(f"invalid configuration: {detail}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFilters:
+    """Which discovered Organizations accounts are in scope; tags are (key, value) pairs."""
+
+    include_ous: tuple[str, ...] = ()
+    exclude_ous: frozenset[str] = frozenset()
+    exclude_accounts: frozenset[str] = frozenset()
+    include_tags: frozenset[tuple[str, str]] = frozenset()
+    exclude_tags: frozenset[tuple[str, str]] = frozenset()
+    scan_hub_account: bool = False
+
+
+def _split_tag(tag: str) -> tuple[str, str]:
+    key, _, value = tag.partition("=")
+    return key.strip(), value.strip()
+
+
+_PATTERN_HINTS = {
+    OU_ID_PATTERN: "must be an OU id (ou-xxxx-xxxxxxxx) or the root id (r-xxxx)",
+    _ACCOUNT_TAG_PATTERN: "must be key=value",
+    _ROLE_ARN_PATTERN: "must be an IAM role ARN (arn:aws:iam::123456789012:role/Name)",
+}
 
 
 def describe_validation_error(
@@ -154,6 +218,10 @@ def describe_validation_error(
             and item.get("ctx", {}).get("pattern") == ACCOUNT_ID_PATTERN
         ):
             detail = "must be a 12-digit AWS account ID"
+        elif (
+            item["type"] == "string_pattern_mismatch" and item.get("ctx", {}).get("pattern") in _PATTERN_HINTS
+        ):
+            detail = _PATTERN_HINTS[item["ctx"]["pattern"]]
         shown = ""
         if (
             location not in secret_fields

@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import Metrics
 from iam_inventory.aws import ClientFactory
 from iam_inventory.budget import Deadline
 from iam_inventory.config import ConfigError, Settings
-from iam_inventory.discovery import discover_accounts
+from iam_inventory.discovery import describe_account_source, discover_accounts
 from iam_inventory.events import RunRequest
 from iam_inventory.models import RunContext, RunResult
 from iam_inventory.observability import logger
@@ -55,6 +55,7 @@ def run_job(
         role_name=settings.role_name,
         role_path=settings.role_path,
         trigger=request.source,
+        account_source=describe_account_source(settings, request.accounts),
     )
     factory = factory or ClientFactory(
         settings, max_pool_connections=max(settings.workers, settings.account_concurrency)
@@ -62,7 +63,7 @@ def run_job(
     redact = Redactor()
     external_id = resolve_external_id(settings, lambda: factory.hub_client("ssm"))
     redact.add(external_id)
-    discovery = discover_accounts(settings, request.accounts, factory.hub_client)
+    discovery = discover_accounts(settings, request.accounts, factory, run_id)
     logger.info("run started", extra={"accounts_expected": discovery.expected, "dry_run": request.dry_run})
     result = run_inventory(context, discovery, settings, factory, external_id, redact, clock, deadline)
     if not request.dry_run:

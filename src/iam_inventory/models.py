@@ -41,6 +41,8 @@ class Account:
 
     account_id: str
     name: str = ""
+    # Where the account sits in AWS Organizations, e.g. "Root/Workloads/Prod"; "" for a static list.
+    ou_path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +154,8 @@ class RunContext:
     role_name: str
     role_path: str
     trigger: str
+    # Where the account list came from: "event", "static", "ssm" or "organizations".
+    account_source: str = "static"
 
 
 @dataclass(slots=True)

@@ -62,6 +62,7 @@ def build_report(result: RunResult, include_inventory: bool = True) -> dict[str,
             "dry_run": context.dry_run,
             "role_name": context.role_name,
             "role_path": context.role_path,
+            "account_source": context.account_source,
             "thresholds": {
                 "max_key_age_days": context.thresholds.max_key_age_days,
                 "unused_key_days": context.thresholds.unused_key_days,
@@ -130,6 +131,7 @@ def _account_entry(item: AccountResult, findings: int) -> dict[str, Any]:
     return {
         "account_id": item.account.account_id,
         "name": item.account.name,
+        "ou_path": item.account.ou_path,
         "status": item.status.value,
         "error_code": item.error_code,
         "error_message": item.error_message,

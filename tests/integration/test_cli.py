@@ -29,16 +29,33 @@ def test_demo_leaves_report_and_csv_matching_the_seeded_estate(simulator_server,
     assert "match exactly what the estate was seeded with" in text
     report = json.loads((tmp_path / "report.json").read_text())
     assert report_schema_errors(report) == []
+    assert "each of the organization's 6 accounts is reported exactly once" in text
     assert report["summary"]["accounts"] == {
-        "expected": 4,
+        "expected": 6,
         "scanned": 3,
         "failed": 1,
-        "skipped": 0,
+        "skipped": 2,
         "not_scanned": 0,
     }
+    # And the accounts came from Organizations: OU paths, the hub and the suspended account skipped
+    accounts = {entry["account_id"]: entry for entry in report["accounts"]}
+    assert accounts["333333333333"]["ou_path"] == "Root/Workloads/Prod/Data"
+    assert (accounts["555555555555"]["status"], accounts["555555555555"]["error_code"]) == (
+        "skipped",
+        "AccountNotActive",
+    )
+    assert (accounts["123456789012"]["status"], accounts["123456789012"]["error_code"]) == (
+        "skipped",
+        "HubAccount",
+    )
+    assert (accounts["444444444444"]["status"], accounts["444444444444"]["error_code"]) == (
+        "failed",
+        "AccessDenied",
+    )
     rows = list(csv.DictReader(io.StringIO((tmp_path / "findings.csv").read_text())))
     assert len(rows) == report["summary"]["findings"]["total"] == 10
     assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsScanned":[3.0]') == 1
+    assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsSkipped":[2.0]') == 1
     assert "444444444444" in text
 
 

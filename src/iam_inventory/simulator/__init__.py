@@ -9,6 +9,7 @@ from iam_inventory.simulator.estate import (
     demo_estate,
     expected_findings,
     seed_estate,
+    seed_organization,
 )
 from iam_inventory.simulator.server import Fault, FaultLayer, SimRequest, Simulator, running_simulator
 
@@ -26,4 +27,5 @@ __all__ = [
     "expected_findings",
     "running_simulator",
     "seed_estate",
+    "seed_organization",
 ]

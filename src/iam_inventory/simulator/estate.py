@@ -46,18 +46,25 @@ class UserSpec:
 
 @dataclass(frozen=True, slots=True)
 class AccountSpec:
-    """A spoke account and how its role is set up (`ok`, `missing`, `wrong_external_id`)."""
+    """A spoke account and how its role is set up (`ok`, `missing`, `wrong_external_id`).
+
+    `ou`, `tags` and `state` matter only when the estate is also seeded as an organization:
+    `ou` is the OU path below the root ("Workloads/Prod"; "" = directly under the root).
+    """
 
     account_id: str
     name: str
     users: tuple[UserSpec, ...] = ()
     root_access_key: bool = False
     role: str = "ok"
+    ou: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    state: str = "ACTIVE"  # or "SUSPENDED"
 
     @property
     def reachable(self) -> bool:
-        """True when the hub can assume the spoke role."""
-        return self.role == "ok"
+        """True when the hub can assume the spoke role (and would try: the account is active)."""
+        return self.role == "ok" and self.state == "ACTIVE"
 
 
 ExpectedFinding = tuple[str, str | None, str | None, str]
@@ -92,12 +99,14 @@ def _filler_users(count: int, seed: int) -> tuple[UserSpec, ...]:
 
 
 def demo_estate() -> tuple[AccountSpec, ...]:
-    """The demo's estate: four spokes, one of which has no role to assume."""
+    """The demo's estate: five member accounts in nested OUs; one has no role, one is suspended."""
     too_old = frozenset({"access_key_too_old"})
     return (
         AccountSpec(
             "111111111111",
             "prod-payments",
+            ou="Workloads/Prod",
+            tags={"env": "prod"},
             users=(
                 *_filler_users(115, seed=1),
                 UserSpec(
@@ -119,6 +128,8 @@ def demo_estate() -> tuple[AccountSpec, ...]:
         AccountSpec(
             "222222222222",
             "dev-sandbox",
+            ou="Sandbox",
+            tags={"env": "dev"},
             root_access_key=True,
             users=(
                 UserSpec("dave", keys=(KeySpec(50, 60, expect=frozenset({"access_key_unused"})),)),
@@ -138,12 +149,15 @@ def demo_estate() -> tuple[AccountSpec, ...]:
         AccountSpec(
             "333333333333",
             "data-analytics",
+            ou="Workloads/Prod/Data",
+            tags={"env": "prod"},
             users=(
                 UserSpec("ivan", console=True, mfa=True),
                 UserSpec("judy", path="/analysts/", keys=(KeySpec(10, 1),)),
             ),
         ),
-        AccountSpec("444444444444", "legacy-marketing", role="missing"),
+        AccountSpec("444444444444", "legacy-marketing", role="missing", ou="Legacy"),
+        AccountSpec("555555555555", "closed-2023", ou="Legacy", state="SUSPENDED"),
     )
 
 
@@ -240,3 +254,45 @@ def seed_estate(
         if account.root_access_key:
             backend.account_summary._account_access_keys_present = 1
     return key_ids
+
+
+def seed_organization(
+    endpoint: str, accounts: Iterable[AccountSpec], hub_name: str = "security-hub"
+) -> dict[str, str]:
+    """Make the hub the management account of an organization holding `accounts` in their OUs.
+
+    Returns the OU id of every OU path ("" is the root), to configure filters with.
+    """
+    from moto.organizations.models import organizations_backends
+
+    organizations = _client("organizations", endpoint)
+    organizations.create_organization(FeatureSet="ALL")
+    backend = organizations_backends[HUB_ACCOUNT_ID]["aws"]
+    backend.get_account_by_id(HUB_ACCOUNT_ID).name = hub_name
+    root_id = organizations.list_roots()["Roots"][0]["Id"]
+    ou_ids = {"": root_id}
+    for account in accounts:
+        parent, path = root_id, ""
+        for name in account.ou.split("/") if account.ou else ():
+            path = f"{path}/{name}" if path else name
+            if path not in ou_ids:
+                created_ou = organizations.create_organizational_unit(ParentId=parent, Name=name)
+                ou_ids[path] = created_ou["OrganizationalUnit"]["Id"]
+            parent = ou_ids[path]
+        status = organizations.create_account(
+            AccountName=account.name,
+            Email=f"{account.name}@example.com",
+            Tags=[{"Key": key, "Value": value} for key, value in account.tags.items()],
+        )["CreateAccountStatus"]
+        # moto invents account ids; the estate's ids are fixed so IAM seeding and expectations agree.
+        created = backend.get_account_by_id(status["AccountId"])
+        organizations_backends.master_accounts.pop(created.id, None)
+        created.id = account.account_id
+        organizations_backends.master_accounts[account.account_id] = (HUB_ACCOUNT_ID, "aws")
+        if parent != root_id:
+            organizations.move_account(
+                AccountId=account.account_id, SourceParentId=root_id, DestinationParentId=parent
+            )
+        if account.state == "SUSPENDED":
+            organizations.close_account(AccountId=account.account_id)
+    return ou_ids
