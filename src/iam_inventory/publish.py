@@ -13,8 +13,8 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, Metrics, MetricUnit,
 from botocore.client import BaseClient
 
 from iam_inventory.models import AccountStatus, RunResult
-from iam_inventory.report import iso, render_findings_csv
-from iam_inventory.report_stream import render_report_json_lean
+from iam_inventory.report import iso
+from iam_inventory.report_stream import render_findings_csv_lean, render_report_json_lean
 from iam_inventory.rules import RULE_IDS
 
 
@@ -72,12 +72,12 @@ def run_folder(result: RunResult) -> str:
 
 def render_run_files(result: RunResult) -> tuple[dict[str, Any], list[ReportFile]]:
     """The report document and the files rendered from it."""
-    # The inventory is streamed into report.json account by account: the dict form of a large run
-    # would cost several times the file's size in memory.
+    # Inventory and findings are rendered in slices: the dict form of a large run would cost several
+    # times the files' size in memory. `report` is the rest of the document (run, summary, accounts).
     report, report_json = render_report_json_lean(result)
     files = [
         ReportFile("report.json", report_json, "application/json"),
-        ReportFile("findings.csv", render_findings_csv(report), "text/csv; charset=utf-8"),
+        ReportFile("findings.csv", render_findings_csv_lean(result, report), "text/csv; charset=utf-8"),
     ]
     return report, files
 

@@ -47,7 +47,9 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def build_report(result: RunResult, include_inventory: bool = True) -> dict[str, Any]:
+def build_report(
+    result: RunResult, include_inventory: bool = True, include_findings: bool = True
+) -> dict[str, Any]:
     """The full report document: run metadata, per-account status, inventory, findings and summary."""
     context = result.context
     now = context.started_at
@@ -78,7 +80,7 @@ def build_report(result: RunResult, include_inventory: bool = True) -> dict[str,
             for item in result.accounts
             if item.inventory is not None and include_inventory
         ],
-        "findings": [finding_entry(finding) for finding in result.findings],
+        "findings": [finding_entry(finding) for finding in result.findings if include_findings],
     }
 
 

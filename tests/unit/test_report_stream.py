@@ -7,8 +7,8 @@ import json
 import pytest
 
 from iam_inventory.models import Account, AccountResult, AccountStatus, RunContext, RunResult, Thresholds
-from iam_inventory.report import build_report, render_report_json
-from iam_inventory.report_stream import render_report_json_lean
+from iam_inventory.report import build_report, render_findings_csv, render_report_json
+from iam_inventory.report_stream import render_findings_csv_lean, render_report_json_lean
 from iam_inventory.rules import evaluate
 from tests.builders import NOW, make_inventory, make_key, make_user
 
@@ -54,5 +54,22 @@ def test_streamed_report_is_identical_to_the_whole_document(result):
 
     # Then the bytes are exactly those of the report rendered as one document
     assert streamed == render_report_json(build_report(result))
-    # And the skeleton has everything but the inventory, for the summary and the CSV
-    assert skeleton == {**json.loads(streamed), "inventory": []}
+    # And the skeleton has everything but the inventory and findings, for the summary
+    assert skeleton == {**json.loads(streamed), "inventory": [], "findings": []}
+    # And the CSV rendered batch by batch is the CSV of the whole report
+    assert render_findings_csv_lean(result, skeleton) == render_findings_csv(build_report(result))
+
+
+def test_findings_beyond_one_batch_render_identically(monkeypatch):
+    # Given more findings than one batch holds
+    monkeypatch.setattr("iam_inventory.report_stream._BATCH", 2)
+    users = [
+        make_user(f"u{i}", keys=(make_key(f"AKIAEXAMPLE00000000{i}", age=400, used=None),)) for i in range(3)
+    ]
+    result = run_result(scanned("111111111111", *users))
+    assert len(result.findings) > 4
+
+    # Then both files are still byte for byte those of the whole document
+    skeleton, streamed = render_report_json_lean(result)
+    assert streamed == render_report_json(build_report(result))
+    assert render_findings_csv_lean(result, skeleton) == render_findings_csv(build_report(result))
