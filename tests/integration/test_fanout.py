@@ -8,9 +8,9 @@ import boto3
 import pytest
 
 from iam_inventory import fanout, handler
+from iam_inventory.cli import FakeLambdaContext as FakeContext
 from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, Fault, SimRequest
 from tests.builders import NOW
-from tests.conftest import FakeContext
 from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json
 from tests.integration.test_collection_paths import estate as paths_estate
 

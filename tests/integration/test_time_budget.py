@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iam_inventory import handler
+from iam_inventory.cli import FakeLambdaContext as FakeContext
 from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
 from tests.builders import NOW
-from tests.conftest import FakeContext
 from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json
 
 ACCOUNTS = tuple(
@@ -17,10 +17,18 @@ ACCOUNTS = tuple(
 
 
 @dataclass
-class DrainingContext(FakeContext):
+class DrainingContext:
     """A Lambda context whose clock moves only when the simulator answers an AssumeRole."""
 
+    remaining_ms: int
     seconds_per_assume_role: int = 4
+    function_name: str = "iam-inventory-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:iam-inventory-test"
+    aws_request_id: str = "5f0c8a3e-1111-2222-3333-444455556666"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
 
     def tick(self, request: SimRequest) -> Fault | None:
         if request.action == "AssumeRole":
