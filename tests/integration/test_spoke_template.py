@@ -27,15 +27,13 @@ HUB_ROLE_ARN = f"arn:aws:iam::{HUB_ACCOUNT_ID}:role/iam-inventory-hub"
 # names the issue whose code calls it; remove the entry when that code lands (the test fails until then,
 # because an exercised action must not hide in this list).
 NOT_YET_EXERCISED = {
-    "iam:GenerateCredentialReport": "issue 5: credential-report fast path",
-    "iam:GetCredentialReport": "issue 5: credential-report fast path",
     "iam:ListUserTags": "issue 4: user tags in the inventory",
 }
 
 # Every way the job can collect a spoke, as settings; the recorded call set is their union.
-# (The credential-report fast path of issue 5 adds its setting here.)
 COLLECTION_PATHS: dict[str, dict[str, str]] = {
-    "per-user API calls": {},
+    "per-user API calls": {"COLLECTION_MODE": "api"},
+    "credential report (fast path)": {"COLLECTION_MODE": "auto"},
 }
 
 

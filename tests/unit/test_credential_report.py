@@ -12,6 +12,7 @@ from iam_inventory.credential_report import (
     ReportKey,
     ReportUnavailable,
     call_patiently,
+    collect_account_from_report,
     fetch_credential_report,
     match_keys,
     parse_credential_report,
@@ -273,3 +274,66 @@ def test_non_throttling_errors_are_not_retried():
     with pytest.raises(ClientError):
         call_patiently(call, Deadline.unlimited(), sleep=pytest.fail)
     assert len(attempts) == 1
+
+
+class ListingIam:
+    """An IAM client for collect_account_from_report: ListAccessKeys answers, calls recorded."""
+
+    class exceptions:
+        class NoSuchEntityException(Exception):
+            pass
+
+    def __init__(self, keys: dict[str, list[dict]], summary: dict | None = None) -> None:
+        self.keys = keys
+        self.summary = summary or {}
+        self.calls: list[str] = []
+
+    def list_access_keys(self, UserName: str) -> dict:
+        self.calls.append(f"ListAccessKeys:{UserName}")
+        if UserName not in self.keys:
+            raise self.exceptions.NoSuchEntityException(UserName)
+        return {"AccessKeyMetadata": self.keys[UserName]}
+
+    def get_account_summary(self) -> dict:
+        self.calls.append("GetAccountSummary")
+        return {"SummaryMap": self.summary}
+
+
+def test_inventory_from_report_lists_keys_only_for_users_with_keys():
+    # Given the AWS report (alice has two keys, bob none) and IAM listing alice's keys
+    report = parse_credential_report(AWS_REPORT.encode(), GENERATED)
+    iam = ListingIam(
+        {
+            "alice": [
+                metadata("AKIAALICE00000000001", datetime(2026, 1, 10, 12, tzinfo=UTC)),
+                metadata("AKIAALICE00000000002", datetime(2026, 6, 1, tzinfo=UTC), "Inactive"),
+            ]
+        }
+    )
+
+    # When the inventory is built
+    inventory = collect_account_from_report(iam, "111111111111", NOW, report, 4, Deadline.unlimited())
+
+    # Then only alice's keys were listed, root state came from the root row, keys carry report data
+    assert iam.calls == ["ListAccessKeys:alice"]
+    assert inventory.root_access_keys_present
+    assert inventory.root_mfa_enabled
+    alice, bob = inventory.users
+    assert (alice.console_access, alice.mfa_enabled, alice.path) == (True, False, "/staff/")
+    assert [key.last_use.service for key in alice.access_keys] == ["s3", None]
+    assert bob.access_keys == ()
+
+
+def test_a_report_without_root_row_asks_the_account_summary_and_skips_deleted_users():
+    # Given a report in moto's dialect (no root row) whose only user was deleted since
+    report = parse_credential_report(HEADER + "\n" + MOTO_ROW + "\n", GENERATED)
+    iam = ListingIam({}, summary={"AccountAccessKeysPresent": 1, "AccountMFAEnabled": 0})
+
+    # When the inventory is built
+    inventory = collect_account_from_report(iam, "111111111111", NOW, report, 1, Deadline.unlimited())
+
+    # Then root state came from one GetAccountSummary, and the deleted user is not reported
+    assert iam.calls == ["ListAccessKeys:carol", "GetAccountSummary"]
+    assert inventory.root_access_keys_present
+    assert not inventory.root_mfa_enabled
+    assert inventory.users == ()
