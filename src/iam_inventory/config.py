@@ -35,6 +35,13 @@ class AccountSource(StrEnum):
     ORGANIZATIONS = "organizations"
 
 
+class CollectionMode(StrEnum):
+    """Which collection path to use: the credential report (falling back to the API) or the API only."""
+
+    AUTO = "auto"
+    API = "api"
+
+
 class RetryMode(StrEnum):
     """botocore retry modes we allow (legacy is not one of them)."""
 
@@ -84,6 +91,12 @@ class Settings(BaseModel):
     max_attempts: int = Field(8, alias="MAX_ATTEMPTS", ge=1, le=20)
     connect_timeout_seconds: float = Field(5.0, alias="CONNECT_TIMEOUT_SECONDS", gt=0, le=60)
     read_timeout_seconds: float = Field(20.0, alias="READ_TIMEOUT_SECONDS", gt=0, le=300)
+    collection_mode: CollectionMode = Field(CollectionMode.AUTO, alias="COLLECTION_MODE")
+    # IAM throttles per account: this bounds the concurrent calls made inside one account.
+    account_concurrency: int = Field(4, alias="ACCOUNT_CONCURRENCY", ge=1, le=16)
+    report_wait_seconds: float = Field(60.0, alias="CREDENTIAL_REPORT_WAIT_SECONDS", gt=0, le=600)
+    publish_reserve_seconds: float = Field(30.0, alias="PUBLISH_RESERVE_SECONDS", ge=0, le=300)
+    account_grace_seconds: float = Field(20.0, alias="ACCOUNT_GRACE_SECONDS", ge=0, le=300)
     region: str = Field("us-east-1", alias="AWS_REGION", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     running_in_lambda: bool = Field(False, alias="AWS_LAMBDA_FUNCTION_NAME")
     # Outputs for the security team (issue 4).

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from iam_inventory.budget import Deadline
 from iam_inventory.config import Settings
 from iam_inventory.events import RunRequest
 from iam_inventory.job import Outputs, run_job, run_summary
@@ -26,5 +27,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """Run one inventory for the event (schedule or manual) and return its summary."""
     request = RunRequest.from_event(event)
     settings = Settings.from_env(os.environ)
-    result = run_job(request, settings, utcnow, context.aws_request_id, Outputs(metrics=metrics))
+    # The run stops starting accounts in time to publish what it has before Lambda's limit.
+    deadline = Deadline.from_lambda_context(context, settings.publish_reserve_seconds)
+    result = run_job(
+        request, settings, utcnow, context.aws_request_id, Outputs(metrics=metrics), deadline=deadline
+    )
     return run_summary(result)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.metrics import Metrics
 
 from iam_inventory.aws import ClientFactory
+from iam_inventory.budget import Deadline
 from iam_inventory.changes import (
     LocalRunStore,
     RunStore,
@@ -53,18 +55,40 @@ def run_job(
     request_id: str,
     outputs: Outputs,
     factory: ClientFactory | None = None,
+    deadline: Deadline | None = None,
 ) -> RunResult:
     """Discover, scan, evaluate and (unless dry run) publish one inventory run."""
-    started_at = clock()
-    run_id = request.resolve_run_id(started_at, request_id)
+    context = build_run_context(request, settings, clock(), request_id)
+    run_id = context.run_id
     logger.set_correlation_id(run_id)
-    thresholds = request.thresholds.apply(settings.thresholds) if request.thresholds else settings.thresholds
     if not request.dry_run and not settings.report_bucket and outputs.local_dir is None:
         raise ConfigError(
             "invalid configuration: environment variable REPORT_BUCKET: required unless dry_run"
         )
-    context = RunContext(
-        run_id=run_id,
+    factory = factory or ClientFactory(
+        settings, max_pool_connections=max(settings.workers, settings.account_concurrency)
+    )
+    redact = Redactor()
+    # Before the first AWS call: botocore's DEBUG output carries the ExternalId and the credentials.
+    install_log_redaction(redact)
+    external_id = resolve_external_id(settings, lambda: factory.hub_client("ssm"))
+    redact.add(external_id)
+    discovery = discover_accounts(settings, request.accounts, factory, run_id)
+    logger.info("run started", extra={"accounts_expected": discovery.expected, "dry_run": request.dry_run})
+    result = run_inventory(
+        context, discovery, settings, factory, external_id, redact, clock, deadline, progress=outputs.progress
+    )
+    publish_run(result, settings, factory, outputs)
+    return result
+
+
+def build_run_context(
+    request: RunRequest, settings: Settings, started_at: datetime, request_id: str
+) -> RunContext:
+    """The run's identity and options, fixed before any account is touched (single and fan-out mode alike)."""
+    thresholds = request.thresholds.apply(settings.thresholds) if request.thresholds else settings.thresholds
+    return RunContext(
+        run_id=request.resolve_run_id(started_at, request_id),
         started_at=started_at,
         dry_run=request.dry_run,
         thresholds=thresholds,
@@ -74,20 +98,13 @@ def run_job(
         account_source=describe_account_source(settings, request.accounts),
         user_tag_keys=settings.user_tag_keys,
     )
-    factory = factory or ClientFactory(settings, max_pool_connections=settings.workers)
-    redact = Redactor()
-    # Before the first AWS call: botocore's DEBUG output carries the ExternalId and the credentials.
-    install_log_redaction(redact)
-    external_id = resolve_external_id(settings, lambda: factory.hub_client("ssm"))
-    redact.add(external_id)
-    discovery = discover_accounts(settings, request.accounts, factory, run_id)
-    logger.info("run started", extra={"accounts_expected": discovery.expected, "dry_run": request.dry_run})
-    result = run_inventory(
-        context, discovery, settings, factory, external_id, redact, clock, progress=outputs.progress
-    )
-    baseline = load_baseline(run_store(settings, outputs, factory), run_id)
+
+
+def publish_run(result: RunResult, settings: Settings, factory: ClientFactory, outputs: Outputs) -> None:
+    """Compare with the previous run, then (unless dry run) write files, metrics, notifications, exports."""
+    baseline = load_baseline(run_store(settings, outputs, factory), result.context.run_id)
     result.changes = compare_runs(result, baseline)
-    if not request.dry_run:
+    if not result.context.dry_run:
         sinks: list[ReportSink] = []
         if settings.report_bucket:
             sinks.append(S3Sink(factory.hub_client("s3"), settings.report_bucket, settings.report_prefix))
@@ -103,7 +120,6 @@ def run_job(
             publish_metrics(result, outputs.metrics)
         deliver_findings(result, settings, factory)
     logger.info("run finished", extra={"summary": run_summary(result)})
-    return result
 
 
 def run_store(settings: Settings, outputs: Outputs, factory: ClientFactory) -> RunStore:

@@ -16,6 +16,13 @@ class AccountStatus(StrEnum):
     NOT_SCANNED = "not_scanned"
 
 
+class CollectionPath(StrEnum):
+    """How an account's credentials data was read."""
+
+    CREDENTIAL_REPORT = "credential_report"
+    API = "api"
+
+
 class Severity(StrEnum):
     """Finding severity, ordered from most to least urgent in SEVERITY_ORDER."""
 
@@ -107,6 +114,9 @@ class AccountResult:
     duration_ms: int = 0
     api_calls: int = 0
     retried_calls: int = 0
+    collection_path: CollectionPath | None = None
+    # When the credential report was generated: its data can be up to 4 hours older than the run.
+    report_generated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,6 +219,8 @@ def _account_entry(item: AccountResult, findings: int) -> dict[str, Any]:
         "users": len(inventory.users) if inventory else 0,
         "access_keys": sum(len(user.access_keys) for user in inventory.users) if inventory else 0,
         "findings": findings,
+        "collection_path": item.collection_path.value if item.collection_path else None,
+        "credential_report_generated_at": iso(item.report_generated_at),
     }
 
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from iam_inventory.aws import CallCounter, ClientFactory, assume_spoke_role, role_arn
-from iam_inventory.collector import collect_account
-from iam_inventory.config import Settings
+from iam_inventory.budget import Deadline, map_within_deadline
+from iam_inventory.config import CollectionMode, Settings
+from iam_inventory.credential_report import Collected, call_patiently, collect_account_auto
 from iam_inventory.discovery import Discovery
 from iam_inventory.models import (
     Account,
-    AccountInventory,
     AccountResult,
     AccountStatus,
     Finding,
@@ -33,6 +33,29 @@ Clock = Callable[[], datetime]
 EXPIRED_CREDENTIAL_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
 # Told of each finished account, with how many are done out of how many (the CLI's progress bar).
 Progress = Callable[[AccountResult, int, int], None]
+NOT_SCANNED_CODE = "TimeBudgetExhausted"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPlan:
+    """How accounts are collected and how long the run may take."""
+
+    use_credential_report: bool = True
+    account_concurrency: int = 4
+    report_wait_seconds: float = 60.0
+    grace_seconds: float = 20.0
+    deadline: Deadline = field(default_factory=Deadline.unlimited)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, deadline: Deadline | None = None) -> ScanPlan:
+        """The plan the settings describe, bounded by `deadline` (none: unlimited)."""
+        return cls(
+            use_credential_report=settings.collection_mode is CollectionMode.AUTO,
+            account_concurrency=settings.account_concurrency,
+            report_wait_seconds=settings.report_wait_seconds,
+            grace_seconds=settings.account_grace_seconds,
+            deadline=deadline or Deadline.unlimited(),
+        )
 
 
 def resolve_external_id(settings: Settings, ssm: Callable[[], BaseClient]) -> str | None:
@@ -51,23 +74,39 @@ def scan_accounts(
     external_id: str | None,
     redact: Redactor,
     now: datetime,
+    plan: ScanPlan | None = None,
     progress: Progress | None = None,
 ) -> list[AccountResult]:
-    """Scan every discovered account with a bounded pool; results keep discovery order."""
+    """Scan every discovered account with a bounded pool within the deadline; results keep discovery order."""
+    plan = plan or ScanPlan.from_settings(settings)
     sts = factory.hub_client("sts")
 
     def scan(account: Account) -> AccountResult:
-        return scan_account(account, context, factory, sts, external_id, redact, now)
+        return scan_account(account, context, factory, sts, external_id, redact, now, plan=plan)
 
-    with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="account") as pool:
-        futures = [pool.submit(scan, account) for account in discovery.to_scan]
-        if progress is not None:
-            # Reported from this thread only, so the callback needs no locking of its own.
-            total = len(futures)
-            for done, future in enumerate(as_completed(futures), start=1):
-                progress(future.result(), done, total)
-        scanned = [future.result() for future in futures]
+    scanned = map_within_deadline(
+        list(discovery.to_scan),
+        scan,
+        settings.workers,
+        plan.deadline,
+        plan.grace_seconds,
+        not_scanned,
+        on_done=progress,
+    )
     return scanned + list(discovery.skipped)
+
+
+def not_scanned(account: Account, started: bool) -> AccountResult:
+    """The result of an account the time budget left unfinished."""
+    message = (
+        "scan did not finish within the grace period before the deadline"
+        if started
+        else "not started: the run's time budget ran out"
+    )
+    logger.warning("account not scanned", extra={"account_id": account.account_id, "started": started})
+    return AccountResult(
+        account=account, status=AccountStatus.NOT_SCANNED, error_code=NOT_SCANNED_CODE, error_message=message
+    )
 
 
 def scan_account(
@@ -78,28 +117,41 @@ def scan_account(
     external_id: str | None,
     redact: Redactor,
     now: datetime,
+    plan: ScanPlan | None = None,
 ) -> AccountResult:
     """Assume the spoke role and collect one account; any failure becomes a `failed` result, never a raise."""
+    plan = plan or ScanPlan()
     started = time.monotonic()
     counter = CallCounter()
     assumed = 0
     stage = "assume_role"
 
-    def collect_with_fresh_credentials() -> AccountInventory:
+    def collect_with_fresh_credentials() -> Collected:
         nonlocal assumed, stage
         stage = "assume_role"
         arn = role_arn(factory.partition, account.account_id, context.role_path, context.role_name)
         assumed += 1
-        credentials = assume_spoke_role(sts, arn, context.run_id, external_id)
+        credentials = call_patiently(
+            lambda: assume_spoke_role(sts, arn, context.run_id, external_id), plan.deadline
+        )
         redact.add(credentials.secret_access_key, credentials.session_token)
         stage = "collect"
         iam = factory.spoke_client("iam", credentials, counter)
-        inventory = collect_account(iam, account.account_id, now)
-        return collect_user_tags(iam, inventory, context.user_tag_keys)
+        collected = collect_account_auto(
+            iam,
+            account.account_id,
+            now,
+            use_report=plan.use_credential_report,
+            concurrency=plan.account_concurrency,
+            deadline=plan.deadline,
+            report_wait_seconds=plan.report_wait_seconds,
+        )
+        tagged = collect_user_tags(iam, collected.inventory, context.user_tag_keys, plan.account_concurrency)
+        return replace(collected, inventory=tagged)
 
     try:
         try:
-            inventory = collect_with_fresh_credentials()
+            collected = collect_with_fresh_credentials()
         except ClientError as error:
             # Only the spoke session can expire mid-account; an expired hub is not cured by assuming again.
             if stage != "collect" or error_code(error) not in EXPIRED_CREDENTIAL_CODES:
@@ -110,7 +162,7 @@ def scan_account(
                 "spoke credentials expired mid-account; assuming the role again",
                 extra={"account_id": account.account_id},
             )
-            inventory = collect_with_fresh_credentials()
+            collected = collect_with_fresh_credentials()
     except Exception as error:
         code = error_code(error)
         message = redact(f"{stage}: {error}")
@@ -127,13 +179,20 @@ def scan_account(
             api_calls=counter.calls + assumed,
             retried_calls=counter.retries,
         )
+    if collected.fallback_reason:
+        logger.info(
+            "credential report unavailable: used the API path",
+            extra={"account_id": account.account_id, "reason": collected.fallback_reason},
+        )
     return AccountResult(
         account=account,
         status=AccountStatus.SCANNED,
-        inventory=inventory,
+        inventory=collected.inventory,
         duration_ms=_elapsed_ms(started),
         api_calls=counter.calls + assumed,  # + the AssumeRole calls made with the hub's client
         retried_calls=counter.retries,
+        collection_path=collected.path,
+        report_generated_at=collected.report_generated_at,
     )
 
 
@@ -166,11 +225,13 @@ def run_inventory(
     external_id: str | None,
     redact: Redactor,
     clock: Clock,
+    deadline: Deadline | None = None,
     progress: Progress | None = None,
 ) -> RunResult:
-    """Scan and evaluate every discovered account; the result is ready to publish."""
+    """Scan and evaluate every discovered account within the deadline; the result is ready to publish."""
     now = context.started_at
-    results = scan_accounts(discovery, context, settings, factory, external_id, redact, now, progress)
+    plan = ScanPlan.from_settings(settings, deadline)
+    results = scan_accounts(discovery, context, settings, factory, external_id, redact, now, plan, progress)
     findings = evaluate_results(results, context, now)
     return RunResult(context=context, accounts=results, findings=findings, finished_at=clock())
 

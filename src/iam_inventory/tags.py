@@ -3,29 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from iam_inventory.models import AccountInventory
+from iam_inventory.models import AccountInventory, IamUser
 from iam_inventory.observability import logger
 
 
 def collect_user_tags(
-    iam: BaseClient, inventory: AccountInventory, tag_keys: Sequence[str]
+    iam: BaseClient, inventory: AccountInventory, tag_keys: Sequence[str], concurrency: int = 1
 ) -> AccountInventory:
     """The inventory with each user's configured tags; unchanged when no keys are configured.
+
+    One ListUserTags per user, `concurrency` at a time (IAM limits are per account, like the keys' calls).
 
     A spoke role deployed before tags were collected may lack iam:ListUserTags: the account is then
     still inventoried, without tags, and a warning says why, rather than failing the whole account.
     """
     if not tag_keys or not inventory.users:
         return inventory
+
+    def tagged(user: IamUser) -> IamUser:
+        return replace(user, tags=list_user_tags(iam, user.user_name, tag_keys))
+
     try:
-        users = tuple(
-            replace(user, tags=list_user_tags(iam, user.user_name, tag_keys)) for user in inventory.users
-        )
+        if concurrency > 1:
+            with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tags") as pool:
+                users = tuple(pool.map(tagged, inventory.users))
+        else:
+            users = tuple(tagged(user) for user in inventory.users)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") not in ("AccessDenied", "AccessDeniedException"):
             raise

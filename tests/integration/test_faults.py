@@ -58,6 +58,17 @@ def no_backoff(monkeypatch):
 
 
 @pytest.fixture
+def sequential_api_path(monkeypatch):
+    """One call at a time on the per-user API path, so a fault after N calls hits a known call.
+
+    Session renewal lives in scan_account, above either collection path; the credential report's
+    concurrent ListAccessKeys would let several in-flight calls see the same expiry.
+    """
+    monkeypatch.setenv("COLLECTION_MODE", "api")
+    monkeypatch.setenv("ACCOUNT_CONCURRENCY", "1")
+
+
+@pytest.fixture
 def estate(simulator, seed, report_bucket, monkeypatch, no_backoff):
     """ESTATE seeded, the ExternalId in SSM, the handler configured like the template (standard retries)."""
     key_ids = seed(ESTATE)
@@ -296,7 +307,9 @@ def assume_role_calls(simulator, account_id: str) -> list[str]:
     return seen
 
 
-def test_credentials_expiring_mid_account_are_renewed_once(estate, simulator, report_bucket, lambda_context):
+def test_credentials_expiring_mid_account_are_renewed_once(
+    estate, simulator, report_bucket, lambda_context, sequential_api_path
+):
     # Given the first session into 111111111111 expiring after 6 IAM calls
     assumed = assume_role_calls(simulator, "111111111111")
     expiry, calls_by_key = expire_sessions("111111111111", after_calls=6, sessions=1)
@@ -316,7 +329,7 @@ def test_credentials_expiring_mid_account_are_renewed_once(estate, simulator, re
 
 
 def test_credentials_that_keep_expiring_fail_the_account_after_one_renewal(
-    estate, simulator, report_bucket, lambda_context
+    estate, simulator, report_bucket, lambda_context, sequential_api_path
 ):
     # Given every session into 111111111111 expiring after 6 IAM calls
     assumed = assume_role_calls(simulator, "111111111111")
@@ -453,17 +466,15 @@ LARGE_USERS = 5_000
 LARGE_ACCOUNT = "666666666666"
 
 
-def test_very_large_account_is_paginated_completely(
-    simulator, seed, report_bucket, lambda_context, monkeypatch
-):
-    # Given an account of 5,000 users, four in five with a key, seeded straight into moto's backend
+def seed_bulk_account(seed, users: int) -> set[str]:
+    """An account of `users` users, four in five with a recently used key, seeded straight into moto."""
     from moto.iam.models import AccessKeyLastUsed, iam_backends
 
     seed((AccountSpec(LARGE_ACCOUNT, "large"),))
     backend = iam_backends[LARGE_ACCOUNT]["aws"]
     naive_now = NOW.replace(tzinfo=None)
     key_ids = set()
-    for index in range(LARGE_USERS):
+    for index in range(users):
         name = f"user-{index:05d}"
         backend.create_user(region_name="us-east-1", user_name=name, path="/bulk/")
         if index % 5:
@@ -473,10 +484,51 @@ def test_very_large_account_is_paginated_completely(
                 timestamp=naive_now - timedelta(days=1), service="s3", region="us-east-1"
             )
             key_ids.add(key.access_key_id)
+    return key_ids
+
+
+def assert_bulk_account_complete(report: dict, users: int, key_ids: set[str]) -> None:
+    assert_run_invariants(report, [LARGE_ACCOUNT])
+    assert statuses(report) == {LARGE_ACCOUNT: ("scanned", None)}
+    users_found = report["inventory"][0]["users"]
+    assert len(users_found) == users
+    assert {user["user_name"] for user in users_found} == {f"user-{i:05d}" for i in range(users)}
+    assert {key["access_key_id"] for user in users_found for key in user["access_keys"]} == key_ids
+    assert report["summary"]["access_keys"] == len(key_ids) == users * 4 // 5
+    assert report["findings"] == []
+
+
+@pytest.fixture
+def bulk_configured(report_bucket, monkeypatch):
     monkeypatch.setenv("REPORT_BUCKET", report_bucket)
     monkeypatch.setenv("EXTERNAL_ID", DEMO_EXTERNAL_ID)
+    # Routing tags would add one ListUserTags per user; they are not what these tests measure.
+    monkeypatch.setenv("USER_TAG_KEYS", "none")
     monkeypatch.setattr(handler, "utcnow", lambda: NOW)
 
+
+def test_very_large_account_is_inventoried_completely(
+    simulator, seed, report_bucket, lambda_context, bulk_configured
+):
+    # Given an account of 5,000 users, 4,000 of them with a key
+    key_ids = seed_bulk_account(seed, LARGE_USERS)
+    simulator.faults.operations.clear()
+
+    # When the job scans it as deployed (credential-report fast path)
+    invoke(manual_event("large", [LARGE_ACCOUNT]), lambda_context)
+
+    # Then every user and every key is in the report
+    assert_bulk_account_complete(run_report(report_bucket, "large"), LARGE_USERS, key_ids)
+    # And each user with a key had its keys listed exactly once, nobody else
+    assert simulator.faults.operations["iam:ListAccessKeys"] == len(key_ids)
+
+
+def test_api_path_follows_every_list_users_marker(
+    simulator, seed, report_bucket, lambda_context, bulk_configured, monkeypatch
+):
+    # Given 250 users (three pages of IAM's default 100) and the per-user API path
+    key_ids = seed_bulk_account(seed, 250)
+    monkeypatch.setenv("COLLECTION_MODE", "api")
     page_sizes: list[int] = []
     simulator.faults.rules.append(
         lambda request: (
@@ -487,17 +539,8 @@ def test_very_large_account_is_paginated_completely(
     )
 
     # When the job scans it
-    invoke(manual_event("large", [LARGE_ACCOUNT]), lambda_context)
+    invoke(manual_event("paged", [LARGE_ACCOUNT]), lambda_context)
 
-    # Then every user and every key is in the report, read across all ListUsers pages
-    report = run_report(report_bucket, "large")
-    assert_run_invariants(report, [LARGE_ACCOUNT])
-    assert statuses(report) == {LARGE_ACCOUNT: ("scanned", None)}
-    users_found = report["inventory"][0]["users"]
-    assert len(users_found) == LARGE_USERS
-    assert {user["user_name"] for user in users_found} == {f"user-{i:05d}" for i in range(LARGE_USERS)}
-    assert {key["access_key_id"] for user in users_found for key in user["access_keys"]} == key_ids
-    assert report["summary"]["access_keys"] == len(key_ids) == 4_000
-    # And the collector followed every Marker: the simulator pages ListUsers as IAM does (100 by default)
-    assert len(page_sizes) == -(-LARGE_USERS // page_sizes[0]) > 1
-    assert report["findings"] == []
+    # Then every user is in the report, read across every ListUsers page
+    assert_bulk_account_complete(run_report(report_bucket, "paged"), 250, key_ids)
+    assert page_sizes == [100, 100, 100]

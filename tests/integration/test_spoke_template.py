@@ -23,18 +23,15 @@ from tests.cfn_template import granted_actions, load_spoke_template, render
 
 HUB_ROLE_ARN = f"arn:aws:iam::{HUB_ACCOUNT_ID}:role/iam-inventory-hub"
 
-# Granted by spoke/template.yaml but not called by any collection path on this branch yet. Each entry
-# names the issue whose code calls it; remove the entry when that code lands (the test fails until then,
-# because an exercised action must not hide in this list).
-NOT_YET_EXERCISED = {
-    "iam:GenerateCredentialReport": "issue 5: credential-report fast path",
-    "iam:GetCredentialReport": "issue 5: credential-report fast path",
-}
+# Granted by spoke/template.yaml but not yet called by any collection path. Each entry names the work
+# whose code will call it; remove the entry when that code lands (the test fails until then, because an
+# exercised action must not hide in this list). Empty: every granted action is exercised.
+NOT_YET_EXERCISED: dict[str, str] = {}
 
 # Every way the job can collect a spoke, as settings; the recorded call set is their union.
-# (The credential-report fast path of issue 5 adds its setting here.)
 COLLECTION_PATHS: dict[str, dict[str, str]] = {
-    "per-user API calls": {},
+    "per-user API calls": {"COLLECTION_MODE": "api"},
+    "credential report (fast path)": {"COLLECTION_MODE": "auto"},
 }
 
 

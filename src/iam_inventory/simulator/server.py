@@ -266,7 +266,10 @@ class Simulator:
 
         make_moto_behave_like_iam()
         handler = type("SimulatorRequestHandler", (_QuietRequestHandler, MotoRequestHandler), {})
-        self.faults = FaultLayer(DomainDispatcherApplication(create_backend_app))
+        from iam_inventory.simulator.credential_report import CredentialReportLayer
+
+        self.credential_reports = CredentialReportLayer(DomainDispatcherApplication(create_backend_app))
+        self.faults = FaultLayer(self.credential_reports)
         self._server: BaseWSGIServer = make_server(
             "127.0.0.1", 0, self.faults, threaded=True, request_handler=handler
         )
@@ -293,6 +296,7 @@ class Simulator:
         from moto.moto_api._internal.models import moto_api_backend
 
         moto_api_backend.reset()
+        self.credential_reports.reset()
         self.faults.rules.clear()
         self.faults.operations.clear()
         self.faults.enforce_trust = False

@@ -1,0 +1,194 @@
+"""The credential-report fast path against the per-user API path, on the same simulated estate."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import pytest
+
+from iam_inventory.config import Settings
+from iam_inventory.events import RunRequest
+from iam_inventory.job import Outputs, run_job
+from iam_inventory.models import CollectionPath, RunResult
+from iam_inventory.report import build_report, finding_entry
+from iam_inventory.schema import report_schema_errors
+from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
+from iam_inventory.simulator import expected_findings as planted_findings
+from tests.builders import NOW
+
+
+def estate() -> tuple[AccountSpec, ...]:
+    """Every rule planted at least once, two-key users, inactive keys, an account with many users."""
+    many = tuple(
+        UserSpec(f"svc-{i:03d}", path="/service/", keys=(KeySpec(10 + i % 30, i % 5),) if i % 3 else ())
+        for i in range(40)
+    )
+    return (
+        AccountSpec(
+            "111111111111",
+            "prod",
+            users=(
+                *many,
+                UserSpec(
+                    "rotating",
+                    keys=(
+                        KeySpec(120, 2, expect=frozenset({"access_key_too_old"})),
+                        KeySpec(70, None, expect=frozenset({"access_key_never_used"})),
+                    ),
+                    expect=frozenset({"user_two_active_keys"}),
+                ),
+                UserSpec(
+                    "half-rotated",
+                    console=True,
+                    mfa=True,
+                    keys=(
+                        KeySpec(200, 150, active=False, expect=frozenset({"inactive_access_key"})),
+                        KeySpec(5, 1),
+                    ),
+                ),
+            ),
+        ),
+        AccountSpec(
+            "222222222222",
+            "dev",
+            root_access_key=True,
+            users=(
+                UserSpec("web", console=True, expect=frozenset({"console_user_without_mfa"})),
+                UserSpec("idle", keys=(KeySpec(50, 45, expect=frozenset({"access_key_unused"})),)),
+                UserSpec("fresh", keys=(KeySpec(7, None),)),
+                UserSpec("ghost", keys=(KeySpec(8, None, expect=frozenset({"access_key_never_used"})),)),
+                UserSpec("nobody"),
+            ),
+        ),
+        AccountSpec("333333333333", "empty"),
+    )
+
+
+def run(mode: str, run_id: str = "paths", tag_keys: str = "owner,team") -> RunResult:
+    """One dry run through the job with COLLECTION_MODE (and USER_TAG_KEYS) set, against the simulator."""
+    settings = Settings.from_env(
+        {
+            **os.environ,
+            "ACCOUNT_IDS": ",".join(account.account_id for account in estate()),
+            "EXTERNAL_ID": DEMO_EXTERNAL_ID,
+            "COLLECTION_MODE": mode,
+            "USER_TAG_KEYS": tag_keys,
+            "WORKERS": "3",
+        }
+    )
+    request = RunRequest(run_id=run_id, dry_run=True)
+    return run_job(request, settings, lambda: NOW, "request-id", Outputs())
+
+
+def comparable(result: RunResult) -> list[dict]:
+    return [finding_entry(finding) for finding in result.findings]
+
+
+def test_both_paths_produce_identical_findings(seed):
+    # Given an estate with every rule planted
+    key_ids = seed(estate())
+
+    # When it is scanned once per collection path
+    fast, slow = run("auto"), run("api")
+
+    # Then every account took the path asked for
+    assert {r.account.account_id: r.collection_path for r in fast.accounts} == dict.fromkeys(
+        ("111111111111", "222222222222", "333333333333"), CollectionPath.CREDENTIAL_REPORT
+    )
+    assert {r.collection_path for r in slow.accounts} == {CollectionPath.API}
+
+    # And both found exactly the planted findings, identical value for value and in the same order
+    found = {(f.account_id, f.user_name, f.access_key_id, f.rule_id) for f in fast.findings}
+    assert found == planted_findings(estate(), key_ids)
+    assert comparable(fast) == comparable(slow)
+
+    # And the inventories agree, except the user id the report lacks and its whole-second creation times
+    def users(result: RunResult) -> list:
+        return [
+            replace(user, user_id="", created_at=user.created_at.replace(microsecond=0))
+            for r in result.accounts
+            if r.inventory
+            for user in r.inventory.users
+        ]
+
+    assert users(fast) == users(slow)
+
+
+def test_fast_path_stays_within_its_call_budget_and_records_the_report_time(seed, simulator):
+    # Given the estate
+    seed(estate())
+    simulator.faults.operations.clear()
+
+    # When it is scanned on the fast path, routing tags off (they cost one ListUserTags per user)
+    result = run("auto", tag_keys="none")
+
+    # Then each account made at most 3 + (users with keys) calls, AssumeRole included
+    for account, outcome in zip(estate(), result.accounts, strict=True):
+        with_keys = sum(1 for user in account.users if user.keys)
+        assert outcome.api_calls == 3 + with_keys, account.account_id
+        assert outcome.report_generated_at is not None
+
+    # And no per-user or per-key call other than ListAccessKeys reached IAM
+    iam_operations = {name for name in simulator.faults.operations if name.startswith("iam:")}
+    assert iam_operations == {"iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:ListAccessKeys"}
+
+    # And report.json records the path and the report's time, and still validates
+    report = build_report(result)
+    assert report_schema_errors(report) == []
+    entry = report["accounts"][0]
+    assert entry["collection_path"] == "credential_report"
+    assert entry["credential_report_generated_at"].endswith("Z")
+
+
+@pytest.mark.parametrize("operation", ["GenerateCredentialReport", "GetCredentialReport"])
+def test_missing_report_permission_falls_back_to_the_api_path(seed, simulator, operation):
+    # Given a spoke role (dev) that may not read the credential report
+    key_ids = seed(estate())
+
+    def deny(request: SimRequest) -> Fault | None:
+        if request.action == operation and request.caller_account == "222222222222":
+            return Fault("AccessDenied", f"not authorized to perform: iam:{operation}", status=403)
+        return None
+
+    simulator.faults.rules.append(deny)
+
+    # When the estate is scanned in auto mode
+    result = run("auto")
+
+    # Then that account alone used the API path, and nothing was lost
+    paths = {r.account.account_id: r.collection_path for r in result.accounts}
+    assert paths["222222222222"] is CollectionPath.API
+    assert paths["111111111111"] is CollectionPath.CREDENTIAL_REPORT
+    assert all(r.status.value == "scanned" for r in result.accounts)
+    found = {(f.account_id, f.user_name, f.access_key_id, f.rule_id) for f in result.findings}
+    assert found == planted_findings(estate(), key_ids)
+
+
+def test_report_in_progress_is_polled_until_ready(seed, simulator, monkeypatch):
+    # Given IAM that says the report is still being generated, twice
+    seed(estate()[1:2])
+    answers = ["ReportInProgress", "ReportInProgress"]
+
+    def in_progress(request: SimRequest) -> Fault | None:
+        if request.action == "GetCredentialReport" and answers:
+            return Fault(answers.pop(0), "Report generation in progress", status=404)
+        return None
+
+    simulator.faults.rules.append(in_progress)
+    monkeypatch.setattr("iam_inventory.credential_report.time.sleep", lambda seconds: None)
+    monkeypatch.setenv("ACCOUNT_IDS", "222222222222")
+
+    # When the account is scanned
+    result = run("auto")
+    dev = next(r for r in result.accounts if r.account.account_id == "222222222222")
+
+    # Then the fast path waited for the report rather than failing or falling back
+    assert dev.collection_path is CollectionPath.CREDENTIAL_REPORT
+    assert simulator.faults.operations["iam:GetCredentialReport"] == 3
+    assert {f.rule_id for f in result.findings if f.account_id == "222222222222"} == {
+        "root_access_key_present",
+        "console_user_without_mfa",
+        "access_key_unused",
+        "access_key_never_used",
+    }

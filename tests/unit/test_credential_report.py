@@ -1,0 +1,339 @@
+"""Credential report parsing, key matching, polling and patience with throttling (no AWS)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from botocore.exceptions import ClientError
+
+from iam_inventory.budget import Deadline
+from iam_inventory.credential_report import (
+    ReportKey,
+    ReportUnavailable,
+    call_patiently,
+    collect_account_from_report,
+    fetch_credential_report,
+    match_keys,
+    parse_credential_report,
+)
+from iam_inventory.models import KeyLastUse
+from tests.builders import NOW
+
+GENERATED = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+HEADER = (
+    "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
+    "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
+    "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
+    "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
+    "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,"
+    "cert_2_active,cert_2_last_rotated"
+)
+# Rows as AWS writes them: root first, then users; N/A where a slot is empty or a key never used.
+AWS_REPORT = "\n".join(
+    (
+        HEADER,
+        "<root_account>,arn:aws:iam::111111111111:root,2020-01-01T00:00:00+00:00,not_supported,"
+        "2026-11-01T10:00:00+00:00,not_supported,not_supported,true,true,2021-01-01T00:00:00+00:00,N/A,"
+        "N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A",
+        "alice,arn:aws:iam::111111111111:user/staff/alice,2024-01-01T00:00:00+00:00,true,"
+        "2026-11-20T08:00:00+00:00,2024-01-01T00:00:00+00:00,N/A,false,true,2026-01-10T12:00:00+00:00,"
+        "2026-11-22T09:00:00+00:00,eu-west-1,s3,false,2026-06-01T00:00:00+00:00,N/A,N/A,N/A,"
+        "false,N/A,false,N/A",
+        "bob,arn:aws:iam::111111111111:user/bob,2024-02-01T00:00:00+00:00,false,N/A,N/A,N/A,false,"
+        "false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A",
+    )
+)
+# moto 5.2 writes not_supported for last-used region/service and no_information for a password never used.
+MOTO_ROW = (
+    "carol,arn:aws:iam::111111111111:user/carol,2024-01-01T00:00:00+00:00,true,no_information,"
+    "2024-01-01T00:00:00+00:00,not_supported,true,true,2026-10-01T00:00:00+00:00,"
+    "2026-11-01T00:00:00+00:00,not_supported,not_supported,false,N/A,N/A,not_supported,not_supported,"
+    "false,false"
+)
+
+
+def test_parse_reads_users_keys_and_root_apart():
+    # Given a report as AWS writes it
+    # When it is parsed
+    report = parse_credential_report(AWS_REPORT.encode(), GENERATED)
+
+    # Then the root row is kept apart, users keep their order, paths come from the ARN
+    assert report.generated_at == GENERATED
+    assert report.root is not None
+    assert report.root.mfa_active
+    assert len(report.root.keys) == 1
+    assert [row.user_name for row in report.users] == ["alice", "bob"]
+    alice, bob = report.users
+    assert alice.path == "/staff/"
+    assert bob.path == "/"
+    assert alice.password_enabled
+    assert not alice.mfa_active
+    assert alice.password_last_used == datetime(2026, 11, 20, 8, tzinfo=UTC)
+    # And both key slots of alice are read, the never-used one with no date
+    assert alice.keys == (
+        ReportKey(
+            1,
+            True,
+            datetime(2026, 1, 10, 12, tzinfo=UTC),
+            datetime(2026, 11, 22, 9, tzinfo=UTC),
+            "s3",
+            "eu-west-1",
+        ),
+        ReportKey(2, False, datetime(2026, 6, 1, tzinfo=UTC), None, None, None),
+    )
+    assert bob.keys == ()
+    assert bob.password_last_used is None
+
+
+def test_parse_treats_moto_placeholders_as_no_value():
+    # Given a row in moto's dialect
+    report = parse_credential_report(HEADER + "\n" + MOTO_ROW + "\n", GENERATED)
+
+    # Then its placeholders are read as "no value", never as dates or names
+    (carol,) = report.users
+    assert report.root is None
+    assert carol.password_last_used is None
+    assert carol.keys[0].last_used_at == datetime(2026, 11, 1, tzinfo=UTC)
+    assert carol.keys[0].service is None
+    assert carol.keys[0].region is None
+
+
+def metadata(key_id: str, created: datetime, status: str = "Active") -> dict:
+    return {"AccessKeyId": key_id, "CreateDate": created, "Status": status, "UserName": "alice"}
+
+
+def test_keys_are_matched_to_columns_by_creation_time_not_order():
+    # Given two listed keys, listed newest first, and report columns in creation order
+    old, new = NOW - timedelta(days=200), NOW - timedelta(days=3)
+    columns = (
+        ReportKey(1, True, old, NOW - timedelta(days=100), "ec2", "us-east-1"),
+        ReportKey(2, True, new + timedelta(milliseconds=400), None, None, None),
+    )
+    asked: list[str] = []
+
+    # When they are matched
+    keys = match_keys(
+        [metadata("AKIANEW0000000000000", new), metadata("AKIAOLD0000000000000", old, "Inactive")],
+        columns,
+        lambda key_id: asked.append(key_id) or KeyLastUse(None),
+    )
+
+    # Then each key id carries its own column's last use, and status comes from ListAccessKeys
+    by_id = {key.access_key_id: key for key in keys}
+    assert by_id["AKIAOLD0000000000000"].last_use == KeyLastUse(NOW - timedelta(days=100), "ec2", "us-east-1")
+    assert by_id["AKIAOLD0000000000000"].status == "Inactive"
+    assert by_id["AKIANEW0000000000000"].last_use.never_used
+    assert asked == []
+
+
+def test_a_key_newer_than_the_report_gets_its_last_use_from_the_api():
+    # Given a key created after the report was generated (no column matches its creation time)
+    created = NOW - timedelta(hours=1)
+    asked: list[str] = []
+
+    def last_use_of(key_id: str) -> KeyLastUse:
+        asked.append(key_id)
+        return KeyLastUse(NOW, "sts", "us-east-1")
+
+    # When it is matched
+    (key,) = match_keys([metadata("AKIAFRESH00000000000", created)], (), last_use_of)
+
+    # Then its last use is asked of the API instead of guessed
+    assert asked == ["AKIAFRESH00000000000"]
+    assert key.last_use.used_at == NOW
+
+
+def client_error(code: str, operation: str = "GetCredentialReport") -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, operation)
+
+
+class ScriptedIam:
+    """An IAM client whose credential-report calls answer from a script of errors, then succeed."""
+
+    def __init__(self, generate: list[str] | None = None, get: list[str] | None = None) -> None:
+        self.generate_script = list(generate or [])
+        self.get_script = list(get or [])
+        self.calls: list[str] = []
+
+    def generate_credential_report(self) -> dict:
+        self.calls.append("Generate")
+        if self.generate_script:
+            raise client_error(self.generate_script.pop(0), "GenerateCredentialReport")
+        return {"State": "STARTED"}
+
+    def get_credential_report(self) -> dict:
+        self.calls.append("Get")
+        if self.get_script:
+            raise client_error(self.get_script.pop(0))
+        return {"Content": AWS_REPORT.encode(), "GeneratedTime": GENERATED, "ReportFormat": "text/csv"}
+
+
+class FakeTime:
+    """A clock that only moves when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.mark.parametrize(
+    ("generate", "get", "expected_calls"),
+    [
+        ([], [], ["Generate", "Get"]),
+        ([], ["ReportInProgress", "ReportInProgress"], ["Generate", "Get", "Get", "Get"]),
+        (["LimitExceeded"], [], ["Generate", "Generate", "Get"]),
+        ([], ["ReportExpired"], ["Generate", "Get", "Generate", "Get"]),
+        ([], ["ReportNotPresent"], ["Generate", "Get", "Generate", "Get"]),
+        (["Throttling"], ["Throttling"], ["Generate", "Generate", "Get", "Get"]),
+    ],
+)
+def test_fetch_polls_with_backoff_until_the_report_is_ready(generate, get, expected_calls):
+    # Given IAM that answers with transient report states before the report is ready
+    iam, fake = ScriptedIam(generate, get), FakeTime()
+
+    # When the report is fetched
+    report = fetch_credential_report(iam, Deadline.after(60, fake.clock), fake.sleep, delay=lambda n: 2.0**n)
+
+    # Then it polled (regenerating when needed), backing off between attempts, and got the report
+    assert iam.calls == expected_calls
+    assert fake.slept == [2.0**n for n in range(len(generate) + len(get))]
+    assert [row.user_name for row in report.users] == ["alice", "bob"]
+
+
+@pytest.mark.parametrize("code", ["AccessDenied", "AccessDeniedException"])
+def test_missing_report_permission_means_unavailable_not_failed(code):
+    # Given a spoke role without iam:GenerateCredentialReport
+    iam = ScriptedIam(generate=[code])
+
+    # When the report is fetched
+    # Then the caller learns the report is unavailable (and falls back), without any wait
+    with pytest.raises(ReportUnavailable, match=code):
+        fetch_credential_report(iam, Deadline.unlimited(), sleep=pytest.fail)
+
+
+def test_a_report_still_in_progress_at_the_deadline_is_unavailable():
+    # Given a report that never becomes ready
+    iam, fake = ScriptedIam(get=["ReportInProgress"] * 100), FakeTime()
+
+    # When it is fetched with 10 seconds to spare
+    with pytest.raises(ReportUnavailable, match="not ready in time"):
+        fetch_credential_report(iam, Deadline.after(10, fake.clock), fake.sleep, delay=lambda n: 2.0)
+
+    # Then it stopped polling before the deadline
+    assert fake.now <= 10
+
+
+def test_other_errors_are_not_swallowed():
+    # Given an unexpected error
+    iam = ScriptedIam(get=["ServiceFailure"])
+
+    # Then it propagates (the account fails with that code)
+    with pytest.raises(ClientError, match="ServiceFailure"):
+        fetch_credential_report(iam, Deadline.unlimited(), sleep=lambda _: None)
+
+
+def test_throttling_is_retried_while_time_remains_then_surfaces():
+    # Given a call that is throttled three times, then succeeds
+    fake = FakeTime()
+    answers = [client_error("Throttling")] * 3 + ["done"]
+
+    def call() -> str:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    # When it is called patiently with time to spare
+    result = call_patiently(call, Deadline.after(60, fake.clock), fake.sleep, delay=lambda n: 1.0)
+
+    # Then throttling never became a failure
+    assert result == "done"
+    assert fake.slept == [1.0, 1.0, 1.0]
+
+    # And when time has run out, the throttling error surfaces instead of waiting past the deadline
+    answers[:] = [client_error("Throttling")]
+    with pytest.raises(ClientError, match="Throttling"):
+        call_patiently(call, Deadline.after(0.5, fake.clock), fake.sleep, delay=lambda n: 1.0)
+
+
+def test_non_throttling_errors_are_not_retried():
+    attempts = []
+
+    def call() -> None:
+        attempts.append(1)
+        raise client_error("NoSuchEntity")
+
+    with pytest.raises(ClientError):
+        call_patiently(call, Deadline.unlimited(), sleep=pytest.fail)
+    assert len(attempts) == 1
+
+
+class ListingIam:
+    """An IAM client for collect_account_from_report: ListAccessKeys answers, calls recorded."""
+
+    class exceptions:
+        class NoSuchEntityException(Exception):
+            pass
+
+    def __init__(self, keys: dict[str, list[dict]], summary: dict | None = None) -> None:
+        self.keys = keys
+        self.summary = summary or {}
+        self.calls: list[str] = []
+
+    def list_access_keys(self, UserName: str) -> dict:
+        self.calls.append(f"ListAccessKeys:{UserName}")
+        if UserName not in self.keys:
+            raise self.exceptions.NoSuchEntityException(UserName)
+        return {"AccessKeyMetadata": self.keys[UserName]}
+
+    def get_account_summary(self) -> dict:
+        self.calls.append("GetAccountSummary")
+        return {"SummaryMap": self.summary}
+
+
+def test_inventory_from_report_lists_keys_only_for_users_with_keys():
+    # Given the AWS report (alice has two keys, bob none) and IAM listing alice's keys
+    report = parse_credential_report(AWS_REPORT.encode(), GENERATED)
+    iam = ListingIam(
+        {
+            "alice": [
+                metadata("AKIAALICE00000000001", datetime(2026, 1, 10, 12, tzinfo=UTC)),
+                metadata("AKIAALICE00000000002", datetime(2026, 6, 1, tzinfo=UTC), "Inactive"),
+            ]
+        }
+    )
+
+    # When the inventory is built
+    inventory = collect_account_from_report(iam, "111111111111", NOW, report, 4, Deadline.unlimited())
+
+    # Then only alice's keys were listed, root state came from the root row, keys carry report data
+    assert iam.calls == ["ListAccessKeys:alice"]
+    assert inventory.root_access_keys_present
+    assert inventory.root_mfa_enabled
+    alice, bob = inventory.users
+    assert (alice.console_access, alice.mfa_enabled, alice.path) == (True, False, "/staff/")
+    assert [key.last_use.service for key in alice.access_keys] == ["s3", None]
+    assert bob.access_keys == ()
+
+
+def test_a_report_without_root_row_asks_the_account_summary_and_skips_deleted_users():
+    # Given a report in moto's dialect (no root row) whose only user was deleted since
+    report = parse_credential_report(HEADER + "\n" + MOTO_ROW + "\n", GENERATED)
+    iam = ListingIam({}, summary={"AccountAccessKeysPresent": 1, "AccountMFAEnabled": 0})
+
+    # When the inventory is built
+    inventory = collect_account_from_report(iam, "111111111111", NOW, report, 1, Deadline.unlimited())
+
+    # Then root state came from one GetAccountSummary, and the deleted user is not reported
+    assert iam.calls == ["ListAccessKeys:carol", "GetAccountSummary"]
+    assert inventory.root_access_keys_present
+    assert not inventory.root_mfa_enabled
+    assert inventory.users == ()
