@@ -6,7 +6,7 @@ import contextlib
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from aws_lambda_powertools.metrics import Metrics
 
@@ -19,6 +19,7 @@ from iam_inventory.simulator import (
     DEMO_EXTERNAL_ID,
     HUB_ACCOUNT_ID,
     Simulator,
+    admin_client,
     demo_estate,
     expected_findings,
     running_simulator,
@@ -163,26 +164,7 @@ def change_demo_estate(
     simulator: Simulator, key_ids: dict[tuple[str, str, int], str]
 ) -> tuple[ExpectedSet, ExpectedSet]:
     """Fix two findings and cause a new one; return the (new, resolved) findings that should follow."""
-    import boto3
-
-    def spoke_iam(account_id: str) -> Any:
-        # Changing the estate is the simulator's admin doing, not the hub's: trust is relaxed meanwhile.
-        simulator.faults.enforce_trust = False
-        try:
-            credentials = boto3.client("sts").assume_role(
-                RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
-                RoleSessionName="demo",
-            )["Credentials"]
-        finally:
-            simulator.faults.enforce_trust = True
-        return boto3.client(
-            "iam",
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-        )
-
-    prod = spoke_iam("111111111111")
+    prod = admin_client(simulator, "iam", "111111111111")
     old_key = key_ids[("111111111111", "ci-deployer", 0)]
     prod.delete_access_key(UserName="ci-deployer", AccessKeyId=old_key)
     serial = prod.create_virtual_mfa_device(VirtualMFADeviceName="bob-mfa")["VirtualMFADevice"][
@@ -191,7 +173,7 @@ def change_demo_estate(
     prod.enable_mfa_device(
         UserName="bob", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
     )
-    dev = spoke_iam("222222222222")
+    dev = admin_client(simulator, "iam", "222222222222")
     dev.create_user(
         UserName="mallory",
         Tags=[{"Key": "owner", "Value": "mallory@example.com"}, {"Key": "team", "Value": "growth"}],

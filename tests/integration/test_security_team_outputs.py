@@ -12,7 +12,7 @@ import pytest
 from iam_inventory import handler
 from iam_inventory.outputs.athena import FINDINGS_TABLE, INVENTORY_TABLE
 from iam_inventory.schema import report_schema_errors
-from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec
+from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec, admin_client
 from tests.builders import NOW
 from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json, read_s3_text
 from tests.outputs_support import glue_columns, jsonl_contract_violations
@@ -49,19 +49,8 @@ def configured(simulator, seed, report_bucket, monkeypatch):
 
 
 def spoke_iam(simulator, account_id: str):
-    """An IAM client in a spoke, to change the estate between runs (trust is relaxed meanwhile)."""
-    simulator.faults.enforce_trust = False
-    sts = boto3.client("sts")
-    credentials = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole", RoleSessionName="change"
-    )["Credentials"]
-    simulator.faults.enforce_trust = True
-    return boto3.client(
-        "iam",
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    """An IAM client in a spoke, to change the estate between runs."""
+    return admin_client(simulator, "iam", account_id)
 
 
 def run_folder(run_id: str) -> str:

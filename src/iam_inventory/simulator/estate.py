@@ -11,9 +11,13 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+
+if TYPE_CHECKING:
+    from iam_inventory.simulator.server import Simulator
 
 HUB_ACCOUNT_ID = "123456789012"  # moto's default account: the hub's own credentials land here
 DEMO_EXTERNAL_ID = "demo-external-id-7f3a9c"
@@ -194,6 +198,21 @@ def _account_credentials(endpoint: str, account_id: str) -> dict[str, str]:
         "aws_secret_access_key": credentials["SecretAccessKey"],
         "aws_session_token": credentials["SessionToken"],
     }
+
+
+def admin_client(simulator: Simulator, service: str, account_id: str) -> Any:
+    """A client acting as the administrator of a simulated account, to change the estate.
+
+    Changing the estate is the simulator's admin doing, not the hub's: trust enforcement is paused
+    while the admin role is assumed, then restored.
+    """
+    enforcing = simulator.faults.enforce_trust
+    simulator.faults.enforce_trust = False
+    try:
+        credentials = _account_credentials(simulator.endpoint, account_id)
+    finally:
+        simulator.faults.enforce_trust = enforcing
+    return _client(service, simulator.endpoint, credentials)
 
 
 def spoke_trust_policy(hub_principal: str, external_id: str | None) -> dict:
