@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -97,35 +98,35 @@ class PublishOptions:
 
 def render_run_files(
     result: RunResult, options: PublishOptions | None = None
-) -> tuple[dict[str, Any], list[ReportFile]]:
-    """The report document and the files rendered from it (run folder files, then Athena partitions)."""
+) -> tuple[dict[str, Any], Iterator[ReportFile]]:
+    """The report document, and its files rendered one at a time as they are iterated.
+
+    Lazily, so that publishing holds one rendered file at a time rather than all of them: for a large
+    organisation each file is tens of megabytes. Order: run folder files, then Athena partitions.
+    """
     options = options or PublishOptions()
     report = build_report(result)
     history = next_history(options.previous_history, report, options.history_runs)
-    history_body = (json.dumps({"runs": history}, indent=2) + "\n").encode()
     csv_type = "text/csv; charset=utf-8"
-    files = [
-        ReportFile("report.json", render_report_json(report), "application/json"),
-        ReportFile("findings.csv", render_findings_csv(report), csv_type),
-        ReportFile("inventory.csv", render_inventory_csv(report), csv_type),
-        ReportFile("history.json", history_body, "application/json"),
-        ReportFile(
-            "index.html", render_html(report, history, options.console_role_name), "text/html; charset=utf-8"
-        ),
-        ReportFile(
-            "findings.jsonl",
-            render_findings_jsonl(report),
-            "application/x-ndjson",
-            key=partition_key(FINDINGS_TABLE, report),
-        ),
-        ReportFile(
-            "inventory.jsonl",
-            render_inventory_jsonl(report),
-            "application/x-ndjson",
-            key=partition_key(INVENTORY_TABLE, report),
-        ),
-    ]
-    return report, files
+
+    def files() -> Iterator[ReportFile]:
+        yield ReportFile("report.json", render_report_json(report), "application/json")
+        yield ReportFile("findings.csv", render_findings_csv(report), csv_type)
+        yield ReportFile("inventory.csv", render_inventory_csv(report), csv_type)
+        history_body = (json.dumps({"runs": history}, indent=2) + "\n").encode()
+        yield ReportFile("history.json", history_body, "application/json")
+        html = render_html(report, history, options.console_role_name)
+        yield ReportFile("index.html", html, "text/html; charset=utf-8")
+        findings_key = partition_key(FINDINGS_TABLE, report)
+        yield ReportFile(
+            "findings.jsonl", render_findings_jsonl(report), "application/x-ndjson", key=findings_key
+        )
+        inventory_key = partition_key(INVENTORY_TABLE, report)
+        yield ReportFile(
+            "inventory.jsonl", render_inventory_jsonl(report), "application/x-ndjson", key=inventory_key
+        )
+
+    return report, files()
 
 
 def publish_report(
@@ -134,23 +135,23 @@ def publish_report(
     """Write every run file to every sink, then `latest.json` last, so it never points at a partial run."""
     report, files = render_run_files(result, options)
     folder = run_folder(result)
-    keys = {file.name: file.key or f"{folder}/{file.name}" for file in files}
+    keys: dict[str, str] = {}
     locations: dict[str, str] = {}
-    for sink in sinks:
-        for file in files:
+    for file in files:
+        keys[file.name] = file.key or f"{folder}/{file.name}"
+        for sink in sinks:
             locations.setdefault(file.name, sink.write(keys[file.name], file))
-        pointer = {
-            "schema_version": report["schema_version"],
-            "run_id": result.context.run_id,
-            "finished_at": iso(result.finished_at),
-            "folder": folder,
-            "files": keys,
-            "summary": report["summary"],
-        }
-        body = (json.dumps(pointer, indent=2) + "\n").encode()
-        locations.setdefault(
-            "latest.json", sink.write("latest.json", ReportFile("latest.json", body, "application/json"))
-        )
+    pointer = {
+        "schema_version": report["schema_version"],
+        "run_id": result.context.run_id,
+        "finished_at": iso(result.finished_at),
+        "folder": folder,
+        "files": keys,
+        "summary": report["summary"],
+    }
+    latest = ReportFile("latest.json", (json.dumps(pointer, indent=2) + "\n").encode(), "application/json")
+    for sink in sinks:
+        locations.setdefault("latest.json", sink.write("latest.json", latest))
     return locations
 
 

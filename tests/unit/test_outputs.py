@@ -205,7 +205,8 @@ def test_trend_chart_plots_one_point_per_run():
 
 
 def test_run_files_are_rendered_in_publish_order_with_partitions_last():
-    report, files = render_run_files(varied_run())
+    report, rendered = render_run_files(varied_run())
+    files = list(rendered)
     assert [file.name for file in files] == [
         "report.json",
         "findings.csv",
@@ -217,3 +218,26 @@ def test_run_files_are_rendered_in_publish_order_with_partitions_last():
     ]
     history = json.loads(next(file for file in files if file.name == "history.json").body)
     assert history["runs"][-1]["findings"] == report["summary"]["findings"]["total"]
+
+
+def test_html_lists_the_most_severe_findings_and_points_at_the_csv_for_the_rest(monkeypatch):
+    # Given a run with more findings than the page lists
+    from iam_inventory.outputs import html
+
+    report = build_report(varied_run())
+    total = len(report["findings"])
+    assert total > 2
+    monkeypatch.setattr(html, "MAX_FINDING_ROWS", 2)
+    # When the page is rendered
+    page = render_html(report, history=[]).decode()
+    table = page[
+        page.index('<table id="findings">') : page.index("</table>", page.index('<table id="findings">'))
+    ]
+    # Then it says how many there are, lists the two most severe, and names where the rest are
+    assert f"<h2>Findings ({total})</h2>" in page
+    assert f"The 2 most severe of {total} findings are listed" in page
+    assert table.count("<tr") == 1 + 2  # header + rows
+    most_severe = sorted(
+        report["findings"], key=lambda f: ["critical", "high", "medium", "low"].index(f["severity"])
+    )[0]
+    assert html.esc(most_severe["rule_id"]) in table

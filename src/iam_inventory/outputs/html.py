@@ -16,6 +16,8 @@ from iam_inventory.report import format_tags
 from iam_inventory.rules import RULES
 
 SWITCH_ROLE_URL = "https://signin.aws.amazon.com/switchrole"
+# Rows of the findings table; beyond this the page points at findings.csv (which has every finding).
+MAX_FINDING_ROWS = 2_000
 _RULE_TITLES = {rule.rule_id: rule.title for rule in RULES}
 _SEVERITY_RANK = {severity.value: rank for rank, severity in enumerate(SEVERITY_ORDER)}
 # The page loads nothing from anywhere: the policy makes a browser refuse it even if markup slipped in.
@@ -245,10 +247,18 @@ def _sorted(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _findings(report: dict[str, Any]) -> str:
     names = {account["account_id"]: account["name"] for account in report["accounts"]}
     new_ids = set((report.get("changes") or {}).get("new_finding_ids", []))
-    rows = "".join(_finding_row(finding, names, new_ids) for finding in _sorted(report["findings"]))
-    return (
-        f'<h2>Findings ({len(report["findings"])})</h2><table id="findings">{_FINDING_HEADER}{rows}</table>'
+    # A page of a hundred thousand rows helps nobody and costs the Lambda memory: the most severe
+    # findings are listed, and the page says where the rest are.
+    shown = _sorted(report["findings"])[:MAX_FINDING_ROWS]
+    rows = "".join(_finding_row(finding, names, new_ids) for finding in shown)
+    total = len(report["findings"])
+    note = (
+        f'<p id="findings-truncated">The {len(shown)} most severe of {total} findings are listed; '
+        "findings.csv and report.json hold them all.</p>"
+        if total > len(shown)
+        else ""
     )
+    return f'<h2>Findings ({total})</h2>{note}<table id="findings">{_FINDING_HEADER}{rows}</table>'
 
 
 def _resolved(report: dict[str, Any]) -> str:
@@ -256,7 +266,7 @@ def _resolved(report: dict[str, Any]) -> str:
     if not resolved:
         return "<h2>Resolved since last run (0)</h2>"
     names = {account["account_id"]: account["name"] for account in report["accounts"]}
-    rows = "".join(_finding_row(finding, names, set()) for finding in _sorted(resolved))
+    rows = "".join(_finding_row(finding, names, set()) for finding in _sorted(resolved)[:MAX_FINDING_ROWS])
     return (
         f"<h2>Resolved since last run ({len(resolved)})</h2>"
         f'<table id="resolved">{_FINDING_HEADER}{rows}</table>'
