@@ -7,6 +7,7 @@ strings (query them with from_iso8601_timestamp): the SerDe's own timestamp pars
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -34,13 +35,13 @@ def partition_key(table: str, report: dict[str, Any]) -> str:
 
 def _jsonl(fields: tuple[str, ...], report: dict[str, Any], rows: list[dict[str, Any]]) -> bytes:
     run = {"run_id": report["run"]["run_id"], "run_started_at": report["run"]["started_at"]}
-    lines = [
-        json.dumps(
-            {field: {**run, **row}[field] for field in fields}, ensure_ascii=False, separators=(",", ":")
-        )
-        for row in rows
-    ]
-    return "".join(line + "\n" for line in lines).encode()
+    # Written line by line into one buffer: a list of every line first would double the memory.
+    buffer = io.BytesIO()
+    for row in rows:
+        line = {field: {**run, **row}[field] for field in fields}
+        buffer.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode())
+        buffer.write(b"\n")
+    return buffer.getvalue()
 
 
 def render_findings_jsonl(report: dict[str, Any]) -> bytes:
