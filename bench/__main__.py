@@ -158,6 +158,23 @@ def measure(
     return output, responder.stats()
 
 
+def measured(name: str, output: dict, stats: dict, **specific: Any) -> Measured:
+    """One implementation's figures: its child's own measures plus the responder's counters."""
+    return Measured(
+        name=name,
+        wall=output["wall"],
+        cpu=output["cpu"],
+        peak_rss_mb=output["peak_rss_mb"],
+        requests=sum(stats["by_operation"].values()),
+        throttled=sum(stats["throttled"].values()),
+        by_operation=stats["by_operation"],
+        by_account=stats["by_account"],
+        users=output["users"],
+        keys=output["keys"],
+        **specific,
+    )
+
+
 def bench_size(size: Size, args: argparse.Namespace, workdir: Path) -> tuple[Measured, Measured]:
     """Both implementations on one size."""
     estate = build_estate(size)
@@ -173,17 +190,10 @@ def bench_size(size: Size, args: argparse.Namespace, workdir: Path) -> tuple[Mea
             ["--accounts", str(ids_file), "--out", str(workdir / size.label)],
             environment,
         )
-        ours = Measured(
-            name=f"iam-inventory ({args.mode})",
-            wall=output["wall"],
-            cpu=output["cpu"],
-            peak_rss_mb=output["peak_rss_mb"],
-            requests=sum(stats["by_operation"].values()),
-            throttled=sum(stats["throttled"].values()),
-            by_operation=stats["by_operation"],
-            by_account=stats["by_account"],
-            users=output["users"],
-            keys=output["keys"],
+        ours = measured(
+            f"iam-inventory ({args.mode})",
+            output,
+            stats,
             accounts_done=output["statuses"].get("scanned", 0),
             retried=output["retried_calls"],
             throttled_by_account=stats["throttled"],
@@ -197,19 +207,7 @@ def bench_size(size: Size, args: argparse.Namespace, workdir: Path) -> tuple[Mea
             ["--accounts", str(ids_file), "--max-seconds", str(max_seconds)],
             environment,
         )
-        naive = Measured(
-            name="naive sequential",
-            wall=output["wall"],
-            cpu=output["cpu"],
-            peak_rss_mb=output["peak_rss_mb"],
-            requests=sum(stats["by_operation"].values()),
-            throttled=sum(stats["throttled"].values()),
-            by_operation=stats["by_operation"],
-            by_account=stats["by_account"],
-            users=output["users"],
-            keys=output["keys"],
-            accounts_done=output["accounts_done"],
-        )
+        naive = measured("naive sequential", output, stats, accounts_done=output["accounts_done"])
         if naive.accounts_done < len(estate):
             naive = extrapolate(naive, estate)
         return naive, ours
