@@ -14,7 +14,7 @@ def collect_account(
     iam: BaseClient, account_id: str, now: datetime, concurrency: int = 1
 ) -> AccountInventory:
     """Read everything the rules need from one account; per-user calls run `concurrency` at a time."""
-    summary = iam.get_account_summary()["SummaryMap"]
+    root_keys, root_mfa = read_root_state(iam)
     raw_users = list_users(iam)
     if concurrency > 1:
         # IAM throttles per account, so the pool is small and per account (the adaptive retry mode
@@ -26,10 +26,16 @@ def collect_account(
     return AccountInventory(
         account_id=account_id,
         users=users,
-        root_access_keys_present=summary.get("AccountAccessKeysPresent", 0) > 0,
-        root_mfa_enabled=summary.get("AccountMFAEnabled", 0) > 0,
+        root_access_keys_present=root_keys,
+        root_mfa_enabled=root_mfa,
         collected_at=now,
     )
+
+
+def read_root_state(iam: BaseClient) -> tuple[bool, bool]:
+    """(root has an access key, root has MFA), from GetAccountSummary."""
+    summary = iam.get_account_summary()["SummaryMap"]
+    return summary.get("AccountAccessKeysPresent", 0) > 0, summary.get("AccountMFAEnabled", 0) > 0
 
 
 def list_users(iam: BaseClient) -> list[dict]:

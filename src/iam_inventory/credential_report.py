@@ -21,7 +21,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from iam_inventory.budget import Deadline, backoff_delays
-from iam_inventory.collector import collect_account, get_key_last_use
+from iam_inventory.collector import collect_account, get_key_last_use, read_root_state
 from iam_inventory.models import AccessKey, AccountInventory, CollectionPath, IamUser, KeyLastUse
 
 ROOT_ROW = "<root_account>"
@@ -302,9 +302,7 @@ def collect_account_from_report(
         root_keys, root_mfa = bool(report.root.keys), report.root.mfa_active
     else:
         # Real reports always carry the root row; without it, ask the account summary (one more call).
-        summary = call_patiently(iam.get_account_summary, deadline)["SummaryMap"]
-        root_keys = summary.get("AccountAccessKeysPresent", 0) > 0
-        root_mfa = summary.get("AccountMFAEnabled", 0) > 0
+        root_keys, root_mfa = call_patiently(lambda: read_root_state(iam), deadline)
     return AccountInventory(
         account_id=account_id,
         users=tuple(users),
