@@ -14,10 +14,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from iam_inventory.config import Settings
-from iam_inventory.events import RunRequest
-from iam_inventory.job import Outputs, run_job
-from iam_inventory.observability import logger
+from iam_inventory.config.events import RunRequest
+from iam_inventory.config.settings import Settings
+from iam_inventory.core.observability import logger
+from iam_inventory.pipeline.job import Outputs, run_job
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from bench.estate import BenchAccount, BenchKey, BenchUser, Size, build_estate
-from iam_inventory.simulator.credential_report import COLUMNS
+from iam_inventory_sim.credential_report import COLUMNS
 
 HUB_ACCOUNT = "999999999999"
 IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"

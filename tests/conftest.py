@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from iam_inventory.cli import FakeLambdaContext
-from iam_inventory.observability import metrics
+from iam_inventory.core.observability import metrics
+from iam_inventory_cli.commands import FakeLambdaContext
 from tests.builders import NOW
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
+from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import Account, AccountResult, AccountStatus, RunContext, RunResult, Thresholds
-from iam_inventory.rules import evaluate
 from tests.builders import NOW, make_inventory, make_key, make_user
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"

@@ -9,8 +9,8 @@ from datetime import datetime
 import boto3
 import pytest
 
-from iam_inventory.demo import simulator_environment
-from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, Simulator, seed_estate
+from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Simulator, seed_estate
+from iam_inventory_sim.demo import simulator_environment
 
 REPORT_BUCKET = "iam-inventory-test-reports"
 

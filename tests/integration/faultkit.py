@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import boto3
 
-from iam_inventory import handler
-from iam_inventory.schema import report_schema_errors
-from iam_inventory.simulator import Fault, SimRequest
+from iam_inventory.entrypoints import handlers as handler
+from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory_sim import Fault, SimRequest
 from tests.integration.conftest import read_s3_json
 
 RUN_DAY = "2026-11-23"  # the day of tests.builders.NOW

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iam_inventory import handler
-from iam_inventory.config import ConfigError
-from iam_inventory.events import InvalidEvent
+from iam_inventory.config.events import InvalidEvent
+from iam_inventory.config.settings import ConfigError
+from iam_inventory.entrypoints import handlers as handler
 from tests.integration.conftest import list_s3_keys
 from tests.unit.test_bad_input_properties import (
     EVENT_FIELDS,

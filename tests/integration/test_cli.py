@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from iam_inventory import cli
-from iam_inventory.demo import run_demo
-from iam_inventory.schema import report_schema_errors
-from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec
+from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory_cli import commands as cli
+from iam_inventory_cli import main as cli_main
+from iam_inventory_cli import tables
+from iam_inventory_cli.tables import print_summary
+from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec
+from iam_inventory_sim.demo import run_demo
 from tests.integration.conftest import list_s3_keys
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -22,7 +25,7 @@ def test_demo_leaves_report_and_csv_matching_the_seeded_estate(simulator_server,
     # Given a clean simulator (the demo starts its own; the shared one just must not interfere)
     out = io.StringIO()
     # When
-    code = run_demo(tmp_path, out)
+    code = run_demo(tmp_path, out, print_summary)
     # Then the demo checked its findings against the seeded estate and wrote the files
     text = out.getvalue()
     assert code == 0, text
@@ -92,7 +95,7 @@ def test_invoke_runs_the_handler_with_every_sample_event(simulator, seed, report
     code = cli.command_invoke(path, out)
     # Then the handler's summary is printed and both accounts were scanned
     summary = json.loads(out.getvalue())
-    assert code == cli.EXIT_OK
+    assert code == tables.EXIT_OK
     assert summary["accounts"]["scanned"] == 2
     assert summary["findings"]["by_rule"]["access_key_too_old"] == 1
     assert summary["findings"]["by_rule"]["console_user_without_mfa"] == 1
@@ -106,15 +109,15 @@ def test_run_command_writes_to_out_and_exits_1_when_an_account_fails(
 ):
     seed((AccountSpec("111111111111", "a"), AccountSpec("444444444444", "gone", role="missing")))
     monkeypatch.setenv("EXTERNAL_ID", DEMO_EXTERNAL_ID)
-    code = cli.main(
+    code = cli_main.main(
         ["run", "--accounts", "111111111111,444444444444", "--out", str(tmp_path), "--format", "json"]
     )
-    assert code == cli.EXIT_ACCOUNT_FAILED
+    assert code == tables.EXIT_ACCOUNT_FAILED
     report = json.loads((tmp_path / "report.json").read_text())
     assert [entry["status"] for entry in report["accounts"]] == ["scanned", "failed"]
 
 
 def test_run_command_rejects_bad_account_ids_with_exit_2(simulator, capsys):
-    code = cli.main(["run", "--accounts", "12345", "--dry-run"])
-    assert code == cli.EXIT_BAD_INPUT
+    code = cli_main.main(["run", "--accounts", "12345", "--dry-run"])
+    assert code == tables.EXIT_BAD_INPUT
     assert "must be a 12-digit AWS account ID" in capsys.readouterr().err

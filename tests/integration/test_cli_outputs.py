@@ -9,10 +9,12 @@ import json
 import boto3
 import pytest
 
-from iam_inventory import cli
-from iam_inventory.report import FINDINGS_CSV_COLUMNS
-from iam_inventory.simulator import DEMO_EXTERNAL_ID, HUB_ACCOUNT_ID, AccountSpec, KeySpec, UserSpec
-from iam_inventory.simulator.estate import spoke_trust_policy
+from iam_inventory.publish.report import FINDINGS_CSV_COLUMNS
+from iam_inventory_cli import commands as cli
+from iam_inventory_cli import main as cli_main
+from iam_inventory_cli import tables
+from iam_inventory_sim import DEMO_EXTERNAL_ID, HUB_ACCOUNT_ID, AccountSpec, KeySpec, UserSpec
+from iam_inventory_sim.estate import spoke_trust_policy
 
 
 class FakeTerminal(io.StringIO):
@@ -40,7 +42,7 @@ def spokes(simulator, seed, monkeypatch):
 
 def run_cli(argv: list[str], err: io.StringIO | None = None) -> tuple[int, str, str]:
     out, err = io.StringIO(), err if err is not None else io.StringIO()
-    code = cli.command_run(cli.build_parser().parse_args(argv), out, err)
+    code = cli.command_run(cli_main.build_parser().parse_args(argv), out, err)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -48,7 +50,7 @@ def test_format_csv_prints_only_the_findings_csv_on_stdout(spokes):
     # When
     code, out, _ = run_cli(["run", "--accounts", spokes, "--dry-run", "--format", "csv"])
     # Then stdout is a CSV with the documented header and one row per finding; no log line slipped in
-    assert code == cli.EXIT_OK
+    assert code == tables.EXIT_OK
     rows = list(csv.reader(io.StringIO(out)))
     assert tuple(rows[0]) == FINDINGS_CSV_COLUMNS
     assert sorted(row[3] for row in rows[1:]) == ["access_key_too_old", "console_user_without_mfa"]
@@ -59,7 +61,7 @@ def test_progress_bar_is_drawn_on_a_terminal_and_hidden_otherwise(spokes):
     # Given stderr is a terminal
     code, _, drawn = run_cli(["run", "--accounts", spokes, "--dry-run"], err=FakeTerminal())
     # Then the bar counted both accounts
-    assert code == cli.EXIT_OK
+    assert code == tables.EXIT_OK
     assert "Scanning" in drawn
     assert "2/2" in drawn
     # And when stderr is a pipe or a file, nothing is drawn
@@ -70,7 +72,7 @@ def test_progress_bar_is_drawn_on_a_terminal_and_hidden_otherwise(spokes):
 def test_summary_table_shows_changes_since_the_previous_run_in_out(spokes, tmp_path):
     run_cli(["run", "--accounts", spokes, "--out", str(tmp_path)])
     code, out, _ = run_cli(["run", "--accounts", spokes, "--out", str(tmp_path)])
-    assert code == cli.EXIT_OK
+    assert code == tables.EXIT_OK
     assert "Changes since run manual-" in out
     assert ": 0 new, 0 resolved" in out
     assert "Findings: 2 (0 critical, 1 high, 1 medium, 0 low)" in out
@@ -84,18 +86,19 @@ def test_report_re_renders_table_csv_and_html_identical_to_the_run(spokes, tmp_p
     rendered = tmp_path / "rendered"
     printed = io.StringIO()
     code = cli.command_report(
-        cli.build_parser().parse_args(["report", str(out_dir / "report.json"), "--out", str(rendered)]),
+        cli_main.build_parser().parse_args(["report", str(out_dir / "report.json"), "--out", str(rendered)]),
         printed,
     )
     # Then the table and every file are the same as the run's own
-    assert code == cli.EXIT_OK
+    assert code == tables.EXIT_OK
     assert printed.getvalue().split("\nwrote ")[0] == table.split("\nwrote ")[0]
     for name in ("findings.csv", "inventory.csv", "index.html"):
         assert (rendered / name).read_bytes() == (out_dir / name).read_bytes(), name
     # And --format csv / html print to stdout
     csv_out = io.StringIO()
     cli.command_report(
-        cli.build_parser().parse_args(["report", str(out_dir / "report.json"), "--format", "csv"]), csv_out
+        cli_main.build_parser().parse_args(["report", str(out_dir / "report.json"), "--format", "csv"]),
+        csv_out,
     )
     assert csv_out.getvalue() == (out_dir / "findings.csv").read_text()
 
@@ -112,14 +115,14 @@ def test_report_refuses_what_is_not_a_report_with_exit_2(tmp_path, capsys, conte
     path = tmp_path / "report.json"
     if content is not None:
         path.write_text(content)
-    assert cli.main(["report", str(path)]) == cli.EXIT_BAD_INPUT
+    assert cli_main.main(["report", str(path)]) == tables.EXIT_BAD_INPUT
     assert message in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", [[], ["run"], ["report"], ["invoke"], ["demo"]])
 def test_every_command_has_help_with_examples(command, capsys):
     with pytest.raises(SystemExit) as exited:
-        cli.main([*command, "--help"])
+        cli_main.main([*command, "--help"])
     assert exited.value.code == 0
     text = capsys.readouterr().out
     assert "examples:" in text
@@ -151,7 +154,7 @@ def test_profile_with_role_arn_source_profile_and_external_id_works_like_the_aws
     # When
     code, out, _ = run_cli(["run", "--profile", "hub", "--accounts", spokes, "--dry-run", "--format", "json"])
     # Then the profile's role was assumed with its ExternalId, and the spokes with theirs, from it
-    assert code == cli.EXIT_OK, out
+    assert code == tables.EXIT_OK, out
     hub = [params for params in assumed if params["RoleArn"].endswith(":role/InventoryHub")]
     assert len(hub) == 1
     assert hub[0]["ExternalId"] == external_id
@@ -177,7 +180,7 @@ def test_profile_with_a_wrong_external_id_fails_the_accounts_not_silently(spokes
     )
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     code, out, _ = run_cli(["run", "--profile", "hub", "--accounts", spokes, "--dry-run", "--format", "json"])
-    assert code == cli.EXIT_ACCOUNT_FAILED
+    assert code == tables.EXIT_ACCOUNT_FAILED
     summary = json.loads(out)
     assert summary["accounts"]["failed"] == 2
     assert {item["error_code"] for item in summary["failed_accounts"]} == {"AccessDenied"}
@@ -194,7 +197,7 @@ def test_organization_flag_discovers_accounts_with_their_names(simulator, monkey
     # When
     code, out, _ = run_cli(["run", "--organization", "--dry-run"])
     # Then every account of the organization is in the table, by name, and the missing role means exit 1
-    assert code == cli.EXIT_ACCOUNT_FAILED
+    assert code == tables.EXIT_ACCOUNT_FAILED
     row = next(line for line in out.splitlines() if line.startswith(account_id))
     assert "payments-prod" in row
     assert "failed" in row

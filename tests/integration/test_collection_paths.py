@@ -7,14 +7,14 @@ from dataclasses import replace
 
 import pytest
 
-from iam_inventory.config import Settings
-from iam_inventory.events import RunRequest
-from iam_inventory.job import Outputs, run_job
+from iam_inventory.config.events import RunRequest
+from iam_inventory.config.settings import Settings
 from iam_inventory.models import CollectionPath, RunResult
-from iam_inventory.report import build_report, finding_entry
-from iam_inventory.schema import report_schema_errors
-from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
-from iam_inventory.simulator import expected_findings as planted_findings
+from iam_inventory.pipeline.job import Outputs, run_job
+from iam_inventory.publish.report import build_report, finding_entry
+from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
+from iam_inventory_sim import expected_findings as planted_findings
 from tests.builders import NOW
 
 
@@ -176,7 +176,7 @@ def test_report_in_progress_is_polled_until_ready(seed, simulator, monkeypatch):
         return None
 
     simulator.faults.rules.append(in_progress)
-    monkeypatch.setattr("iam_inventory.credential_report.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("iam_inventory.collect.credential_report.time.sleep", lambda seconds: None)
     monkeypatch.setenv("ACCOUNT_IDS", "222222222222")
 
     # When the account is scanned

@@ -8,11 +8,11 @@ import re
 import boto3
 import pytest
 
-from iam_inventory import handler
-from iam_inventory.aws import ClientFactory
-from iam_inventory.config import Settings
-from iam_inventory.discovery import DiscoveryError, discover_accounts
-from iam_inventory.simulator import (
+from iam_inventory.assume.clients import ClientFactory
+from iam_inventory.config.settings import Settings
+from iam_inventory.discover.accounts import DiscoveryError, discover_accounts
+from iam_inventory.entrypoints import handlers as handler
+from iam_inventory_sim import (
     DEMO_EXTERNAL_ID,
     HUB_ACCOUNT_ID,
     AccountSpec,
@@ -21,7 +21,7 @@ from iam_inventory.simulator import (
     UserSpec,
     seed_organization,
 )
-from iam_inventory.simulator.estate import spoke_trust_policy
+from iam_inventory_sim.estate import spoke_trust_policy
 from tests.builders import NOW
 from tests.cfn_template import hub_statement, load_hub_template
 from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json

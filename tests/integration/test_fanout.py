@@ -7,9 +7,10 @@ import json
 import boto3
 import pytest
 
-from iam_inventory import fanout, handler
-from iam_inventory.cli import FakeLambdaContext as FakeContext
-from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, Fault, SimRequest
+from iam_inventory.entrypoints import handlers as handler
+from iam_inventory.pipeline import fanout
+from iam_inventory_cli.commands import FakeLambdaContext as FakeContext
+from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, SimRequest
 from tests.builders import NOW
 from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json
 from tests.integration.test_collection_paths import estate as paths_estate
@@ -33,17 +34,16 @@ def fanout_env(seed, report_bucket, monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(handler, "utcnow", lambda: NOW)
-    monkeypatch.setattr(fanout, "utcnow", lambda: NOW)
     return report_bucket
 
 
 def run_state_machine(event: dict, bucket: str) -> dict:
     """What the state machine does: Discover, then the Map's ItemReader + ItemSelector per item, Finalize."""
-    run = fanout.discover_handler(event, FakeContext())
+    run = handler.discover_handler(event, FakeContext())
     items = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=run["accounts_key"])["Body"].read())
     for item in items:
-        fanout.worker_handler({"account": item, "run": run}, FakeContext())
-    return fanout.finalize_handler({"run": run}, FakeContext())
+        handler.worker_handler({"account": item, "run": run}, FakeContext())
+    return handler.finalize_handler({"run": run}, FakeContext())
 
 
 def without_durations(report: dict) -> dict:
@@ -87,12 +87,12 @@ def test_merged_report_equals_the_single_mode_report(fanout_env, capsys):
 def test_an_account_without_a_worker_result_is_reported_not_scanned(fanout_env):
     # Given a discovered run where one account's worker never stored a result
     bucket = fanout_env
-    run = fanout.discover_handler({"run_id": "fanout-missing"}, FakeContext())
+    run = handler.discover_handler({"run_id": "fanout-missing"}, FakeContext())
     for account_id in ("111111111111", "333333333333", "444444444444"):
-        fanout.worker_handler({"account": {"account_id": account_id, "name": ""}, "run": run}, FakeContext())
+        handler.worker_handler({"account": {"account_id": account_id, "name": ""}, "run": run}, FakeContext())
 
     # When the run is finalized
-    summary = fanout.finalize_handler({"run": run}, FakeContext())
+    summary = handler.finalize_handler({"run": run}, FakeContext())
 
     # Then that account is in the report as not scanned, with why
     report = read_s3_json(bucket, "iam-inventory/runs/dt=2026-11-23/fanout-missing/report.json")
@@ -105,7 +105,7 @@ def test_a_throttled_account_is_handed_back_to_step_functions_for_a_retry(fanout
     # Given an account whose IAM throttles every call, and a worker with no time to wait it out
     bucket = fanout_env
     monkeypatch.setenv("MAX_ATTEMPTS", "1")
-    run = fanout.discover_handler({"run_id": "fanout-throttled"}, FakeContext())
+    run = handler.discover_handler({"run_id": "fanout-throttled"}, FakeContext())
 
     def throttle(request: SimRequest) -> Fault | None:
         if request.service == "iam" and request.caller_account == "222222222222":
@@ -117,7 +117,7 @@ def test_a_throttled_account_is_handed_back_to_step_functions_for_a_retry(fanout
     # When the worker runs for it
     # Then it raises the error the state machine retries with backoff, and stores nothing
     with pytest.raises(fanout.AccountThrottled, match="222222222222"):
-        fanout.worker_handler(
+        handler.worker_handler(
             {"account": {"account_id": "222222222222", "name": "dev"}, "run": run},
             FakeContext(remaining_ms=30_000),
         )
@@ -126,8 +126,8 @@ def test_a_throttled_account_is_handed_back_to_step_functions_for_a_retry(fanout
 
 def test_result_round_trips_through_json_exactly(fanout_env):
     # Given a real scan result
-    run = fanout.discover_handler({"run_id": "fanout-codec"}, FakeContext())
-    fanout.worker_handler(
+    run = handler.discover_handler({"run_id": "fanout-codec"}, FakeContext())
+    handler.worker_handler(
         {"account": {"account_id": "111111111111", "name": "prod"}, "run": run}, FakeContext()
     )
     stored = read_s3_json(

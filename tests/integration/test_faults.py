@@ -11,9 +11,9 @@ import botocore.retries.standard
 import pytest
 from botocore.exceptions import ClientError
 
-from iam_inventory import handler
-from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
-from iam_inventory.simulator import expected_findings as planted_findings
+from iam_inventory.entrypoints import handlers as handler
+from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
+from iam_inventory_sim import expected_findings as planted_findings
 from tests.builders import NOW
 from tests.integration.conftest import read_s3_json
 from tests.integration.faultkit import (

@@ -12,9 +12,9 @@ import botocore.retries.standard
 import pytest
 from botocore.exceptions import ClientError
 
-from iam_inventory import handler
-from iam_inventory.observability import logger as powertools_logger
-from iam_inventory.simulator import HUB_ACCOUNT_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
+from iam_inventory.core.observability import logger as powertools_logger
+from iam_inventory.entrypoints import handlers as handler
+from iam_inventory_sim import HUB_ACCOUNT_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
 from tests.builders import NOW
 from tests.integration.faultkit import invoke, manual_event
 

@@ -9,10 +9,10 @@ import json
 import boto3
 import pytest
 
-from iam_inventory import handler
-from iam_inventory.outputs.athena import FINDINGS_TABLE, INVENTORY_TABLE
-from iam_inventory.schema import report_schema_errors
-from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec, admin_client
+from iam_inventory.entrypoints import handlers as handler
+from iam_inventory.publish.athena import FINDINGS_TABLE, INVENTORY_TABLE
+from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec, admin_client
 from tests.builders import NOW
 from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json, read_s3_text
 from tests.outputs_support import glue_columns, jsonl_contract_violations
@@ -94,7 +94,7 @@ def test_a_spoke_role_without_list_user_tags_is_still_inventoried(
     configured, simulator, report_bucket, lambda_context
 ):
     # Given a spoke role that may not call iam:ListUserTags (deployed before tags were collected)
-    from iam_inventory.simulator import Fault
+    from iam_inventory_sim import Fault
 
     simulator.faults.rules.append(
         lambda request: (

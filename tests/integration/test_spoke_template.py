@@ -13,11 +13,11 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from iam_inventory.aws import CallCounter, ClientFactory, SpokeCredentials
-from iam_inventory.config import Settings
-from iam_inventory.events import RunRequest
-from iam_inventory.job import Outputs, run_job
-from iam_inventory.simulator import DEMO_EXTERNAL_ID, HUB_ACCOUNT_ID, AccountSpec, KeySpec, UserSpec
+from iam_inventory.assume.clients import CallCounter, ClientFactory, SpokeCredentials
+from iam_inventory.config.events import RunRequest
+from iam_inventory.config.settings import Settings
+from iam_inventory.pipeline.job import Outputs, run_job
+from iam_inventory_sim import DEMO_EXTERNAL_ID, HUB_ACCOUNT_ID, AccountSpec, KeySpec, UserSpec
 from tests.builders import NOW
 from tests.cfn_template import granted_actions, load_spoke_template, render
 

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from iam_inventory import handler
-from iam_inventory.simulator import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec, expected_findings
+from iam_inventory.entrypoints import handlers as handler
+from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec, expected_findings
 from tests.builders import NOW
 from tests.integration.conftest import read_s3_text
 from tests.integration.faultkit import RUN_DAY, assert_run_invariants, invoke, manual_event, run_report

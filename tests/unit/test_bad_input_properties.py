@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from iam_inventory.config import ConfigError, Settings
-from iam_inventory.events import RUN_ID_PATTERN, InvalidEvent, RunRequest
+from iam_inventory.config.events import RUN_ID_PATTERN, InvalidEvent, RunRequest
+from iam_inventory.config.settings import ConfigError, Settings
 from tests.builders import NOW
 
 # Fixed seed (derandomize) and bounded examples: the same inputs on every machine, in seconds.

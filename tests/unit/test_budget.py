@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from iam_inventory.budget import Deadline, map_within_deadline
+from iam_inventory.core.budget import Deadline, map_within_deadline
 
 
 class FakeContext:

@@ -6,12 +6,12 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from iam_inventory.changes import compare_runs, load_baseline, next_history
 from iam_inventory.models import Account, AccountResult, AccountStatus, Finding, Severity
-from iam_inventory.notify import render_notification
-from iam_inventory.publish import render_run_files, run_folder
-from iam_inventory.report import build_report
-from iam_inventory.securityhub import HubIdentity, asff_id, build_asff_findings
+from iam_inventory.publish.changes import compare_runs, load_baseline, next_history
+from iam_inventory.publish.files import render_run_files, run_folder
+from iam_inventory.publish.notify import render_notification
+from iam_inventory.publish.report import build_report
+from iam_inventory.publish.securityhub import HubIdentity, asff_id, build_asff_findings
 from tests.builders import NOW
 from tests.outputs_support import varied_run
 
@@ -28,7 +28,7 @@ class MemoryStore:
         return self.objects.get(key)
 
     def publish(self, result, previous_history=()) -> None:
-        from iam_inventory.publish import PublishOptions
+        from iam_inventory.publish.files import PublishOptions
 
         _, files = render_run_files(result, PublishOptions(previous_history=tuple(previous_history)))
         folder = run_folder(result)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from iam_inventory.config import AccountSource, ConfigError, RetryMode, Settings
+from iam_inventory.config.settings import AccountSource, ConfigError, RetryMode, Settings
 
 
 def test_defaults_are_the_documented_ones():

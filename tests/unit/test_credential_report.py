@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from iam_inventory.budget import Deadline
-from iam_inventory.credential_report import (
+from iam_inventory.collect.credential_report import (
     ReportKey,
     ReportUnavailable,
     call_patiently,
@@ -17,6 +16,7 @@ from iam_inventory.credential_report import (
     match_keys,
     parse_credential_report,
 )
+from iam_inventory.core.budget import Deadline
 from iam_inventory.models import KeyLastUse
 from tests.builders import NOW
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from iam_inventory.events import InvalidEvent, RunRequest
+from iam_inventory.config.events import InvalidEvent, RunRequest
 from iam_inventory.models import Thresholds
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

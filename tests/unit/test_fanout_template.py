@@ -25,7 +25,7 @@ def test_every_function_handler_exists_in_the_package():
     }
 
     # Then each handler is a callable of the package (a typo would only show at deploy time)
-    assert handlers["FanoutWorkerFunction"] == "iam_inventory.fanout.worker_handler"
+    assert handlers["FanoutWorkerFunction"] == "iam_inventory.entrypoints.handlers.worker_handler"
     for handler in handlers.values():
         module, _, function = handler.rpartition(".")
         assert callable(getattr(importlib.import_module(module), function)), handler

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from iam_inventory.config import Settings
+from iam_inventory.config.settings import Settings
 from tests.cfn_template import load_hub_template
 
 

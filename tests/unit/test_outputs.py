@@ -9,23 +9,23 @@ import re
 
 import pytest
 
-from iam_inventory.outputs.athena import (
+from iam_inventory.publish.athena import (
     FINDINGS_TABLE,
     INVENTORY_TABLE,
     partition_key,
     render_findings_jsonl,
     render_inventory_jsonl,
 )
-from iam_inventory.outputs.html import render_html, switch_role_link
-from iam_inventory.publish import render_run_files
-from iam_inventory.report import (
+from iam_inventory.publish.files import render_run_files
+from iam_inventory.publish.html import render_html, switch_role_link
+from iam_inventory.publish.report import (
     FINDINGS_CSV_COLUMNS,
     INVENTORY_CSV_COLUMNS,
     build_report,
     render_findings_csv,
     render_inventory_csv,
 )
-from iam_inventory.schema import report_schema_errors
+from iam_inventory.publish.schema import report_schema_errors
 from tests.outputs_support import glue_columns, jsonl_contract_violations, varied_run
 
 
@@ -222,7 +222,7 @@ def test_run_files_are_rendered_in_publish_order_with_partitions_last():
 
 def test_html_lists_the_most_severe_findings_and_points_at_the_csv_for_the_rest(monkeypatch):
     # Given a run with more findings than the page lists
-    from iam_inventory.outputs import html
+    from iam_inventory.publish import html
 
     report = build_report(varied_run())
     total = len(report["findings"])

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from iam_inventory.redact import RedactedError, Redactor, install_log_redaction, redact_record
+from iam_inventory.core.redact import RedactedError, Redactor, install_log_redaction, redact_record
 
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # 40 characters, AWS's documented example
 TOKEN = "FQoGZXIvYXdzEBYaD" + "A1b2C3d4" * 40

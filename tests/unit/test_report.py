@@ -7,6 +7,8 @@ import io
 
 import pytest
 
+from iam_inventory.core.redact import Redactor
+from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import (
     Account,
     AccountResult,
@@ -15,14 +17,12 @@ from iam_inventory.models import (
     RunResult,
     Thresholds,
 )
-from iam_inventory.redact import Redactor
-from iam_inventory.report import (
+from iam_inventory.publish.report import (
     FINDINGS_CSV_COLUMNS,
     build_report,
     csv_safe,
     render_findings_csv,
 )
-from iam_inventory.rules import evaluate
 from tests.builders import NOW, make_inventory, make_key, make_user
 
 
@@ -79,7 +79,7 @@ def test_redactor_masks_known_secrets_and_secret_shaped_strings():
 
 
 def test_schema_rejects_a_report_that_breaks_the_contract():
-    from iam_inventory.schema import report_schema_errors
+    from iam_inventory.publish.schema import report_schema_errors
 
     inventory = make_inventory(make_user(keys=(make_key("AKIAEXAMPLE000000001", age=200),)))
     report = build_report(

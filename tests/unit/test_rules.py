@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from iam_inventory.evaluate.rules import RULE_IDS, evaluate, finding_id
 from iam_inventory.models import Severity, Thresholds
-from iam_inventory.rules import RULE_IDS, evaluate, finding_id
 from tests.builders import NOW, make_inventory, make_key, make_user
 
 THRESHOLDS = Thresholds(max_key_age_days=90, unused_key_days=45, never_used_grace_days=7)

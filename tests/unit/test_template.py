@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import Metrics
 from cfnlint.decode import decode_str
 
 from iam_inventory.models import Account, AccountResult, AccountStatus, RunContext, RunResult, Thresholds
-from iam_inventory.publish import publish_metrics
+from iam_inventory.publish.files import publish_metrics
 from tests.builders import NOW, make_inventory
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,254 @@
+"""One validated settings object, built once at start from environment variables (and SSM)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from iam_inventory.core.errors import IamInventoryError
+from iam_inventory.models import Thresholds
+
+ACCOUNT_ID_PATTERN = r"^\d{12}$"
+_ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"
+_ROLE_PATH_PATTERN = r"^/([\x21-\x7e]*/)?$"
+# Organizations ids: a root (r-...) or an OU (ou-<root part>-<ou part>).
+OU_ID_PATTERN = r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"
+_ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/([\x21-\x7e]*/)?[\w+=,.@-]{1,64}$"
+# key=value: a non-empty key without '=', then any value; commas separate pairs, so neither holds one.
+_ACCOUNT_TAG_PATTERN = r"^[^=,]+=[^,]*$"
+# Values of these variables must never be echoed back in an error message.
+_SECRET_VARIABLES = frozenset({"EXTERNAL_ID"})
+
+
+class ConfigError(IamInventoryError, ValueError):
+    """Configuration is invalid; the message names the variable and what is wrong."""
+
+
+class AccountSource(StrEnum):
+    """Where the list of accounts comes from."""
+
+    STATIC = "static"
+    ORGANIZATIONS = "organizations"
+
+
+class CollectionMode(StrEnum):
+    """Which collection path to use: the credential report (falling back to the API) or the API only."""
+
+    AUTO = "auto"
+    API = "api"
+
+
+class RetryMode(StrEnum):
+    """botocore retry modes we allow (legacy is not one of them)."""
+
+    STANDARD = "standard"
+    ADAPTIVE = "adaptive"
+
+
+AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]
+OrganizationalUnitId = Annotated[str, Field(pattern=OU_ID_PATTERN)]
+AccountTag = Annotated[str, Field(pattern=_ACCOUNT_TAG_PATTERN)]
+# IAM tag keys: 1-128 of letters, digits, spaces and _.:/=+-@
+TagKey = Annotated[str, Field(pattern=r"^[\w .:/=+@-]+$", max_length=128)]
+
+
+class Settings(BaseModel):
+    """Validated configuration; field aliases are the environment variable names."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    account_source: AccountSource = Field(AccountSource.STATIC, alias="ACCOUNT_SOURCE")
+    account_ids: tuple[AccountId, ...] = Field((), alias="ACCOUNT_IDS")
+    account_ids_parameter: str | None = Field(None, alias="ACCOUNT_IDS_PARAMETER", min_length=1)
+    organization_reader_role_arn: str | None = Field(
+        None, alias="ORGANIZATION_READER_ROLE_ARN", pattern=_ROLE_ARN_PATTERN
+    )
+    include_ous: tuple[OrganizationalUnitId, ...] = Field((), alias="INCLUDE_OUS")
+    exclude_ous: tuple[OrganizationalUnitId, ...] = Field((), alias="EXCLUDE_OUS")
+    exclude_accounts: tuple[AccountId, ...] = Field((), alias="EXCLUDE_ACCOUNTS")
+    include_account_tags: tuple[AccountTag, ...] = Field((), alias="INCLUDE_ACCOUNT_TAGS")
+    exclude_account_tags: tuple[AccountTag, ...] = Field((), alias="EXCLUDE_ACCOUNT_TAGS")
+    scan_hub_account: bool = Field(False, alias="SCAN_HUB_ACCOUNT")
+    role_name: str = Field("IAMListRole", alias="ROLE_NAME", pattern=_ROLE_NAME_PATTERN)
+    role_path: str = Field("/", alias="ROLE_PATH", pattern=_ROLE_PATH_PATTERN, max_length=512)
+    external_id_parameter: str | None = Field(None, alias="EXTERNAL_ID_PARAMETER", min_length=1)
+    external_id: str | None = Field(
+        None, alias="EXTERNAL_ID", min_length=2, max_length=1224, pattern=r"^[\w+=,.@:/-]+$", repr=False
+    )
+    report_bucket: str | None = Field(
+        None, alias="REPORT_BUCKET", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+    )
+    report_prefix: str = Field("iam-inventory", alias="REPORT_PREFIX", pattern=r"^[\w!.*'()/-]{0,200}$")
+    max_key_age_days: int = Field(90, alias="MAX_KEY_AGE_DAYS", ge=1, le=3650)
+    unused_key_days: int = Field(45, alias="UNUSED_KEY_DAYS", ge=1, le=3650)
+    never_used_grace_days: int = Field(7, alias="NEVER_USED_GRACE_DAYS", ge=0, le=3650)
+    workers: int = Field(8, alias="WORKERS", ge=1, le=64)
+    retry_mode: RetryMode = Field(RetryMode.ADAPTIVE, alias="RETRY_MODE")
+    max_attempts: int = Field(8, alias="MAX_ATTEMPTS", ge=1, le=20)
+    connect_timeout_seconds: float = Field(5.0, alias="CONNECT_TIMEOUT_SECONDS", gt=0, le=60)
+    read_timeout_seconds: float = Field(20.0, alias="READ_TIMEOUT_SECONDS", gt=0, le=300)
+    collection_mode: CollectionMode = Field(CollectionMode.AUTO, alias="COLLECTION_MODE")
+    # IAM throttles per account: this bounds the concurrent calls made inside one account.
+    account_concurrency: int = Field(4, alias="ACCOUNT_CONCURRENCY", ge=1, le=16)
+    report_wait_seconds: float = Field(60.0, alias="CREDENTIAL_REPORT_WAIT_SECONDS", gt=0, le=600)
+    publish_reserve_seconds: float = Field(30.0, alias="PUBLISH_RESERVE_SECONDS", ge=0, le=300)
+    account_grace_seconds: float = Field(20.0, alias="ACCOUNT_GRACE_SECONDS", ge=0, le=300)
+    region: str = Field("us-east-1", alias="AWS_REGION", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    running_in_lambda: bool = Field(False, alias="AWS_LAMBDA_FUNCTION_NAME")
+    # Outputs for the security team (issue 4).
+    user_tag_keys: tuple[TagKey, ...] = Field(("owner", "team"), alias="USER_TAG_KEYS", max_length=20)
+    console_role_name: str | None = Field(None, alias="CONSOLE_ROLE_NAME", pattern=_ROLE_NAME_PATTERN)
+    notify_topic_arn: str | None = Field(
+        None, alias="NOTIFY_TOPIC_ARN", pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
+    )
+    security_hub_export: bool = Field(False, alias="SECURITY_HUB_EXPORT")
+    history_runs: int = Field(30, alias="HISTORY_RUNS", ge=1, le=365)
+
+    @field_validator("account_ids", "include_ous", "exclude_ous", "exclude_accounts", mode="before")
+    @classmethod
+    def _split_account_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in re.split(r"[,\s]+", value) if part.strip())
+        return value
+
+    @field_validator("user_tag_keys", mode="before")
+    @classmethod
+    def _split_tag_keys(cls, value: Any) -> Any:
+        # "none" switches tag collection off (an empty variable means "use the default").
+        if isinstance(value, str):
+            if value.strip().lower() == "none":
+                return ()
+            return tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+        return value
+
+    @field_validator("include_account_tags", "exclude_account_tags", mode="before")
+    @classmethod
+    def _split_tags(cls, value: Any) -> Any:
+        # Tag values may contain spaces, so only commas separate key=value pairs.
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("running_in_lambda", mode="before")
+    @classmethod
+    def _present_means_lambda(cls, value: Any) -> bool:
+        return bool(value)
+
+    @field_validator("role_path")
+    @classmethod
+    def _no_double_slash(cls, value: str) -> str:
+        if "//" in value:
+            raise ValueError("must not contain '//'")
+        return value
+
+    @field_validator("report_prefix")
+    @classmethod
+    def _normalise_prefix(cls, value: str) -> str:
+        return value.strip("/")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.account_ids and self.account_ids_parameter:
+            raise ValueError("ACCOUNT_IDS and ACCOUNT_IDS_PARAMETER are exclusive: set one")
+        if self.external_id and self.external_id_parameter:
+            raise ValueError("EXTERNAL_ID and EXTERNAL_ID_PARAMETER are exclusive: set one")
+        if self.external_id and self.running_in_lambda:
+            raise ValueError(
+                "EXTERNAL_ID must not be a plain environment value in Lambda: "
+                "store it as an SSM SecureString and set EXTERNAL_ID_PARAMETER"
+            )
+        overlap = set(self.include_ous) & set(self.exclude_ous)
+        if overlap:
+            raise ValueError(f"INCLUDE_OUS and EXCLUDE_OUS both name {sorted(overlap)}")
+        if self.never_used_grace_days >= self.max_key_age_days:
+            raise ValueError("NEVER_USED_GRACE_DAYS must be smaller than MAX_KEY_AGE_DAYS")
+        return self
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The rule thresholds as plain data."""
+        return Thresholds(
+            max_key_age_days=self.max_key_age_days,
+            unused_key_days=self.unused_key_days,
+            never_used_grace_days=self.never_used_grace_days,
+        )
+
+    @property
+    def account_filters(self) -> AccountFilters:
+        """The Organizations discovery filters as plain data."""
+        return AccountFilters(
+            include_ous=self.include_ous,
+            exclude_ous=frozenset(self.exclude_ous),
+            exclude_accounts=frozenset(self.exclude_accounts),
+            include_tags=frozenset(_split_tag(tag) for tag in self.include_account_tags),
+            exclude_tags=frozenset(_split_tag(tag) for tag in self.exclude_account_tags),
+            scan_hub_account=self.scan_hub_account,
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from an environment mapping; raise ConfigError naming the bad variable."""
+        known = {field.alias for field in cls.model_fields.values() if field.alias}
+        values = {name: value for name, value in environ.items() if name in known and value != ""}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            detail = describe_validation_error(error, "environment variable", _SECRET_VARIABLES)
+            raise ConfigError(f"invalid configuration: {detail}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFilters:
+    """Which discovered Organizations accounts are in scope; tags are (key, value) pairs."""
+
+    include_ous: tuple[str, ...] = ()
+    exclude_ous: frozenset[str] = frozenset()
+    exclude_accounts: frozenset[str] = frozenset()
+    include_tags: frozenset[tuple[str, str]] = frozenset()
+    exclude_tags: frozenset[tuple[str, str]] = frozenset()
+    scan_hub_account: bool = False
+
+
+def _split_tag(tag: str) -> tuple[str, str]:
+    key, _, value = tag.partition("=")
+    return key.strip(), value.strip()
+
+
+_PATTERN_HINTS = {
+    OU_ID_PATTERN: "must be an OU id (ou-xxxx-xxxxxxxx) or the root id (r-xxxx)",
+    _ACCOUNT_TAG_PATTERN: "must be key=value",
+    _ROLE_ARN_PATTERN: "must be an IAM role ARN (arn:aws:iam::123456789012:role/Name)",
+}
+
+
+def describe_validation_error(
+    error: ValidationError, what: str, secret_fields: frozenset[str] = frozenset()
+) -> str:
+    """Turn a pydantic error into one readable line per problem, naming the field, never echoing secrets."""
+    problems = []
+    for item in error.errors(include_url=False):
+        location = ".".join(str(part) for part in item["loc"]) or "(settings)"
+        detail = item["msg"].removeprefix("Value error, ")
+        if (
+            item["type"] == "string_pattern_mismatch"
+            and item.get("ctx", {}).get("pattern") == ACCOUNT_ID_PATTERN
+        ):
+            detail = "must be a 12-digit AWS account ID"
+        elif (
+            item["type"] == "string_pattern_mismatch" and item.get("ctx", {}).get("pattern") in _PATTERN_HINTS
+        ):
+            detail = _PATTERN_HINTS[item["ctx"]["pattern"]]
+        shown = ""
+        if (
+            location not in secret_fields
+            and item["type"] not in {"missing", "extra_forbidden"}
+            and item["loc"]
+        ):
+            shown = f" (got {item['input']!r})"
+        problems.append(f"{what} {location}: {detail}{shown}")
+    return "; ".join(problems)

@@ -1,0 +1,168 @@
+"""Optional export to the hub account's Security Hub in ASFF, with BatchImportFindings.
+
+Ids are `iam-inventory/<finding_id>`, so a rerun updates the same Security Hub finding instead of adding
+a copy. Resolved findings are re-sent with RecordState ARCHIVED and Compliance PASSED.
+
+With the default product ARN, Security Hub only accepts findings whose AwsAccountId is the caller's
+account (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchImportFindings.html), so
+AwsAccountId is the hub's account; the spoke account is in the resource id and in ProductFields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.client import BaseClient
+
+from iam_inventory.evaluate.rules import RULES
+from iam_inventory.models import Finding, RunResult
+from iam_inventory.publish.report import iso
+
+ASFF_SCHEMA_VERSION = "2018-10-08"
+ASFF_TYPE = (
+    "Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark"
+)
+CIS_STANDARD = "CIS AWS Foundations Benchmark v3.0.0"
+BATCH_SIZE = 100  # BatchImportFindings' limit per call
+_TITLES = {rule.rule_id: rule.title for rule in RULES}
+
+
+@dataclass(frozen=True, slots=True)
+class HubIdentity:
+    """Where findings are imported: the hub's account, region and partition."""
+
+    account_id: str
+    region: str
+    partition: str
+
+    @property
+    def product_arn(self) -> str:
+        """The account's default product ARN, which accepts findings from the account itself."""
+        account = self.account_id
+        return f"arn:{self.partition}:securityhub:{self.region}:{account}:product/{account}/default"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """How many findings Security Hub accepted and refused."""
+
+    imported: int
+    failed: int
+
+
+def asff_id(finding_id: str) -> str:
+    """The stable Security Hub id of a finding."""
+    return f"iam-inventory/{finding_id}"
+
+
+def asff_finding(
+    finding: Finding,
+    hub: HubIdentity,
+    user_arns: dict[tuple[str, str], str],
+    first_seen: datetime,
+    now: datetime,
+    resolved: bool = False,
+) -> dict[str, Any]:
+    """One finding in the AWS Security Finding Format."""
+    if finding.user_name:
+        arn = user_arns.get(
+            (finding.account_id, finding.user_name),
+            f"arn:{hub.partition}:iam::{finding.account_id}:user/{finding.user_name}",
+        )
+        resource: dict[str, Any] = {
+            "Type": "AwsIamUser",
+            "Id": arn,
+            "Partition": hub.partition,
+            "Region": hub.region,
+            "Details": {"AwsIamUser": {"UserName": finding.user_name}},
+        }
+    else:
+        resource = {
+            "Type": "AwsAccount",
+            "Id": f"AWS::::Account:{finding.account_id}",
+            "Partition": hub.partition,
+            "Region": hub.region,
+        }
+    product_fields = {
+        "iam-inventory/RuleId": finding.rule_id,
+        "iam-inventory/AccountId": finding.account_id,
+        "iam-inventory/MeasuredValue": f"{finding.measured_value} {finding.unit}",
+        "iam-inventory/Threshold": f"{finding.threshold} {finding.unit}",
+    }
+    if finding.access_key_id:
+        product_fields["iam-inventory/AccessKeyId"] = finding.access_key_id
+    document: dict[str, Any] = {
+        "SchemaVersion": ASFF_SCHEMA_VERSION,
+        "Id": asff_id(finding.finding_id),
+        "ProductArn": hub.product_arn,
+        "GeneratorId": f"iam-inventory/{finding.rule_id}",
+        "AwsAccountId": hub.account_id,
+        "Types": [ASFF_TYPE],
+        "FirstObservedAt": iso(first_seen),
+        "LastObservedAt": iso(now),
+        "CreatedAt": iso(first_seen),
+        "UpdatedAt": iso(now),
+        "Severity": {"Label": finding.severity.value.upper()},
+        "Title": f"{_TITLES.get(finding.rule_id, finding.rule_id)} (account {finding.account_id})"[:256],
+        "Description": finding.message[:1024],
+        "ProductFields": product_fields,
+        "Resources": [resource],
+        "Compliance": {
+            "Status": "PASSED" if resolved else "FAILED",
+            "RelatedRequirements": [f"{CIS_STANDARD}/{finding.cis_control}"],
+        },
+        "RecordState": "ARCHIVED" if resolved else "ACTIVE",
+    }
+    if finding.tags:
+        # UserDefinedFields: at most 50 pairs; routing tags are a handful.
+        document["UserDefinedFields"] = {key[:128]: value[:1024] for key, value in finding.tags.items()}
+    return document
+
+
+def build_asff_findings(result: RunResult, hub: HubIdentity) -> list[dict[str, Any]]:
+    """Current findings (ACTIVE, FAILED) and findings resolved since the last run (ARCHIVED, PASSED)."""
+    now = result.context.started_at
+    first_seen = result.changes.first_seen_at if result.changes else {}
+    user_arns = {
+        (item.account.account_id, user.user_name): user.arn
+        for item in result.accounts
+        if item.inventory is not None
+        for user in item.inventory.users
+    }
+    documents = [
+        asff_finding(finding, hub, user_arns, first_seen.get(finding.finding_id, now), now)
+        for finding in result.findings
+    ]
+    resolved = result.changes.resolved if result.changes else ()
+    documents += [
+        asff_finding(finding, hub, user_arns, first_seen.get(finding.finding_id, now), now, resolved=True)
+        for finding in resolved
+    ]
+    return documents
+
+
+def _batches(documents: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
+    for start in range(0, len(documents), BATCH_SIZE):
+        yield documents[start : start + BATCH_SIZE]
+
+
+def import_findings(securityhub: BaseClient, documents: list[dict[str, Any]]) -> ExportResult:
+    """BatchImportFindings in batches of 100; refused findings are counted, not raised."""
+    imported = failed = 0
+    for batch in _batches(documents):
+        response = securityhub.batch_import_findings(Findings=batch)
+        imported += response.get("SuccessCount", 0)
+        failed += response.get("FailedCount", 0)
+    return ExportResult(imported=imported, failed=failed)
+
+
+def export_run(
+    securityhub: BaseClient, sts: BaseClient, result: RunResult, region: str, partition: str
+) -> ExportResult:
+    """Export a run's findings (and the ones it resolved) to the caller account's Security Hub."""
+    account_id = sts.get_caller_identity()["Account"]
+    hub = HubIdentity(account_id=account_id, region=region, partition=partition)
+    return import_findings(securityhub, build_asff_findings(result, hub))

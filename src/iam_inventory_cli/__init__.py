@@ -1,0 +1,1 @@
+"""The command-line interface (not part of any Lambda function)."""

@@ -1,0 +1,58 @@
+"""Text rendering for the terminal: the summary table, and the exit code a finished run maps to."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from iam_inventory.models import AccountStatus, RunResult
+from iam_inventory.publish.report import build_report
+
+EXIT_OK = 0
+EXIT_ACCOUNT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def exit_code(result: RunResult) -> int:
+    """0 when every account was scanned or deliberately skipped, 1 when any failed."""
+    failed = any(item.status in (AccountStatus.FAILED, AccountStatus.NOT_SCANNED) for item in result.accounts)
+    return EXIT_ACCOUNT_FAILED if failed else EXIT_OK
+
+
+def print_summary(result: RunResult, out: TextIO) -> None:
+    """The summary table of a finished run, then where its files went."""
+    out.write(render_summary_table(build_report(result)))
+    for name, location in result.published.items():
+        print(f"wrote {name}: {location}", file=out)
+
+
+def render_summary_table(report: dict[str, Any]) -> str:
+    """A per-account table, totals, changes since the last run and findings by rule, for humans."""
+    summary = report["summary"]
+    run = report["run"]
+    lines = [f"\nRun {run['run_id']}  ({'dry run' if run['dry_run'] else 'published'})"]
+    header = f"{'ACCOUNT':<14}{'NAME':<20}{'STATUS':<13}{'USERS':>6}{'KEYS':>6}{'FINDINGS':>10}  ERROR"
+    lines += [header, "-" * len(header)]
+    for account in report["accounts"]:
+        lines.append(
+            f"{account['account_id']:<14}{account['name'][:19]:<20}{account['status']:<13}"
+            f"{account['users']:>6}{account['access_keys']:>6}{account['findings']:>10}  "
+            f"{account['error_code'] or ''}"
+        )
+    accounts = summary["accounts"]
+    lines.append(
+        f"\nAccounts: {accounts['expected']} expected, {accounts['scanned']} scanned, "
+        f"{accounts['failed']} failed, {accounts['skipped']} skipped, {accounts['not_scanned']} not scanned"
+    )
+    lines.append(
+        f"Users: {summary['users']}  access keys: {summary['access_keys']} "
+        f"({summary['active_access_keys']} active)  API calls: {summary['api_calls']}"
+    )
+    severities = ", ".join(f"{count} {name}" for name, count in summary["findings"]["by_severity"].items())
+    lines.append(f"Findings: {summary['findings']['total']} ({severities})")
+    changes = report.get("changes")
+    if changes is not None:
+        since = f"run {changes['previous_run_id']}" if changes["previous_run_id"] else "nothing (first run)"
+        lines.append(f"Changes since {since}: {changes['new']} new, {changes['resolved']} resolved")
+    lines.append(f"\nFindings by rule ({summary['findings']['total']} total):")
+    lines += [f"  {rule_id:<28}{count:>5}" for rule_id, count in summary["findings"]["by_rule"].items()]
+    return "\n".join(lines) + "\n"

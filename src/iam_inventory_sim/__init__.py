@@ -1,0 +1,33 @@
+"""An embedded AWS simulator (moto on loopback + a fault layer) for the demo, the tests and the benchmark."""
+
+from iam_inventory_sim.estate import (
+    DEMO_EXTERNAL_ID,
+    HUB_ACCOUNT_ID,
+    AccountSpec,
+    KeySpec,
+    UserSpec,
+    admin_client,
+    demo_estate,
+    expected_findings,
+    seed_estate,
+    seed_organization,
+)
+from iam_inventory_sim.server import Fault, FaultLayer, SimRequest, Simulator, running_simulator
+
+__all__ = [
+    "DEMO_EXTERNAL_ID",
+    "HUB_ACCOUNT_ID",
+    "AccountSpec",
+    "Fault",
+    "FaultLayer",
+    "KeySpec",
+    "SimRequest",
+    "Simulator",
+    "UserSpec",
+    "admin_client",
+    "demo_estate",
+    "expected_findings",
+    "running_simulator",
+    "seed_estate",
+    "seed_organization",
+]

@@ -1,0 +1,313 @@
+"""An AWS simulator on loopback: moto's server app behind a fault layer that behaves like real AWS.
+
+moto accepts any AssumeRole, even into a role that does not exist. Real STS refuses when the role is
+missing, the caller is not trusted, or the ExternalId does not match; the fault layer enforces exactly
+that from the trust policies stored in moto, and lets tests inject throttling, errors and latency.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_ROLE_ARN = re.compile(r"^arn:[\w-]+:iam::(\d{12}):role(/(?:[^/]+/)*)([^/]+)$")
+_QUERY_NAMESPACES = {
+    "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+    "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SimRequest:
+    """What the fault layer knows about one incoming API request."""
+
+    service: str
+    action: str
+    params: dict[str, str]
+    access_key_id: str
+    caller_account: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """An error answer in the service's own wire format."""
+
+    code: str
+    message: str
+    status: int = 400
+    sender: bool = True
+    # When set, the request is held this long and then dropped, like a spoke that hangs.
+    hang_seconds: float = 0.0
+
+
+FaultRule = Callable[[SimRequest], Fault | None]
+
+
+def _caller_account(access_key_id: str) -> str:
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(access_key_id)
+
+
+@dataclass
+class FaultLayer:
+    """WSGI middleware in front of moto: trust enforcement, injected faults, latency, request log."""
+
+    app: Callable[..., Any]
+    enforce_trust: bool = False
+    latency_seconds: float = 0.0
+    rules: list[FaultRule] = field(default_factory=list)
+    operations: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = self._describe(environ)
+        if request is not None:
+            with self._lock:
+                self.operations[f"{request.service}:{request.action}"] += 1
+            if self.latency_seconds:
+                time.sleep(self.latency_seconds)
+            fault = self._fault_for(request)
+            if fault is not None:
+                if fault.hang_seconds:
+                    time.sleep(fault.hang_seconds)
+                return self._error_response(request, fault)(environ, start_response)
+        return self.app(environ, start_response)
+
+    def _fault_for(self, request: SimRequest) -> Fault | None:
+        for rule in list(self.rules):
+            fault = rule(request)
+            if fault is not None:
+                return fault
+        if self.enforce_trust and request.service == "sts" and request.action == "AssumeRole":
+            return check_trust(request)
+        return None
+
+    @staticmethod
+    def _describe(environ: dict[str, Any]) -> SimRequest | None:
+        scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if scope is None:
+            return None
+        access_key_id, _region, service = scope.groups()
+        request = Request(environ)
+        body = request.get_data(cache=True)
+        # moto reads the body again: hand it a fresh stream.
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        params: dict[str, str] = {}
+        if target:
+            action = target.rsplit(".", 1)[-1]
+        else:
+            form = parse_qs(body.decode("utf-8", "replace")) if body else {}
+            form.update(parse_qs(environ.get("QUERY_STRING", "")))
+            params = {name: values[0] for name, values in form.items()}
+            action = params.get(
+                "Action", f"{environ.get('REQUEST_METHOD', '')} {environ.get('PATH_INFO', '')}"
+            )
+        return SimRequest(service, action, params, access_key_id, _caller_account(access_key_id))
+
+    @staticmethod
+    def _error_response(request: SimRequest, fault: Fault) -> Response:
+        request_id = str(uuid.uuid4())
+        namespace = _QUERY_NAMESPACES.get(request.service)
+        if namespace is not None:
+            kind = "Sender" if fault.sender else "Receiver"
+            body = (
+                f'<ErrorResponse xmlns="{namespace}"><Error><Type>{kind}</Type><Code>{fault.code}</Code>'
+                f"<Message>{fault.message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+            )
+            return Response(
+                body, status=fault.status, content_type="text/xml", headers={"x-amzn-RequestId": request_id}
+            )
+        if request.service == "s3":
+            body = (
+                f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{fault.code}</Code>"
+                f"<Message>{fault.message}</Message><RequestId>{request_id}</RequestId></Error>"
+            )
+            return Response(body, status=fault.status, content_type="application/xml")
+        payload = json.dumps({"__type": fault.code, "message": fault.message})
+        return Response(
+            payload,
+            status=fault.status,
+            content_type="application/x-amz-json-1.1",
+            headers={"x-amzn-RequestId": request_id, "x-amzn-ErrorType": fault.code},
+        )
+
+
+def check_trust(request: SimRequest) -> Fault | None:
+    """Refuse AssumeRole as real STS does: missing role, untrusted caller or ExternalId mismatch."""
+    from moto.iam.models import iam_backends
+
+    arn = request.params.get("RoleArn", "")
+    denied = Fault(
+        "AccessDenied",
+        f"User: arn:aws:iam::{request.caller_account}:root is not authorized to perform: "
+        f"sts:AssumeRole on resource: {arn}",
+        status=403,
+    )
+    match = _ROLE_ARN.match(arn)
+    if match is None:
+        return denied
+    account_id, path, name = match.groups()
+    role = next(
+        (
+            role
+            for role in iam_backends[account_id]["aws"].roles.values()
+            if role.name == name and role.path == path
+        ),
+        None,
+    )
+    if role is None:
+        return denied
+    policy = json.loads(role.assume_role_policy_document)
+    for statement in _as_list(policy.get("Statement")):
+        if statement.get("Effect") != "Allow" or "sts:AssumeRole" not in _as_list(statement.get("Action")):
+            continue
+        principals = _as_list(statement.get("Principal", {}).get("AWS"))
+        if not any(_principal_account(principal) == request.caller_account for principal in principals):
+            continue
+        wanted = statement.get("Condition", {}).get("StringEquals", {}).get("sts:ExternalId")
+        if wanted is not None and request.params.get("ExternalId") not in _as_list(wanted):
+            continue
+        return None
+    return denied
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _principal_account(principal: str) -> str:
+    if re.fullmatch(r"\d{12}", principal):
+        return principal
+    match = re.match(r"^arn:[\w-]+:(?:iam|sts)::(\d{12}):", principal)
+    return match.group(1) if match else ""
+
+
+IAM_DEFAULT_PAGE_SIZE = 100  # what IAM returns when MaxItems is not given
+IAM_MAX_PAGE_SIZE = 1000
+
+
+def make_moto_behave_like_iam() -> None:
+    """Patch where moto's IAM differs from IAM in ways a large account exposes, and a per-request cost.
+
+    moto returns every user in one ListUsers page (real IAM pages 100 at a time, so a collector that
+    ignores Marker would look fine against moto and lose users against AWS), and its
+    GetAccessKeyLastUsed scans every key of every account per call (minutes on a 5,000-user account).
+    Idempotent: the simulator may be created more than once per process.
+    """
+    from moto import backends
+    from moto.core.responses import ActionResult
+    from moto.iam.models import IAMBackend
+    from moto.iam.responses import IamResponse
+
+    if getattr(IamResponse.list_users, "_pages_like_iam", False):
+        return
+    # moto's dispatcher lists and stat()s its own package directory on every request (~3 ms each);
+    # the list cannot change while the process runs.
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    scan_every_account = IAMBackend.get_access_key_last_used
+
+    def list_users(self: Any) -> ActionResult:
+        users = list(self.backend.list_users(self._get_param("PathPrefix"), None, None))
+        page_size = min(int(self._get_param("MaxItems") or IAM_DEFAULT_PAGE_SIZE), IAM_MAX_PAGE_SIZE)
+        start = int(self._get_param("Marker") or 0)
+        end = start + page_size
+        result: dict[str, Any] = {"Users": users[start:end], "IsTruncated": end < len(users)}
+        if end < len(users):
+            result["Marker"] = str(end)
+        return ActionResult(result)
+
+    def get_access_key_last_used(self: Any, access_key_id: str) -> dict[str, Any]:
+        key = self.access_keys.get(access_key_id)
+        if key is None:
+            return scan_every_account(self, access_key_id)
+        return {"user_name": key.user_name, "last_used": key.last_used}
+
+    list_users._pages_like_iam = True  # type: ignore[attr-defined]
+    IamResponse.list_users = list_users
+    IAMBackend.get_access_key_last_used = get_access_key_last_used
+
+
+class _QuietRequestHandler:
+    """Mixin that silences werkzeug's per-request access log."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        """Do not log each request."""
+
+
+class Simulator:
+    """moto server + fault layer on 127.0.0.1, on a free port, in a background thread."""
+
+    def __init__(self) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+
+        make_moto_behave_like_iam()
+        handler = type("SimulatorRequestHandler", (_QuietRequestHandler, MotoRequestHandler), {})
+        from iam_inventory_sim.credential_report import CredentialReportLayer
+
+        self.credential_reports = CredentialReportLayer(DomainDispatcherApplication(create_backend_app))
+        self.faults = FaultLayer(self.credential_reports)
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", 0, self.faults, threaded=True, request_handler=handler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="simulator")
+
+    @property
+    def endpoint(self) -> str:
+        """The URL to put in AWS_ENDPOINT_URL."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Simulator:
+        """Start serving."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset(self) -> None:
+        """Forget every resource and every injected fault."""
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()
+        self.credential_reports.reset()
+        self.faults.rules.clear()
+        self.faults.operations.clear()
+        self.faults.enforce_trust = False
+        self.faults.latency_seconds = 0.0
+
+
+@contextmanager
+def running_simulator() -> Iterator[Simulator]:
+    """A started simulator, stopped on exit."""
+    simulator = Simulator().start()
+    try:
+        yield simulator
+    finally:
+        simulator.stop()
