@@ -17,7 +17,8 @@ from pathlib import Path
 from iam_inventory.config.events import RunRequest
 from iam_inventory.config.settings import Settings
 from iam_inventory.core.observability import logger
-from iam_inventory.pipeline.job import Outputs, run_job
+from iam_inventory.pipeline.finalize import Outputs
+from iam_inventory.pipeline.job import run_job
 
 
 def main() -> None:

@@ -67,7 +67,8 @@ def logs_to(stream: TextIO) -> Any:
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from iam_inventory.assume.clients import ClientFactory
-    from iam_inventory.pipeline.job import Outputs, run_job
+    from iam_inventory.pipeline.finalize import Outputs
+    from iam_inventory.pipeline.job import run_job
 
     environ = dict(os.environ)
     overrides = {
@@ -96,7 +97,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         bar.close()
     if args.format == "json":
-        from iam_inventory.pipeline.job import run_summary
+        from iam_inventory.pipeline.finalize import run_summary
 
         print(json.dumps(run_summary(result), indent=2), file=out)
     elif args.format == "csv":

@@ -10,7 +10,8 @@ import pytest
 from iam_inventory.config.events import RunRequest
 from iam_inventory.config.settings import Settings
 from iam_inventory.models import CollectionPath, RunResult
-from iam_inventory.pipeline.job import Outputs, run_job
+from iam_inventory.pipeline.finalize import Outputs
+from iam_inventory.pipeline.job import run_job
 from iam_inventory.publish.report import build_report, finding_entry
 from iam_inventory.publish.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec

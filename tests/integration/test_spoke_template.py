@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 from iam_inventory.assume.clients import CallCounter, ClientFactory, SpokeCredentials
 from iam_inventory.config.events import RunRequest
 from iam_inventory.config.settings import Settings
-from iam_inventory.pipeline.job import Outputs, run_job
+from iam_inventory.pipeline.finalize import Outputs
+from iam_inventory.pipeline.job import run_job
 from iam_inventory_sim import DEMO_EXTERNAL_ID, HUB_ACCOUNT_ID, AccountSpec, KeySpec, UserSpec
 from tests.builders import NOW
 from tests.cfn_template import granted_actions, load_spoke_template, render

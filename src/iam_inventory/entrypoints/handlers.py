@@ -13,7 +13,8 @@ from iam_inventory.core.budget import Deadline
 from iam_inventory.core.clock import utcnow
 from iam_inventory.core.observability import logger, metrics, tracer
 from iam_inventory.pipeline.fanout import discover_run, finalize_run, scan_one
-from iam_inventory.pipeline.job import Outputs, run_job, run_summary
+from iam_inventory.pipeline.finalize import Outputs, run_summary
+from iam_inventory.pipeline.job import run_job
 
 
 @logger.inject_lambda_context(log_event=False)

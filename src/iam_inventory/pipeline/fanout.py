@@ -40,7 +40,8 @@ from iam_inventory.models import (
     RunResult,
     Thresholds,
 )
-from iam_inventory.pipeline.job import Outputs, build_run_context, publish_run
+from iam_inventory.pipeline.finalize import Outputs, publish_run
+from iam_inventory.pipeline.job import build_run_context
 from iam_inventory.pipeline.scan import Clock, ScanPlan, evaluate_results, resolve_external_id, scan_account
 from iam_inventory.publish.files import run_folder
 
