@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from iam_inventory.core.errors import IamInventoryError
+from iam_inventory.evaluate.owners import OwnerConfig
+from iam_inventory.evaluate.sla import SlaPolicy, parse_sla_days
 from iam_inventory.models import Thresholds
 
 ACCOUNT_ID_PATTERN = r"^\d{12}$"
@@ -21,6 +24,7 @@ OU_ID_PATTERN = r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"
 _ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/([\x21-\x7e]*/)?[\w+=,.@-]{1,64}$"
 # key=value: a non-empty key without '=', then any value; commas separate pairs, so neither holds one.
 _ACCOUNT_TAG_PATTERN = r"^[^=,]+=[^,]*$"
+_S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$"
 # Values of these variables must never be echoed back in an error message.
 _SECRET_VARIABLES = frozenset({"EXTERNAL_ID"})
 
@@ -108,6 +112,15 @@ class Settings(BaseModel):
     )
     security_hub_export: bool = Field(False, alias="SECURITY_HUB_EXPORT")
     history_runs: int = Field(30, alias="HISTORY_RUNS", ge=1, le=365)
+    # From findings to fixed keys (issue 12): owners, SLAs, exceptions, remediation plans.
+    owner_tag_keys: tuple[TagKey, ...] = Field(("owner",), alias="OWNER_TAG_KEYS", max_length=20)
+    ou_owners: dict[Annotated[str, Field(min_length=1)], Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=dict, alias="OU_OWNERS"
+    )
+    sla_days: dict[str, Any] = Field(default_factory=dict, alias="SLA_DAYS")
+    exceptions_s3_uri: str | None = Field(None, alias="EXCEPTIONS_S3_URI", pattern=_S3_URI_PATTERN)
+    exceptions_parameter: str | None = Field(None, alias="EXCEPTIONS_PARAMETER", min_length=1)
+    remediation_wait_days: int = Field(14, alias="REMEDIATION_WAIT_DAYS", ge=1, le=365)
 
     @field_validator("account_ids", "include_ous", "exclude_ous", "exclude_accounts", mode="before")
     @classmethod
@@ -116,7 +129,23 @@ class Settings(BaseModel):
             return tuple(part.strip() for part in re.split(r"[,\s]+", value) if part.strip())
         return value
 
-    @field_validator("user_tag_keys", mode="before")
+    @field_validator("ou_owners", "sla_days", mode="before")
+    @classmethod
+    def _json_object(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"must be a JSON object ({error.msg})") from None
+        return value
+
+    @field_validator("sla_days")
+    @classmethod
+    def _valid_sla(cls, value: dict[str, Any]) -> dict[str, Any]:
+        parse_sla_days(value)  # raises a ValueError naming the severity
+        return value
+
+    @field_validator("user_tag_keys", "owner_tag_keys", mode="before")
     @classmethod
     def _split_tag_keys(cls, value: Any) -> Any:
         # "none" switches tag collection off (an empty variable means "use the default").
@@ -162,6 +191,8 @@ class Settings(BaseModel):
                 "EXTERNAL_ID must not be a plain environment value in Lambda: "
                 "store it as an SSM SecureString and set EXTERNAL_ID_PARAMETER"
             )
+        if self.exceptions_s3_uri and self.exceptions_parameter:
+            raise ValueError("EXCEPTIONS_S3_URI and EXCEPTIONS_PARAMETER are exclusive: set one")
         overlap = set(self.include_ous) & set(self.exclude_ous)
         if overlap:
             raise ValueError(f"INCLUDE_OUS and EXCLUDE_OUS both name {sorted(overlap)}")
@@ -177,6 +208,16 @@ class Settings(BaseModel):
             unused_key_days=self.unused_key_days,
             never_used_grace_days=self.never_used_grace_days,
         )
+
+    @property
+    def owner_config(self) -> OwnerConfig:
+        """Owner resolution (tag keys, OU map) as plain data."""
+        return OwnerConfig(tag_keys=self.owner_tag_keys, ou_owners=dict(self.ou_owners))
+
+    @property
+    def sla_policy(self) -> SlaPolicy:
+        """The SLA per severity, defaults filled in."""
+        return parse_sla_days(self.sla_days)
 
     @property
     def account_filters(self) -> AccountFilters:
@@ -222,6 +263,7 @@ def _split_tag(tag: str) -> tuple[str, str]:
 _PATTERN_HINTS = {
     OU_ID_PATTERN: "must be an OU id (ou-xxxx-xxxxxxxx) or the root id (r-xxxx)",
     _ACCOUNT_TAG_PATTERN: "must be key=value",
+    _S3_URI_PATTERN: "must be s3://bucket/key",
     _ROLE_ARN_PATTERN: "must be an IAM role ARN (arn:aws:iam::123456789012:role/Name)",
 }
 
