@@ -9,6 +9,11 @@ from pathlib import Path
 
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory_cli.commands import command_demo, command_invoke, command_report, command_run
+from iam_inventory_cli.remediation_commands import (
+    REMEDIATION_COMMANDS,
+    add_remediation_commands,
+    run_remediation_command,
+)
 from iam_inventory_cli.tables import EXIT_BAD_INPUT
 
 _EXIT_CODES = """\
@@ -145,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("--out", type=Path, default=Path("out"), help="output directory (default ./out)")
+    add_remediation_commands(commands)
     return parser
 
 
@@ -158,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_invoke(args.event, sys.stdout)
         if args.command == "report":
             return command_report(args, sys.stdout)
+        if args.command in REMEDIATION_COMMANDS:
+            return run_remediation_command(args, sys.stdout, sys.stderr)
         return command_demo(args.out, sys.stdout)
     except IamInventoryError as error:
         print(f"iam-inventory: {error}", file=sys.stderr)

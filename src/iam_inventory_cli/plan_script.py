@@ -1,0 +1,125 @@
+"""Render a remediation plan as a bash script: two stages, every change guarded by a fresh last-use check."""
+
+from __future__ import annotations
+
+import shlex
+
+from iam_inventory.evaluate.remediation import deactivate_key_command, delete_key_command
+from iam_inventory_cli.plan import KeyAction, RemediationPlan, iso_utc, safe_text
+
+_PRELUDE = r"""set -euo pipefail
+
+fail() { printf 'plan: %s\n' "$*" >&2; exit 1; }
+
+in_account() {
+  local expected=$1 actual
+  shift
+  actual=$(aws sts get-caller-identity --query Account --output text "$@") ||
+    fail "cannot read the caller identity"
+  [[ "$actual" == "$expected" ]] || fail "the credentials are for account $actual, not $expected: stopping"
+}
+
+# IAM reports last use in UTC. Its first 19 characters (YYYY-MM-DDTHH:MM:SS) compare as text whether the
+# AWS CLI prints 2026-11-30T10:00:00+00:00 (v2 default, cli_timestamp_format=iso8601) or the wire's ...Z.
+# https://docs.aws.amazon.com/cli/latest/userguide/cli-usage-parameters-types.html#parameter-type-timestamp
+not_used_since() {
+  local key=$1 known=$2 last
+  shift 2
+  last=$(aws iam get-access-key-last-used --access-key-id "$key" \
+    --query 'AccessKeyLastUsed.LastUsedDate' --output text "$@") || fail "cannot read the last use of $key"
+  if [[ "$last" != "None" && ( "$known" == "never" || "${last:0:19}" > "$known" ) ]]; then
+    fail "key $key was used at $last, after the last use this plan is based on ($known): stopping"
+  fi
+}
+
+still_inactive() {
+  local user=$1 key=$2 status
+  shift 2
+  status=$(aws iam list-access-keys --user-name "$user" \
+    --query "AccessKeyMetadata[?AccessKeyId=='$key'].Status" --output text "$@") ||
+    fail "cannot list the keys of $user"
+  [[ "$status" == "Inactive" ]] || fail "key $key is '$status', not Inactive: stopping"
+}
+"""
+
+
+def render_plan_script(plan: RemediationPlan) -> str:
+    """The plan as a bash script: `plan.sh deactivate` now, `plan.sh delete` after the waiting period."""
+    not_before = iso_utc(plan.delete_not_before).removesuffix("Z")[:19]
+    lines = [
+        "#!/usr/bin/env bash",
+        _comment(f"iam-inventory remediation plan, made {iso_utc(plan.created_at)} from run {plan.run_id}."),
+        _comment(
+            f"Filters: owner={plan.owner or '(any)'} rule={plan.rule or '(any)'}. Review it before running."
+        ),
+        "#   ./plan.sh deactivate   stage 1: deactivate the keys (undo: update-access-key --status Active)",
+        f"#   ./plan.sh delete       stage 2, not before {not_before} UTC: delete them",
+        "# Every change first reads the key's last use again: a use after the one this plan is based on",
+        "# stops the script. Set the credentials for each account (or run `plan --profile-format`).",
+        _PRELUDE,
+        f"readonly NOT_BEFORE={shlex.quote(not_before)}",
+        "",
+        "stage_deactivate() {",
+        "  :",
+    ]
+    for key in plan.keys:
+        if not key.active:
+            continue
+        lines += [
+            "  " + _comment(_describe(key)),
+            f"  in_account {_args(key.account_id, profile=key.profile)}",
+            f"  not_used_since {_args(key.access_key_id, key.last_used, profile=key.profile)}",
+            "  " + deactivate_key_command(key.user_name, key.access_key_id, key.profile),
+            f"  printf 'plan: deactivated %s of %s in %s\\n' {_where(key)}",
+        ]
+    lines += [
+        "}",
+        "",
+        "stage_delete() {",
+        "  local now",
+        "  now=$(date -u +%Y-%m-%dT%H:%M:%S)",
+        '  [[ "$now" > "$NOT_BEFORE" ]] || fail "stage 2 waits until $NOT_BEFORE UTC (now $now)"',
+    ]
+    for key in plan.keys:
+        lines += [
+            "  " + _comment(_describe(key)),
+            f"  in_account {_args(key.account_id, profile=key.profile)}",
+            f"  not_used_since {_args(key.access_key_id, key.last_used, profile=key.profile)}",
+            f"  still_inactive {_args(key.user_name, key.access_key_id, profile=key.profile)}",
+            "  " + delete_key_command(key.user_name, key.access_key_id, key.profile),
+            f"  printf 'plan: deleted %s of %s in %s\\n' {_where(key)}",
+        ]
+    lines += ["}", "", "# Done by hand (not run by this script; see plan.json):"]
+    for item in plan.manual:
+        lines.append(_comment(f"{item.account_id} {item.user_name or '(root)'} {item.rule_id}: {item.text}"))
+        lines += [_comment(f"  {command}") for command in item.commands]
+    lines += [
+        "",
+        'case "${1:-}" in',
+        "  deactivate) stage_deactivate ;;",
+        "  delete) stage_delete ;;",
+        "  *) printf 'usage: %s deactivate|delete\\n' \"$0\" >&2; exit 2 ;;",
+        "esac",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _describe(key: KeyAction) -> str:
+    return (
+        f"{key.account_id} {key.user_name} {key.access_key_id} ({', '.join(key.rule_ids)}); "
+        f"owner {key.owner}; last use known: {key.last_used}"
+    )
+
+
+def _where(key: KeyAction) -> str:
+    return _args(key.access_key_id, key.user_name, key.account_id)
+
+
+def _args(*values: str, profile: str | None = None) -> str:
+    return shlex.join([*values, *(["--profile", profile] if profile else [])])
+
+
+def _comment(text: str) -> str:
+    # A newline inside a value would end the comment and run the rest as a command.
+    return "# " + safe_text(text)
