@@ -1,4 +1,4 @@
-"""Enriched findings: privilege raises key findings, exceptions split them, owner, SLA and remediation added."""
+"""Enriched findings: privilege raises key findings, exceptions split them; owner, SLA, remediation added."""
 
 from __future__ import annotations
 
@@ -27,7 +27,10 @@ def tagged(finding: Finding, **tags: str) -> Finding:
     return Finding(**{**{name: getattr(finding, name) for name in Finding.__slots__}, "tags": tags})
 
 
-def run(findings, exceptions=ExceptionSet("none")):
+NO_EXCEPTIONS = ExceptionSet("none")
+
+
+def run(findings, exceptions=NO_EXCEPTIONS):
     context = EnrichmentContext(
         ou_paths={"111111111111": "Root/Workloads/Prod", "222222222222": "Root/Sandbox"},
         account_tags={"111111111111": {"owner": "team-prod"}},
@@ -54,7 +57,7 @@ def test_a_privileged_users_key_finding_is_raised_and_overdue():
 
 
 def test_a_high_key_finding_of_a_privileged_user_becomes_critical_and_overdue():
-    # Given a high-severity key finding of an admin user, first seen 30 days ago, and another account's finding
+    # Given a high key finding of an admin user, first seen 30 days ago, and another account's finding
     finding = make_finding(rule="access_key_too_old", severity=Severity.HIGH)
     other = make_finding(account="222222222222", user="bob")
     # When enriched

@@ -123,12 +123,13 @@ def test_plan_json_lists_the_staged_steps():
     assert document["keys"][0]["steps"] == [
         {
             "stage": "deactivate",
-            "command": "aws iam update-access-key --user-name ci-deployer --access-key-id AKIACI00000000000001 "
-            "--status Inactive",
+            "command": "aws iam update-access-key --user-name ci-deployer "
+            "--access-key-id AKIACI00000000000001 --status Inactive",
         },
         {
             "stage": "delete",
-            "command": "aws iam delete-access-key --user-name ci-deployer --access-key-id AKIACI00000000000001",
+            "command": "aws iam delete-access-key --user-name ci-deployer "
+            "--access-key-id AKIACI00000000000001",
         },
     ]
 

@@ -19,14 +19,14 @@ def test_unused_key_is_deactivated_then_deleted():
     remediation = remediation_for(finding, wait_days=30, profile="audit-111111111111")
     # Then the text names account, user, key and wait, and the commands are exactly these, in order
     assert remediation.text == (
-        "In account 111111111111, deactivate access key AKIAEXAMPLE000000001 of user ci-deployer because it has "
-        "not been used within the window. Check its last use again after 30 days; if unused, delete it."
+        "In account 111111111111, deactivate access key AKIAEXAMPLE000000001 of user ci-deployer "
+        "because it has not been used within the window. Check its last use again after 30 days; if unused, delete it."
     )
     profile = " --profile audit-111111111111"
     assert remediation.commands == (
         "aws iam get-access-key-last-used --access-key-id AKIAEXAMPLE000000001" + profile,
-        "aws iam update-access-key --user-name ci-deployer --access-key-id AKIAEXAMPLE000000001 --status Inactive"
-        + profile,
+        "aws iam update-access-key --user-name ci-deployer --access-key-id AKIAEXAMPLE000000001 "
+        "--status Inactive" + profile,
         "aws iam get-access-key-last-used --access-key-id AKIAEXAMPLE000000001" + profile,
         "aws iam delete-access-key --user-name ci-deployer --access-key-id AKIAEXAMPLE000000001" + profile,
     )
@@ -36,8 +36,8 @@ def test_unused_key_is_deactivated_then_deleted():
 def test_root_key_is_console_only():
     remediation = remediation_for(make_finding(rule="root_access_key_present", user=None, key=None))
     assert remediation == Remediation(
-        "Sign in to account 111111111111 as the root user, open Security credentials, deactivate the root access "
-        "key and then delete it. This is done in the console only: no CLI command.",
+        "Sign in to account 111111111111 as the root user, open Security credentials, deactivate the "
+        "root access key and then delete it. This is done in the console only: no CLI command.",
         (),
         True,
     )
