@@ -20,7 +20,8 @@ def test_unused_key_is_deactivated_then_deleted():
     # Then the text names account, user, key and wait, and the commands are exactly these, in order
     assert remediation.text == (
         "In account 111111111111, deactivate access key AKIAEXAMPLE000000001 of user ci-deployer "
-        "because it has not been used within the window. Check its last use again after 30 days; if unused, delete it."
+        "because it has not been used within the window. Check its last use again after 30 days; "
+        "if unused, delete it."
     )
     profile = " --profile audit-111111111111"
     assert remediation.commands == (
