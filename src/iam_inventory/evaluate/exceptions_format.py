@@ -27,7 +27,14 @@ _ID = re.compile(r"^[\w.:/-]{1,128}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MATCH_FIELDS = ("account", "ou_path", "user", "access_key_id", "rule")
+# Each match field: the pattern it must follow (None: any non-empty text) and how to say so.
+_MATCH_FIELDS: dict[str, tuple[re.Pattern[str] | None, str]] = {
+    "account": (_ACCOUNT, "a 12-digit account id in quotes"),
+    "ou_path": (None, ""),
+    "user": (None, ""),
+    "access_key_id": (_KEY_ID, "an access key id such as AKIA..."),
+    "rule": (None, ""),
+}
 _ENTRY_FIELDS = frozenset({"id", "match", "owner", "reason", "ticket", "expires"})
 
 
@@ -99,30 +106,16 @@ def _match(value: Any, errors: list[str]) -> ExceptionMatch | None:
         errors.append(
             f"match: set at least one of {', '.join(_MATCH_FIELDS)} (an empty match would hide everything)"
         )
-    account = _text(
-        value,
-        "account",
-        errors,
-        required=False,
-        pattern=_ACCOUNT,
-        hint="a 12-digit account id in quotes",
-        prefix="match.",
-    )
-    ou_path = _text(value, "ou_path", errors, required=False, prefix="match.")
-    user = _text(value, "user", errors, required=False, prefix="match.")
-    key_id = _text(
-        value,
-        "access_key_id",
-        errors,
-        required=False,
-        pattern=_KEY_ID,
-        hint="an access key id such as AKIA...",
-        prefix="match.",
-    )
-    rule = _text(value, "rule", errors, required=False, prefix="match.")
+    found = {
+        name: _text(value, name, errors, required=False, pattern=pattern, hint=hint, prefix="match.")
+        for name, (pattern, hint) in _MATCH_FIELDS.items()
+    }
+    rule, ou_path = found["rule"], found["ou_path"]
     if rule is not None and rule not in RULE_IDS:
         errors.append(f"match.rule: unknown rule {rule!r} (known: {', '.join(RULE_IDS)})")
-    return ExceptionMatch(account, ou_path.strip("/") if ou_path else None, user, key_id, rule)
+    return ExceptionMatch(
+        found["account"], ou_path.strip("/") if ou_path else None, found["user"], found["access_key_id"], rule
+    )
 
 
 def _expires(value: Any, today: date, errors: list[str]) -> date | None:
