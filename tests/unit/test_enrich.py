@@ -8,15 +8,18 @@ from iam_inventory.evaluate.enrich import (
     ENRICHED_CSV_COLUMNS,
     EnrichmentConfig,
     EnrichmentContext,
+    context_from_results,
     enrich_findings,
     enriched_entry,
     enriched_row,
     notification_attributes,
+    overdue_by_severity,
 )
 from iam_inventory.evaluate.exceptions import EXCEPTION_EXPIRED, ExceptionMatch, ExceptionSet, RiskException
 from iam_inventory.evaluate.owners import OwnerConfig, OwnerSource
 from iam_inventory.evaluate.privilege import Privilege
-from iam_inventory.models import Finding, Severity
+from iam_inventory.models import Account, AccountResult, AccountStatus, Finding, Severity
+from tests.builders import make_inventory, make_user
 from tests.unit.test_exceptions import make_finding
 
 TODAY = date(2026, 12, 1)
@@ -172,3 +175,34 @@ def test_report_entry_and_notification_attributes():
         "severity": {"DataType": "String", "StringValue": "critical"},
         "account": {"DataType": "String", "StringValue": "111111111111"},
     }
+
+
+def test_overdue_counts_by_severity():
+    # Given a critical finding overdue (30 days on a 7-day SLA) and a medium one first seen today
+    items = run(
+        [
+            make_finding(rule="access_key_too_old", severity=Severity.HIGH),
+            make_finding(account="222222222222"),
+        ]
+    )
+    # When counted, then every severity is present and only the overdue one counts
+    assert overdue_by_severity(items.active) == {"critical": 1, "high": 0, "medium": 0, "low": 0}
+
+
+def test_context_from_results_reads_ou_paths_and_user_arns():
+    results = [
+        AccountResult(
+            Account("111111111111", "prod", "Root/Workloads"),
+            AccountStatus.SCANNED,
+            make_inventory(make_user("ci")),
+        ),
+        AccountResult(Account("222222222222", "gone", "Root/Sandbox"), AccountStatus.FAILED),
+    ]
+    context = context_from_results(results, account_tags={"111111111111": {"owner": "x"}})
+    assert context.ou_paths == {"111111111111": "Root/Workloads", "222222222222": "Root/Sandbox"}
+    assert context.user_arns == {("111111111111", "ci"): "arn:aws:iam::111111111111:user/ci"}
+    assert (context.account_tags, context.privileges, context.first_seen) == (
+        {"111111111111": {"owner": "x"}},
+        {},
+        {},
+    )

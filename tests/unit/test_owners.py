@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from iam_inventory.evaluate.owners import UNOWNED, OwnerConfig, OwnerSource, ou_owner, resolve_owner
+from iam_inventory.evaluate.owners import (
+    UNOWNED,
+    OwnerConfig,
+    OwnerSource,
+    ou_owner,
+    owner_file_stem,
+    resolve_owner,
+)
 
 CONFIG = OwnerConfig(
     tag_keys=("owner", "team"),
@@ -63,3 +70,27 @@ def test_no_owner_sources_configured_means_unowned():
         UNOWNED,
         OwnerSource.NONE,
     )
+
+
+@pytest.mark.parametrize(
+    ("owner", "expected"),
+    [
+        ("team-payments", "team-payments"),
+        ("alice@example.com", "alice@example.com"),
+        ("../../etc/passwd", "_.._etc_passwd-"),
+        ("team x", "team_x-"),
+        (".hidden", "hidden-"),
+        ("", "_-"),
+    ],
+)
+def test_owner_file_stem_is_a_plain_file_name(owner, expected):
+    stem = owner_file_stem(owner)
+    assert stem.startswith(expected)
+    assert "/" not in stem
+    assert not stem.startswith(".")
+    assert len(stem) == len(expected) + (8 if expected.endswith("-") else 0)
+
+
+def test_owners_that_clean_to_the_same_name_get_different_files():
+    assert owner_file_stem("team/a") != owner_file_stem("team:a")
+    assert owner_file_stem("team/a").startswith("team_a-")

@@ -21,7 +21,7 @@ from iam_inventory.evaluate.owners import OwnerConfig, OwnerSource, resolve_owne
 from iam_inventory.evaluate.privilege import NOT_PRIVILEGED, Privilege, effective_severity
 from iam_inventory.evaluate.remediation import DEFAULT_WAIT_DAYS, Remediation, remediation_for
 from iam_inventory.evaluate.sla import Lifecycle, SlaPolicy, lifecycle
-from iam_inventory.models import Finding, Severity
+from iam_inventory.models import SEVERITY_ORDER, AccountResult, Finding, Severity
 
 # Appended to findings.csv after the existing columns, so that those keep their positions.
 ENRICHED_CSV_COLUMNS: tuple[str, ...] = (
@@ -87,6 +87,29 @@ class EnrichmentResult:
     active: tuple[EnrichedFinding, ...]
     suppressed: tuple[EnrichedFinding, ...]
     stale_exceptions: tuple[RiskException, ...]
+
+
+def context_from_results(
+    results: Iterable[AccountResult],
+    *,
+    account_tags: Mapping[str, Mapping[str, str]] | None = None,
+    privileges: Mapping[UserKey, Privilege] | None = None,
+    first_seen: Mapping[str, datetime] | None = None,
+) -> EnrichmentContext:
+    """The context of some accounts' findings: OU paths and user ARNs from their results, the rest given."""
+    results = list(results)
+    return EnrichmentContext(
+        ou_paths={item.account.account_id: item.account.ou_path for item in results},
+        account_tags=dict(account_tags or {}),
+        user_arns={
+            (item.account.account_id, user.user_name): user.arn
+            for item in results
+            if item.inventory is not None
+            for user in item.inventory.users
+        },
+        privileges=dict(privileges or {}),
+        first_seen=dict(first_seen or {}),
+    )
 
 
 def enrich_findings(
@@ -183,6 +206,15 @@ def enriched_entry(item: EnrichedFinding) -> dict[str, Any]:
             "console_only": item.remediation.console_only,
         },
     }
+
+
+def overdue_by_severity(items: Iterable[EnrichedFinding]) -> dict[str, int]:
+    """Overdue findings per severity, every severity present (the metrics; pass active findings only)."""
+    counts = dict.fromkeys((severity.value for severity in SEVERITY_ORDER), 0)
+    for item in items:
+        if item.lifecycle.overdue:
+            counts[item.finding.severity.value] += 1
+    return counts
 
 
 def notification_attributes(item: EnrichedFinding) -> dict[str, dict[str, str]]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 UNOWNED = "unowned"
+_UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._@+-]")
 
 
 class OwnerSource(StrEnum):
@@ -54,6 +57,15 @@ def ou_owner(ou_path: str, ou_owners: Mapping[str, str]) -> str | None:
         if wanted and segments[: len(wanted)] == wanted and (best is None or len(wanted) > best[0]):
             best = (len(wanted), owner)
     return best[1] if best else None
+
+
+def owner_file_stem(owner: str) -> str:
+    """A file name for `owners/<owner>.csv`: owners come from tags, so never a path, never hidden."""
+    stem = _UNSAFE_IN_FILE_NAME.sub("_", owner).lstrip(".")[:80] or "_"
+    if stem != owner:
+        # Two owners that clean to the same name (team/a, team:a) must not share a file.
+        stem += "-" + hashlib.sha256(owner.encode()).hexdigest()[:8]
+    return stem
 
 
 def _tag_value(tags: Mapping[str, str], keys: tuple[str, ...]) -> str | None:
