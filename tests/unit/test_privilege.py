@@ -24,6 +24,9 @@ from iam_inventory.models.policies import (
     InlinePolicy,
     ManagedPolicyDocument,
     UserPolicies,
+    groups_by_name,
+    managed_documents_from_details,
+    user_policies_from_details,
 )
 
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -160,3 +163,38 @@ def test_only_key_findings_of_privileged_users_are_raised():
     assert effective_severity("inactive_access_key", Severity.LOW, admin) is Severity.MEDIUM
     assert effective_severity("console_user_without_mfa", Severity.HIGH, admin) is Severity.HIGH
     assert effective_severity("access_key_unused", Severity.MEDIUM, NOT_PRIVILEGED) is Severity.MEDIUM
+
+
+def test_adapters_read_raw_authorization_details_with_url_encoded_documents():
+    # Given response items as IAM sends them on the wire: documents URL-encoded, names and ARNs
+    user = {
+        "UserName": "ops",
+        "GroupList": ["oncall", "deleted-group"],
+        "AttachedManagedPolicies": [
+            {"PolicyName": "ReadOnlyAccess", "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
+        ],
+        "UserPolicyList": [{"PolicyName": "read", "PolicyDocument": url_encoded(READ_ONLY)}],
+    }
+    groups = groups_by_name(
+        [{"GroupName": "oncall", "GroupPolicyList": [], "AttachedManagedPolicies": [
+            {"PolicyName": "break-glass", "PolicyArn": "arn:aws:iam::111111111111:policy/break-glass"}]}]
+    )  # fmt: skip
+    policies = [
+        {
+            "PolicyName": "break-glass",
+            "Arn": "arn:aws:iam::111111111111:policy/break-glass",
+            "PolicyVersionList": [
+                {"Document": url_encoded(READ_ONLY), "IsDefaultVersion": False},
+                {"Document": url_encoded(ADMIN), "IsDefaultVersion": True},
+            ],
+        }
+    ]
+    # When mapped and assessed
+    policies_of_user = user_policies_from_details(user, groups)
+    documents = managed_documents_from_details(policies)
+    # Then the group with no details is kept with no policies, and only the default version counts
+    assert [group.group_name for group in policies_of_user.groups] == ["oncall", "deleted-group"]
+    assert decode_policy_document(documents["arn:aws:iam::111111111111:policy/break-glass"].document) == ADMIN
+    assert assess_privilege(policies_of_user, documents) == Privilege(
+        True, 'Allow "*" on "*" in customer-managed policy break-glass (through group oncall)'
+    )

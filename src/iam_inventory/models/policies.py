@@ -7,7 +7,7 @@ Kept minimal on purpose: the collector (Filter=User and Filter=LocalManagedPolic
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,3 +56,54 @@ class ManagedPolicyDocument:
     policy_arn: str
     policy_name: str
     document: PolicyDocumentSource = field(hash=False)
+
+
+# Built from GetAccountAuthorizationDetails pages; one paged call with Filter=["User", "Group",
+# "LocalManagedPolicy"] returns all three lists. Pure mapping of the response shape, no AWS call:
+# https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
+
+
+def user_policies_from_details(
+    user_detail: Mapping[str, Any], groups_by_name: Mapping[str, Mapping[str, Any]]
+) -> UserPolicies:
+    """A user's policies from its UserDetailList item and the account's GroupDetailList items by name."""
+    groups = []
+    for name in user_detail.get("GroupList", []):
+        group = groups_by_name.get(name, {})
+        groups.append(
+            GroupPolicies(
+                group_name=name,
+                attached=_attached(group.get("AttachedManagedPolicies", [])),
+                inline=_inline(group.get("GroupPolicyList", [])),
+            )
+        )
+    return UserPolicies(
+        attached=_attached(user_detail.get("AttachedManagedPolicies", [])),
+        inline=_inline(user_detail.get("UserPolicyList", [])),
+        groups=tuple(groups),
+    )
+
+
+def groups_by_name(group_details: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """GroupDetailList items (from every page) keyed by group name."""
+    return {group["GroupName"]: group for group in group_details}
+
+
+def managed_documents_from_details(policies: Iterable[Mapping[str, Any]]) -> dict[str, ManagedPolicyDocument]:
+    """The default version's document of each customer-managed policy (the `Policies` list), by ARN."""
+    documents = {}
+    for policy in policies:
+        for version in policy.get("PolicyVersionList", []):
+            if version.get("IsDefaultVersion"):
+                # A policy's name is the last segment of its ARN (moto omits PolicyName here).
+                name = policy.get("PolicyName") or policy["Arn"].rsplit("/", 1)[-1]
+                documents[policy["Arn"]] = ManagedPolicyDocument(policy["Arn"], name, version["Document"])
+    return documents
+
+
+def _attached(items: Iterable[Mapping[str, Any]]) -> tuple[AttachedPolicy, ...]:
+    return tuple(AttachedPolicy(item["PolicyName"], item["PolicyArn"]) for item in items)
+
+
+def _inline(items: Iterable[Mapping[str, Any]]) -> tuple[InlinePolicy, ...]:
+    return tuple(InlinePolicy(item["PolicyName"], item["PolicyDocument"]) for item in items)

@@ -1,0 +1,76 @@
+"""Privilege context from a real GetAccountAuthorizationDetails response (moto on loopback)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+
+from iam_inventory.evaluate.privilege import NOT_PRIVILEGED, Privilege, assess_privilege
+from iam_inventory.models.policies import (
+    groups_by_name,
+    managed_documents_from_details,
+    user_policies_from_details,
+)
+
+ALLOW_ALL = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
+READ_S3 = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}
+)
+ALL_BUT_IAM = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}
+)
+
+
+def test_each_admin_path_is_found_in_the_api_response(simulator):
+    # Given users who are admins through a group's inline policy, a group's customer-managed policy, their
+    # own inline policy and a customer-managed policy (an older version of which reads S3 only), and two
+    # users who are not admins. (The simulator, like moto by default, does not load AWS managed policies
+    # such as AdministratorAccess; attaching those by name is covered by the unit tests.)
+    iam = boto3.client("iam")
+    broad = iam.create_policy(PolicyName="break-glass", Path="/ops/", PolicyDocument=READ_S3)["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=broad, PolicyDocument=ALLOW_ALL, SetAsDefault=True)
+    narrow = iam.create_policy(PolicyName="reader", PolicyDocument=ALLOW_ALL)["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=narrow, PolicyDocument=READ_S3, SetAsDefault=True)
+    iam.create_group(GroupName="admins")
+    iam.put_group_policy(GroupName="admins", PolicyName="root-like", PolicyDocument=ALLOW_ALL)
+    iam.create_group(GroupName="oncall")
+    iam.attach_group_policy(GroupName="oncall", PolicyArn=broad)
+    for name in ("alice", "bob", "carol", "dave", "erin", "frank"):
+        iam.create_user(UserName=name)
+    iam.add_user_to_group(GroupName="admins", UserName="alice")
+    iam.add_user_to_group(GroupName="oncall", UserName="frank")
+    iam.put_user_policy(UserName="bob", PolicyName="everything", PolicyDocument=ALLOW_ALL)
+    iam.attach_user_policy(UserName="carol", PolicyArn=broad)
+    iam.attach_user_policy(UserName="dave", PolicyArn=narrow)
+    iam.put_user_policy(UserName="erin", PolicyName="all-but-iam", PolicyDocument=ALL_BUT_IAM)
+
+    # When the account's details are read in one paged call and mapped to the policy models
+    users, groups, policies = [], [], []
+    pages = iam.get_paginator("get_account_authorization_details").paginate(
+        Filter=["User", "Group", "LocalManagedPolicy"], PaginationConfig={"PageSize": 2}
+    )
+    for page in pages:
+        users += page["UserDetailList"]
+        groups += page["GroupDetailList"]
+        policies += page["Policies"]
+    by_group = groups_by_name(groups)
+    documents = managed_documents_from_details(policies)
+    privileges = {
+        user["UserName"]: assess_privilege(user_policies_from_details(user, by_group), documents)
+        for user in users
+    }
+
+    # Then each user gets the reason that applies, judged by each policy's default version only
+    assert privileges == {
+        "alice": Privilege(True, 'Allow "*" on "*" in inline policy root-like (group admins)'),
+        "bob": Privilege(True, 'Allow "*" on "*" in inline policy everything (user)'),
+        "carol": Privilege(True, 'Allow "*" on "*" in customer-managed policy break-glass (directly)'),
+        "dave": NOT_PRIVILEGED,
+        "erin": NOT_PRIVILEGED,
+        "frank": Privilege(
+            True, 'Allow "*" on "*" in customer-managed policy break-glass (through group oncall)'
+        ),
+    }
