@@ -94,8 +94,11 @@ def build_plan(
     profile_format: str | None = None,
 ) -> RemediationPlan:
     """The plan for the report's findings, filtered by owner and rule."""
-    ou_paths = {item["account_id"]: item.get("ou_path") or "" for item in report["accounts"]}
-    known_keys = _known_keys(report)
+    try:
+        ou_paths = {item["account_id"]: item.get("ou_path") or "" for item in report["accounts"]}
+        known_keys = _known_keys(report)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise InvalidPlanInput(f"report accounts or inventory are malformed ({error!r})") from None
     started_at = _stamp(report["run"].get("started_at")) or NEVER
     keys: dict[tuple[str, str, str], KeyAction] = {}
     manual: list[ManualAction] = []

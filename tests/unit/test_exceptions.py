@@ -326,3 +326,8 @@ def test_an_empty_exception_set_changes_nothing():
         (),
         (),
     )
+
+
+def test_a_field_name_with_a_newline_still_gives_one_line_per_problem():
+    problems = problems_of({"version": 1, "exceptions": [entry(**{"own\ner": "x"})]})
+    assert problems == ("exceptions[0] (id 'ci-legacy'): own?er: unknown field",)

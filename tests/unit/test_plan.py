@@ -286,3 +286,18 @@ def test_manual_steps_are_comments_even_with_a_newline_in_a_name(tmp_path):
     lines = [line for line in script_text.splitlines() if "pwned" in line]
     assert lines
     assert all(line.lstrip().startswith("#") for line in lines)
+
+
+@pytest.mark.parametrize("section", ["accounts", "inventory"])
+def test_a_malformed_section_is_refused_with_one_line(section):
+    report = estate_report()
+    report[section] = [{"no": "account id"}] if section == "accounts" else [{"users": [{"access_keys": [1]}]}]
+    with pytest.raises(InvalidPlanInput, match=r"^report accounts or inventory are malformed"):
+        plan_for(report)
+
+
+def test_a_finding_that_is_not_an_object_is_refused():
+    report = estate_report()
+    report["findings"].append("not a finding")
+    with pytest.raises(InvalidPlanInput, match=r"^report finding not a finding: malformed"):
+        plan_for(report)

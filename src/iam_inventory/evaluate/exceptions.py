@@ -5,6 +5,7 @@ The file is validated by `exceptions_format` and read from S3, SSM or disk by `c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +17,7 @@ from iam_inventory.models import Finding
 EXCEPTIONS_FORMAT_VERSION = 1
 MAX_EXCEPTION_DAYS = 365
 EXCEPTION_EXPIRED = "exception_expired"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ExceptionsFileError(IamInventoryError, ValueError):
@@ -23,7 +25,8 @@ class ExceptionsFileError(IamInventoryError, ValueError):
 
     def __init__(self, source: str, problems: Iterable[str]) -> None:
         self.source = source
-        self.problems = tuple(problems)
+        # One line per problem, whatever the file holds: a key or value may carry a newline.
+        self.problems = tuple(_CONTROL.sub("?", problem) for problem in problems)
         super().__init__(f"exceptions file {source} is invalid: " + "; ".join(self.problems))
 
 

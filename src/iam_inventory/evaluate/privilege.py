@@ -78,7 +78,7 @@ def admin_statement(document: PolicyDocumentSource) -> str | None:
     for statement in _statements(decode_policy_document(document)):
         if statement.get("Effect") != "Allow" or "Action" not in statement:
             continue  # Deny grants nothing; NotAction allows "all but", which is not admin by itself
-        actions = {action.lower() for action in _as_list(statement["Action"])}
+        actions = {str(action).lower() for action in _as_list(statement["Action"])}
         if "*" not in _as_list(statement.get("Resource")):
             continue
         if "*" in actions or "*:*" in actions:
