@@ -97,8 +97,7 @@ def settings_from_flags(args: argparse.Namespace, environ: dict[str, str]) -> Se
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from iam_inventory.assume.clients import ClientFactory
-    from iam_inventory.assume.preflight import check_hub_credentials, check_report_bucket
+    from iam_inventory.assume.preflight import check_hub_credentials, check_report_bucket, open_hub
     from iam_inventory.pipeline.finalize import Outputs
     from iam_inventory.pipeline.job import run_job
 
@@ -113,7 +112,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if accounts:
         event["accounts"] = accounts
     request = RunRequest.from_event(event)
-    factory = ClientFactory(settings, max_pool_connections=settings.workers, profile=args.profile)
+    factory = open_hub(settings, args.profile, max_pool_connections=settings.workers)
     # One early, clear stop instead of every account failing with the same credential error.
     check_hub_credentials(factory, f"--profile {args.profile}" if args.profile else "the default credentials")
     if settings.report_bucket and not args.dry_run:
@@ -259,10 +258,9 @@ def command_invoke(args: argparse.Namespace, out: TextIO, err: TextIO | None = N
             with simulated_estate(utcnow()) as variables, environment(variables):
                 summary = _invoke_handler(event)
         else:
-            from iam_inventory.assume.clients import ClientFactory
-            from iam_inventory.assume.preflight import check_hub_credentials
+            from iam_inventory.assume.preflight import check_hub_credentials, open_hub
 
-            check_hub_credentials(ClientFactory(Settings.from_env(os.environ)), "the default credentials")
+            check_hub_credentials(open_hub(Settings.from_env(os.environ)), "the default credentials")
             summary = _invoke_handler(event)
     print(json.dumps(summary, indent=2), file=out)
     accounts = summary["accounts"]

@@ -17,6 +17,7 @@ from botocore.exceptions import (
 )
 
 from iam_inventory.assume.clients import ClientFactory
+from iam_inventory.config.settings import Settings
 from iam_inventory.core.errors import IamInventoryError
 
 # Errors STS answers for credentials it does not accept (GetCallerIdentity needs no permission at all:
@@ -28,6 +29,14 @@ _BAD_CREDENTIAL_CODES = frozenset(
 
 class PreflightError(IamInventoryError, RuntimeError):
     """The hub cannot start a run: no usable credentials, no endpoint, or no report bucket."""
+
+
+def open_hub(settings: Settings, profile: str | None = None, max_pool_connections: int = 10) -> ClientFactory:
+    """The hub's client factory; PreflightError when the named profile does not exist."""
+    try:
+        return ClientFactory(settings, max_pool_connections=max_pool_connections, profile=profile)
+    except ProfileNotFound as error:
+        raise PreflightError(f"--profile {profile}: {error}") from None
 
 
 def check_hub_credentials(factory: ClientFactory, source: str) -> str:

@@ -23,6 +23,7 @@ _ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/([\x21-\x7e]*/)?[\w+=,.@-
 _ACCOUNT_TAG_PATTERN = r"^[^=,]+=[^,]*$"
 # Values of these variables must never be echoed back in an error message.
 _SECRET_VARIABLES = frozenset({"EXTERNAL_ID"})
+_MAX_PROBLEMS = 5  # a longer error message is read by nobody
 
 
 class ConfigError(IamInventoryError, ValueError):
@@ -249,6 +250,17 @@ def describe_validation_error(
             and item["type"] not in {"missing", "extra_forbidden"}
             and item["loc"]
         ):
-            shown = f" (got {item['input']!r})"
+            shown = f" (got {_shorten(item['input'])})"
         problems.append(f"{what} {location}: {detail}{shown}")
+    if len(problems) > _MAX_PROBLEMS:
+        problems[_MAX_PROBLEMS:] = [f"and {len(problems) - _MAX_PROBLEMS} more problems"]
     return "; ".join(problems)
+
+
+def _shorten(value: Any, limit: int = 80) -> str:
+    """repr of a bad input, cut short: an event with 10,001 account ids must not echo every one."""
+    if isinstance(value, list | tuple) and len(value) > 3:
+        shown = ", ".join(repr(item) for item in value[:3])
+        return f"[{shown}, ... {len(value)} items]"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
