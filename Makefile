@@ -92,6 +92,14 @@ sam-build:
 # The BUILT single-mode handler, under python3.13, against the simulator with events/scheduled.json.
 smoke: $(STAMP)
 	@if [ "$${SKIP_SAM_BUILD:-}" = 1 ]; then echo "SKIPPED artifact smoke test: SKIP_SAM_BUILD=1 is set"; exit 0; fi; \
+	py313=$$(scripts/python313.sh) || exit 1; \
+	case "$$(uname -m)" in aarch64|arm64) ;; *) \
+		pins=$$(cd .aws-sam/build/DependenciesLayer/python && ls -d pydantic_core-*.dist-info wrapt-*.dist-info \
+			| sed -E 's/^(.*)-(.*)\.dist-info$$/\1==\2/'); \
+		rm -rf .aws-sam/host-native && \
+		"$$py313" -m pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+			--target .aws-sam/host-native $$pins || exit 1;; \
+	esac; \
 	$(BIN)/pytest tests/artifact
 
 # The unit tests again under python3.13 (the Lambda runtime), in a throwaway virtualenv.
