@@ -109,6 +109,8 @@ class Settings(BaseModel):
     )
     security_hub_export: bool = Field(False, alias="SECURITY_HUB_EXPORT")
     history_runs: int = Field(30, alias="HISTORY_RUNS", ge=1, le=365)
+    # An AccountId dimension makes ~4 custom metrics per account (billed monthly each): opt-in.
+    per_account_metrics: bool = Field(False, alias="PER_ACCOUNT_METRICS")
 
     @field_validator("account_ids", "include_ous", "exclude_ous", "exclude_accounts", mode="before")
     @classmethod
