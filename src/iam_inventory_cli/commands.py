@@ -9,7 +9,7 @@ import os
 import sys
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -208,7 +208,7 @@ def command_report(args: argparse.Namespace, out: TextIO) -> int:
     if history_path.is_file():
         with contextlib.suppress(json.JSONDecodeError, AttributeError):
             history = list(json.loads(history_path.read_text()).get("runs", []))
-    renderers = {
+    renderers: dict[str, Callable[[], bytes]] = {
         "findings.csv": lambda: render_findings_csv(report),
         "inventory.csv": lambda: render_inventory_csv(report),
         "index.html": lambda: render_html(report, history, args.console_role),
