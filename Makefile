@@ -129,7 +129,7 @@ invoke: $(STAMP)
 
 # docs/configuration.md is generated from the settings model (a test fails when it is stale).
 docs: $(STAMP)
-	$(BIN)/python -m iam_inventory_cli.configdoc > docs/configuration.md
+	$(BIN)/python scripts/configuration_doc.py > docs/configuration.md
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(SAM_VENV) $(VENV_313) .aws-sam out .pytest_cache .ruff_cache
