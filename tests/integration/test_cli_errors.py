@@ -147,7 +147,7 @@ def test_every_account_access_denied_says_what_to_check(simulator, seed, monkeyp
     # When
     err = fails_cleanly(capsys, ["run", "--accounts", ACCOUNTS, "--dry-run"], code=tables.EXIT_ACCOUNT_FAILED)
     # Then
-    assert "every account (2) refused AssumeRole (AccessDenied). Check:" in err
+    assert "iam-inventory: every account (2) refused AssumeRole (AccessDenied). Check:\n" in err
     assert "no ExternalId is configured: set EXTERNAL_ID (CLI) or EXTERNAL_ID_PARAMETER" in err
     assert "trust policy names the hub principal" in err
     assert "the role exists in every spoke as /IAMListRole (--role-name, ROLE_NAME, ROLE_PATH)" in err
