@@ -20,11 +20,8 @@ from iam_inventory.assume.clients import ClientFactory
 from iam_inventory.config.settings import Settings
 from iam_inventory.core.errors import IamInventoryError
 
-# Errors STS answers for credentials it does not accept (GetCallerIdentity needs no permission at all:
-# https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
-_BAD_CREDENTIAL_CODES = frozenset(
-    {"InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch"}
-)
+# GetCallerIdentity needs no permission at all, so any refusal is about the credentials themselves
+# (InvalidClientTokenId, ExpiredToken, ...): https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
 
 
 class PreflightError(IamInventoryError, RuntimeError):
@@ -55,10 +52,12 @@ def check_hub_credentials(factory: ClientFactory, source: str) -> str:
     except NoRegionError:
         raise PreflightError("no AWS region: pass --region or set AWS_REGION") from None
     except ClientError as error:
+        # A profile that assumes a role (role_arn + source_profile) fails here, in AssumeRole, when that
+        # role or its external_id is wrong: the operation name tells which call refused.
         code = error.response.get("Error", {}).get("Code", "")
-        if code in _BAD_CREDENTIAL_CODES:
-            raise PreflightError(f"the hub credentials ({source}) were refused by STS: {code}") from None
-        raise PreflightError(f"STS GetCallerIdentity failed: {code}") from None
+        raise PreflightError(
+            f"the hub credentials ({source}) were refused: {code} on sts:{error.operation_name}"
+        ) from None
     except BotoCoreError as error:
         raise PreflightError(f"cannot use the hub credentials ({source}): {error}") from None
     return str(identity["Arn"])
