@@ -97,7 +97,7 @@ smoke: $(STAMP)
 		pins=$$(cd .aws-sam/build/DependenciesLayer/python && ls -d pydantic_core-*.dist-info wrapt-*.dist-info \
 			| sed -E 's/^(.*)-(.*)\.dist-info$$/\1==\2/'); \
 		rm -rf .aws-sam/host-native && \
-		"$$py313" -m pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+		"$$py313" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --only-binary=:all: \
 			--target .aws-sam/host-native $$pins || exit 1;; \
 	esac; \
 	$(BIN)/pytest tests/artifact
