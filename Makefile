@@ -125,7 +125,7 @@ deploy: sam-build
 # Any sample event against the embedded simulator: make invoke EVENT=events/manual.json
 EVENT ?= events/scheduled.json
 invoke: $(STAMP)
-	$(BIN)/iam-inventory invoke --simulator $(EVENT)
+	@$(BIN)/iam-inventory invoke --simulator $(EVENT)
 
 # docs/configuration.md is generated from the settings model (a test fails when it is stale).
 docs: $(STAMP)
