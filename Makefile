@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: demo test lint unit integration cfn-lint checkov sam-build bench build deploy clean chromium screenshot
+.PHONY: demo test lint mypy unit unit-313 integration smoke cfn-lint checkov sam-build bench build deploy clean \
+	chromium screenshot invoke docs
 
 # Creates the virtualenv and installs the package with pinned (constraints.txt) dependencies.
 $(STAMP): pyproject.toml constraints.txt
@@ -20,11 +21,15 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/iam-inventory demo --out out
 
-test: lint cfn-lint checkov unit chromium integration sam-build
+test: lint cfn-lint checkov sam-build unit chromium integration smoke unit-313
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+mypy: $(STAMP)
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
@@ -66,22 +71,65 @@ checkov: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
 		-f template.yaml $(wildcard spoke/*.yaml)
 
-# sam build needs a python3.13 interpreter (the Lambda runtime); it runs only when one works here.
-sam-build: $(STAMP)
-	@if python3.13 -c 'import sys' >/dev/null 2>&1; then \
-		test -x .venv-sam/bin/sam || { $(PYTHON) -m venv .venv-sam && .venv-sam/bin/pip install --quiet aws-sam-cli; }; \
-		SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam build --template template.yaml; \
-	else \
-		echo "SKIPPED sam build: no working python3.13 on PATH (the Lambda runtime); cfn-lint still validated template.yaml"; \
-	fi
+# aws-sam-cli pins half of PyPI too: its own virtualenv, pinned by constraints-sam.txt.
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
+$(SAM_STAMP): constraints-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet -c constraints-sam.txt aws-sam-cli
+	touch $(SAM_STAMP)
+
+# The Lambda artifact (.aws-sam/build), built with a python3.13 (the runtime) found on PATH or in pyenv.
+# Only SKIP_SAM_BUILD=1 skips it; no python3.13 is an error, not a silent pass.
+sam-build:
+	@if [ "$${SKIP_SAM_BUILD:-}" = 1 ]; then echo "SKIPPED sam build: SKIP_SAM_BUILD=1 is set"; exit 0; fi; \
+	py313=$$(scripts/python313.sh) || exit 1; \
+	$(MAKE) --no-print-directory $(SAM_STAMP) && \
+	echo "sam build with $$py313" && \
+	PATH="$$(dirname "$$py313"):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template template.yaml
+
+# The BUILT single-mode handler, under python3.13, against the simulator with events/scheduled.json.
+smoke: $(STAMP)
+	@if [ "$${SKIP_SAM_BUILD:-}" = 1 ]; then echo "SKIPPED artifact smoke test: SKIP_SAM_BUILD=1 is set"; exit 0; fi; \
+	py313=$$(scripts/python313.sh) || exit 1; \
+	case "$$(uname -m)" in aarch64|arm64) ;; *) \
+		pins=$$(cd .aws-sam/build/DependenciesLayer/python && ls -d pydantic_core-*.dist-info wrapt-*.dist-info \
+			| sed -E 's/^(.*)-(.*)\.dist-info$$/\1==\2/'); \
+		rm -rf .aws-sam/host-native && \
+		"$$py313" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --only-binary=:all: \
+			--target .aws-sam/host-native $$pins || exit 1;; \
+	esac; \
+	$(BIN)/pytest tests/artifact
+
+# The unit tests again under python3.13 (the Lambda runtime), in a throwaway virtualenv.
+VENV_313 := .venv-313
+unit-313:
+	@py313=$$(scripts/python313.sh 2>/dev/null) || { echo "SKIPPED unit tests under python3.13: none found"; exit 0; }; \
+	{ test -x $(VENV_313)/bin/python || "$$py313" -m venv $(VENV_313); } && \
+	{ test -f $(VENV_313)/.installed -a $(VENV_313)/.installed -nt constraints.txt || { \
+		$(VENV_313)/bin/python -m pip install --quiet --upgrade pip && \
+		$(VENV_313)/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]' && \
+		touch $(VENV_313)/.installed; }; } && \
+	$(VENV_313)/bin/python -m pytest -p no:cacheprovider tests/unit
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 build: sam-build
 
-deploy:
-	sam build && sam deploy --config-env $${ENV:-default}
+# A first deploy asks for every parameter (sam deploy --guided) and saves the answers in samconfig.toml.
+deploy: sam-build
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --config-env $${ENV:-default} $${GUIDED:+--guided}
+
+# Any sample event against the embedded simulator: make invoke EVENT=events/manual.json
+EVENT ?= events/scheduled.json
+invoke: $(STAMP)
+	@$(BIN)/iam-inventory invoke --simulator $(EVENT)
+
+# docs/configuration.md is generated from the settings model (a test fails when it is stale).
+docs: $(STAMP)
+	$(BIN)/python scripts/configuration_doc.py > docs/configuration.md
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .venv-sam .aws-sam out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(SAM_VENV) $(VENV_313) .aws-sam out .pytest_cache .ruff_cache

@@ -8,16 +8,27 @@ import json
 import os
 import sys
 import uuid
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from iam_inventory.config.events import InvalidEvent, RunRequest
-from iam_inventory.config.settings import Settings
+from iam_inventory.config.settings import ConfigError, Settings
 from iam_inventory.core.clock import utcnow
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.models import AccountResult
 from iam_inventory.publish.report import build_report, render_findings_csv, render_inventory_csv
+from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory_cli.checks import (
+    UsageError,
+    access_denied_hint,
+    check_cli_log_level,
+    check_out_dir,
+    parse_accounts,
+    summarise,
+)
 from iam_inventory_cli.tables import (
     EXIT_ACCOUNT_FAILED,
     EXIT_OK,
@@ -44,55 +55,72 @@ class FakeLambdaContext:
 
 def command_run(args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
     """`iam-inventory run`."""
-    with logs_to(err or sys.stderr):
-        return _run(args, out, err or sys.stderr)
+    stream = err or sys.stderr
+    with logs_to(stream, check_cli_log_level(os.environ)):
+        return _run(args, out, stream)
 
 
 @contextlib.contextmanager
-def logs_to(stream: TextIO) -> Any:
-    """Send the job's logs to `stream` (warnings only unless LOG_LEVEL says otherwise), then restore."""
+def logs_to(stream: TextIO, level: str = "WARNING") -> Iterator[None]:
+    """Send the job's logs to `stream` at `level`, then restore."""
     from iam_inventory.core.observability import logger
 
     handler = logger.registered_handler
-    level = logger.log_level
+    previous_level = logger.log_level
     # stdout carries the table, JSON or CSV the user asked for, so logs must not land there.
     previous = handler.setStream(stream)  # type: ignore[attr-defined]
-    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "WARNING")
+    logger.setLevel(level)
     try:
         yield
     finally:
         handler.setStream(previous)  # type: ignore[attr-defined]
-        logger.setLevel(level)
+        logger.setLevel(previous_level)
+
+
+# Flags that override a setting, by the environment variable they set: errors name the flag.
+_FLAG_VARIABLES = {"region": "AWS_REGION", "role_name": "ROLE_NAME", "bucket": "REPORT_BUCKET"}
+
+
+def settings_from_flags(args: argparse.Namespace, environ: dict[str, str]) -> Settings:
+    """Settings from the environment with the flags laid over; an error names the flag it came from."""
+    overrides = {variable: getattr(args, flag) for flag, variable in _FLAG_VARIABLES.items()}
+    overrides["ACCOUNT_SOURCE"] = "organizations" if args.organization else None
+    environ.update({name: value for name, value in overrides.items() if value})
+    try:
+        return Settings.from_env(environ)
+    except ConfigError as error:
+        message = str(error)
+        for flag, variable in _FLAG_VARIABLES.items():
+            if getattr(args, flag):
+                message = message.replace(f"environment variable {variable}", "--" + flag.replace("_", "-"))
+        raise ConfigError(message) from None
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from iam_inventory.assume.clients import ClientFactory
+    from iam_inventory.assume.preflight import check_hub_credentials, check_report_bucket, open_hub
     from iam_inventory.pipeline.finalize import Outputs
     from iam_inventory.pipeline.job import run_job
 
-    environ = dict(os.environ)
-    overrides = {
-        "AWS_REGION": args.region,
-        "ROLE_NAME": args.role_name,
-        "REPORT_BUCKET": args.bucket,
-        "ACCOUNT_SOURCE": "organizations" if args.organization else None,
-    }
-    environ.update({name: value for name, value in overrides.items() if value})
-    settings = Settings.from_env(environ)
+    accounts = parse_accounts(args.accounts) if args.accounts else None
+    settings = settings_from_flags(args, dict(os.environ))
+    if not args.dry_run:
+        if args.out is None and not settings.report_bucket:
+            raise UsageError("run: say where the report goes: --out DIR or --bucket BUCKET (or --dry-run)")
+        if args.out is not None:
+            check_out_dir(args.out)
     event: dict[str, Any] = {"source": "manual", "dry_run": bool(args.dry_run)}
-    if args.accounts:
-        event["accounts"] = [part.strip() for part in args.accounts.split(",") if part.strip()]
+    if accounts:
+        event["accounts"] = accounts
     request = RunRequest.from_event(event)
-    factory = ClientFactory(settings, max_pool_connections=settings.workers, profile=args.profile)
+    factory = open_hub(settings, args.profile, max_pool_connections=settings.workers)
+    # One early, clear stop instead of every account failing with the same credential error.
+    check_hub_credentials(factory, f"--profile {args.profile}" if args.profile else "the default credentials")
+    if settings.report_bucket and not args.dry_run:
+        check_report_bucket(factory, settings.report_bucket, "--bucket" if args.bucket else "REPORT_BUCKET")
     bar = ProgressBar(err)
     try:
         result = run_job(
-            request,
-            settings,
-            utcnow,
-            str(uuid.uuid4()),
-            Outputs(local_dir=args.out, progress=bar),
-            factory,
+            request, settings, utcnow, str(uuid.uuid4()), Outputs(local_dir=args.out, progress=bar), factory
         )
     finally:
         bar.close()
@@ -104,6 +132,9 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(render_findings_csv(build_report(result)).decode())
     else:
         print_summary(result, out)
+    hint = access_denied_hint(result, settings)
+    if hint:
+        print(f"iam-inventory: {hint}", file=err)
     return exit_code(result)
 
 
@@ -146,15 +177,23 @@ class ProgressBar:
 def load_report(path: Path) -> dict[str, Any]:
     """A saved report.json, checked to be a 1.x iam-inventory report."""
     try:
-        report = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise InvalidReport(f"report file {path}: not UTF-8 text (byte {error.start})") from None
+    except (OSError, json.JSONDecodeError) as error:
         raise InvalidReport(f"report file {path}: {error}") from None
     required = ("schema_version", "run", "summary", "accounts", "inventory", "findings")
     if not isinstance(report, dict) or any(key not in report for key in required):
         raise InvalidReport(f"report file {path}: not an iam-inventory report (needs {', '.join(required)})")
     if not str(report["schema_version"]).startswith("1."):
         raise InvalidReport(
-            f"report file {path}: schema_version {report['schema_version']!r} is not supported (1.x only)"
+            f"report file {path}: schema_version {str(report['schema_version'])[:20]!r} is not supported "
+            "(1.x only)"
+        )
+    problems = report_schema_errors(report)
+    if problems:
+        raise InvalidReport(
+            f"report file {path}: does not match the report schema: {summarise(problems, shown=2)}"
         )
     return report
 
@@ -169,7 +208,7 @@ def command_report(args: argparse.Namespace, out: TextIO) -> int:
     if history_path.is_file():
         with contextlib.suppress(json.JSONDecodeError, AttributeError):
             history = list(json.loads(history_path.read_text()).get("runs", []))
-    renderers = {
+    renderers: dict[str, Callable[[], bytes]] = {
         "findings.csv": lambda: render_findings_csv(report),
         "inventory.csv": lambda: render_inventory_csv(report),
         "index.html": lambda: render_html(report, history, args.console_role),
@@ -194,17 +233,45 @@ def command_report(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def command_invoke(event_path: Path, out: TextIO) -> int:
-    """`iam-inventory invoke EVENT`."""
+def read_event(path: Path) -> Any:
+    """The JSON event in `path`, or InvalidEvent naming the file and what is wrong with it."""
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise InvalidEvent(f"event file {path}: not UTF-8 text (byte {error.start})") from None
+    except (OSError, json.JSONDecodeError) as error:
+        raise InvalidEvent(f"event file {path}: {error}") from None
+
+
+def command_invoke(args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
+    """`iam-inventory invoke [--simulator] EVENT`: the result on `out`, logs and EMF on `err`."""
+    stream = err or sys.stderr
+    event = read_event(args.event)
+    level = check_cli_log_level(os.environ)
+    with logs_to(stream, level), contextlib.redirect_stdout(stream), warnings.catch_warnings():
+        # An empty metrics flush (a dry run) is by design, not something to warn a user about.
+        warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
+        if args.simulator:
+            from iam_inventory_cli.simulated import simulated_estate
+            from iam_inventory_sim.demo import environment
+
+            with simulated_estate(utcnow()) as variables, environment(variables):
+                summary = _invoke_handler(event)
+        else:
+            from iam_inventory.assume.preflight import check_hub_credentials, open_hub
+
+            check_hub_credentials(open_hub(Settings.from_env(os.environ)), "the default credentials")
+            summary = _invoke_handler(event)
+    print(json.dumps(summary, indent=2), file=out)
+    accounts = summary["accounts"]
+    return EXIT_ACCOUNT_FAILED if accounts["failed"] or accounts.get("not_scanned") else EXIT_OK
+
+
+def _invoke_handler(event: Any) -> dict[str, Any]:
     from iam_inventory.entrypoints.handlers import lambda_handler
 
-    try:
-        event = json.loads(event_path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise InvalidEvent(f"event file {event_path}: {error}") from None
-    summary = lambda_handler(event, FakeLambdaContext(aws_request_id=str(uuid.uuid4())))
-    print(json.dumps(summary, indent=2), file=out)
-    return EXIT_ACCOUNT_FAILED if summary["accounts"]["failed"] else EXIT_OK
+    summary: dict[str, Any] = lambda_handler(event, FakeLambdaContext(aws_request_id=str(uuid.uuid4())))
+    return summary
 
 
 def command_demo(out_dir: Path, out: TextIO) -> int:
@@ -212,5 +279,5 @@ def command_demo(out_dir: Path, out: TextIO) -> int:
     from iam_inventory_sim.demo import run_demo
 
     # The demo's summary is its stdout; the job's warnings (the unreachable account) go to stderr.
-    with logs_to(sys.stderr):
+    with logs_to(sys.stderr, check_cli_log_level(os.environ)):
         return run_demo(out_dir, out, print_summary)

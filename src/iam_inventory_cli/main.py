@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,11 +18,17 @@ from iam_inventory_cli.remediation_commands import (
 )
 from iam_inventory_cli.tables import EXIT_BAD_INPUT
 
+EXIT_UNEXPECTED = 3
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a process ended by SIGPIPE (128 + 13)
+EXIT_INTERRUPTED = 130
+
 _EXIT_CODES = """\
 exit codes:
   0  every account was scanned (or deliberately skipped, e.g. a suspended account)
   1  the run completed but at least one account failed or was not scanned (see the table)
-  2  bad input: invalid flags, configuration, event or report file; nothing was scanned
+  2  bad input: invalid flags, configuration, event or report file, or no usable hub credentials,
+     endpoint or report bucket; nothing was scanned
+  3  an unexpected error (a bug): one line, or the traceback with --debug
 """
 _EXAMPLES = (
     """\
@@ -29,7 +37,7 @@ examples:
   iam-inventory run --accounts 111111111111,222222222222 --out out/
   iam-inventory run --profile security-audit --organization --format csv > findings.csv
   iam-inventory report out/report.json --format html > report.html
-  iam-inventory invoke events/manual.json              # the Lambda handler with that event, no Docker
+  iam-inventory invoke --simulator events/manual.json  # the Lambda handler on a simulated estate
 
 """
     + _EXIT_CODES
@@ -40,6 +48,11 @@ examples:
   iam-inventory run --profile hub --accounts 111111111111 --out out/
   iam-inventory run --profile audit --organization --out out/ --format json
   iam-inventory run --accounts 111111111111,222222222222 --dry-run --format csv > findings.csv
+
+environment (see docs/configuration.md for every variable):
+  EXTERNAL_ID            the ExternalId the spoke trust policies require (CLI runs only)
+  EXTERNAL_ID_PARAMETER  or the name of the SSM SecureString that holds it (as in Lambda)
+  ACCOUNT_IDS, ROLE_NAME, REPORT_BUCKET, MAX_KEY_AGE_DAYS, LOG_LEVEL, ...
 
 A profile may assume a role itself (role_arn + source_profile, optional external_id and
 mfa_serial in ~/.aws/config), exactly as with the AWS CLI. With --out, the previous run in that
@@ -128,14 +141,20 @@ def build_parser() -> argparse.ArgumentParser:
     invoke = commands.add_parser(
         "invoke",
         help="call the Lambda handler with an event file (like `sam local invoke`, without Docker)",
-        description="Run the single-mode Lambda handler with the event and a fake context; "
-        "print what it returns. Configuration comes from the environment, as in Lambda.",
-        epilog="examples:\n  iam-inventory invoke events/dry-run.json\n"
+        description="Run the single-mode Lambda handler with the event and a fake context. The result "
+        "is one JSON document on stdout; logs and metrics (EMF) go to stderr. Configuration comes from "
+        "the environment, as in Lambda; with --simulator, from a seeded estate on the embedded simulator.",
+        epilog="examples:\n  iam-inventory invoke --simulator events/scheduled.json   # no AWS needed\n"
         "  REPORT_BUCKET=my-bucket ACCOUNT_IDS=111111111111 iam-inventory invoke events/manual.json\n\n"
         + _EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     invoke.add_argument("event", type=Path, help="path to a JSON event, e.g. events/manual.json")
+    invoke.add_argument(
+        "--simulator",
+        action="store_true",
+        help="run against the embedded simulator: three seeded accounts, the ExternalId in SSM, a bucket",
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -150,7 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("--out", type=Path, default=Path("out"), help="output directory (default ./out)")
-    add_remediation_commands(commands)
+    remediation = add_remediation_commands(commands)
+    for command in (parser, run, report, invoke, demo, *remediation):
+        command.add_argument(
+            "--debug",
+            action="store_true",
+            default=False if command is parser else argparse.SUPPRESS,
+            help="show the Python traceback of an error",
+        )
     return parser
 
 
@@ -158,15 +184,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "run":
-            return command_run(args, sys.stdout)
-        if args.command == "invoke":
-            return command_invoke(args.event, sys.stdout)
-        if args.command == "report":
-            return command_report(args, sys.stdout)
-        if args.command in REMEDIATION_COMMANDS:
-            return run_remediation_command(args, sys.stdout, sys.stderr)
-        return command_demo(args.out, sys.stdout)
+        return _dispatch(args)
+    except BrokenPipeError:
+        # The reader went away (`... | head`): not an error of ours. Point stdout at /dev/null so the
+        # interpreter's final flush does not fail again. https://docs.python.org/3/library/signal.html#note-on-sigpipe
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except IamInventoryError as error:
+        if args.debug:
+            traceback.print_exc()
         print(f"iam-inventory: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("iam-inventory: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"iam-inventory: unexpected error {type(error).__name__} (a bug: run again with --debug "
+            "for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return command_run(args, sys.stdout)
+    if args.command == "invoke":
+        return command_invoke(args, sys.stdout)
+    if args.command == "report":
+        return command_report(args, sys.stdout)
+    if args.command in REMEDIATION_COMMANDS:
+        return run_remediation_command(args, sys.stdout, sys.stderr)
+    return command_demo(args.out, sys.stdout)

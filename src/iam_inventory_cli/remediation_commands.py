@@ -40,8 +40,10 @@ class InvalidPlanOption(IamInventoryError):
     """A `plan` flag is invalid."""
 
 
-def add_remediation_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register the `exceptions` and `plan` sub-commands."""
+def add_remediation_commands(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+) -> tuple[argparse.ArgumentParser, ...]:
+    """Register the `exceptions` and `plan` sub-commands; return the parsers that take options."""
     exceptions = commands.add_parser(
         "exceptions",
         help="work with the risk exceptions file",
@@ -79,6 +81,7 @@ def add_remediation_commands(commands: argparse._SubParsersAction) -> None:  # t
     plan.add_argument(
         "--profile-format", help="AWS CLI profile per account, e.g. 'audit-{account_id}' (default: none)"
     )
+    return check, plan
 
 
 def run_remediation_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -13,6 +13,7 @@ from iam_inventory.publish.schema import report_schema_errors
 from iam_inventory_cli import commands as cli
 from iam_inventory_cli import main as cli_main
 from iam_inventory_cli import tables
+from iam_inventory_cli.simulated import SIMULATED_ACCOUNTS
 from iam_inventory_cli.tables import print_summary
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec
 from iam_inventory_sim.demo import run_demo
@@ -92,8 +93,8 @@ def test_invoke_runs_the_handler_with_every_sample_event(simulator, seed, report
     monkeypatch.setenv("REPORT_BUCKET", report_bucket)
     out = io.StringIO()
     # When
-    code = cli.command_invoke(path, out)
-    # Then the handler's summary is printed and both accounts were scanned
+    code = cli.command_invoke(cli_main.build_parser().parse_args(["invoke", str(path)]), out, io.StringIO())
+    # Then the handler's summary (alone) is printed and both accounts were scanned
     summary = json.loads(out.getvalue())
     assert code == tables.EXIT_OK
     assert summary["accounts"]["scanned"] == 2
@@ -102,6 +103,32 @@ def test_invoke_runs_the_handler_with_every_sample_event(simulator, seed, report
     dry_run = path.name == "dry-run.json"
     assert summary["dry_run"] is dry_run
     assert bool(list_s3_keys(report_bucket)) is not dry_run
+
+
+@pytest.mark.parametrize("path", sorted(EVENTS.glob("*.json")), ids=lambda p: p.name)
+def test_invoke_simulator_runs_every_sample_event_with_only_the_result_on_stdout(simulator, path, capsys):
+    # When a sample event is invoked against the embedded simulator (no AWS, no configuration)
+    code = cli_main.main(["invoke", "--simulator", str(path)])
+    # Then stdout is exactly one JSON document: the handler's summary of the seeded accounts
+    out, err = capsys.readouterr()
+    summary = json.loads(out)
+    event = json.loads(path.read_text())
+    expected = len(event.get("accounts", SIMULATED_ACCOUNTS))
+    assert code == tables.EXIT_OK
+    assert summary["accounts"] == {
+        "expected": expected,
+        "scanned": expected,
+        "failed": 0,
+        "skipped": 0,
+        "not_scanned": 0,
+    }
+    assert summary["dry_run"] is bool(event.get("dry_run"))
+    assert summary["findings"]["by_rule"]["console_user_without_mfa"] >= 1
+    # and the logs and the metrics (EMF) went to stderr, without warnings or tracebacks
+    assert "Warning" not in err
+    assert "Traceback" not in err
+    emf = [json.loads(line) for line in err.splitlines() if line.startswith('{"_aws"')]
+    assert bool(emf) is not summary["dry_run"]
 
 
 def test_run_command_writes_to_out_and_exits_1_when_an_account_fails(
@@ -120,4 +147,4 @@ def test_run_command_writes_to_out_and_exits_1_when_an_account_fails(
 def test_run_command_rejects_bad_account_ids_with_exit_2(simulator, capsys):
     code = cli_main.main(["run", "--accounts", "12345", "--dry-run"])
     assert code == tables.EXIT_BAD_INPUT
-    assert "must be a 12-digit AWS account ID" in capsys.readouterr().err
+    assert capsys.readouterr().err == "iam-inventory: --accounts: not a 12-digit AWS account ID: '12345'\n"

@@ -165,7 +165,7 @@ def test_profile_with_role_arn_source_profile_and_external_id_works_like_the_aws
     assert json.loads(out)["accounts"]["scanned"] == 2
 
 
-def test_profile_with_a_wrong_external_id_fails_the_accounts_not_silently(spokes, tmp_path, monkeypatch):
+def test_profile_with_a_wrong_external_id_stops_the_run_at_once(spokes, tmp_path, monkeypatch, capsys):
     boto3.client("iam").create_role(
         RoleName="InventoryHub",
         AssumeRolePolicyDocument=json.dumps(
@@ -179,12 +179,16 @@ def test_profile_with_a_wrong_external_id_fails_the_accounts_not_silently(spokes
         "external_id = wrong-one\n"
     )
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    code, out, _ = run_cli(["run", "--profile", "hub", "--accounts", spokes, "--dry-run", "--format", "json"])
-    assert code == tables.EXIT_ACCOUNT_FAILED
-    summary = json.loads(out)
-    assert summary["accounts"]["failed"] == 2
-    assert {item["error_code"] for item in summary["failed_accounts"]} == {"AccessDenied"}
-    assert "wrong-one" not in out
+    # When
+    code = cli_main.main(["run", "--profile", "hub", "--accounts", spokes, "--dry-run", "--format", "json"])
+    # Then the run stops before any account, with one line naming the profile (and not its ExternalId)
+    out, err = capsys.readouterr()
+    assert code == tables.EXIT_BAD_INPUT
+    assert out == ""
+    assert (
+        err
+        == "iam-inventory: the hub credentials (--profile hub) were refused: AccessDenied on sts:AssumeRole\n"
+    )
 
 
 def test_organization_flag_discovers_accounts_with_their_names(simulator, monkeypatch):

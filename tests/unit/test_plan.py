@@ -40,7 +40,7 @@ esac
 
 def report_with(*users, account_id: str = "111111111111", root_keys: bool = False) -> dict:
     inventory = make_inventory(*users, account_id=account_id, root_keys=root_keys)
-    context = RunContext("run-7", NOW, False, Thresholds(), "IAMListRole", "/", "scheduled")
+    context = RunContext("run-7", NOW, False, Thresholds(), "IAMListRole", "/", "schedule")
     result = RunResult(
         context=context,
         accounts=[

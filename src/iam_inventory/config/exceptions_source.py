@@ -43,6 +43,7 @@ def read_exceptions(
         return NO_EXCEPTIONS
     if path is not None:
         return read_exceptions_file(path, today)
+    text: bytes | str
     if settings.exceptions_s3_uri:
         text = _read_s3(hub_client("s3"), settings.exceptions_s3_uri)
     else:
@@ -70,7 +71,8 @@ def _read_s3(s3: BaseClient, uri: str) -> bytes:
         response = s3.get_object(Bucket=bucket, Key=key)
         if response["ContentLength"] > MAX_EXCEPTIONS_BYTES:
             raise ExceptionsSourceError(f"exceptions file {uri} is larger than {MAX_EXCEPTIONS_BYTES} bytes")
-        return response["Body"].read()
+        body: bytes = response["Body"].read()
+        return body
     except ClientError as error:
         raise ExceptionsSourceError(f"cannot read exceptions file {uri}: {_code(error)}") from None
     except BotoCoreError as error:
@@ -80,7 +82,8 @@ def _read_s3(s3: BaseClient, uri: str) -> bytes:
 def _read_parameter(ssm: BaseClient, name: str) -> str:
     try:
         # WithDecryption is harmless on a String parameter and required for a SecureString one.
-        return ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        value: str = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        return value
     except ClientError as error:
         raise ExceptionsSourceError(f"cannot read exceptions parameter {name}: {_code(error)}") from None
     except BotoCoreError as error:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from iam_inventory.core.errors import IamInventoryError
+from iam_inventory.core.text import shorten_repr
 from iam_inventory.evaluate.owners import OwnerConfig
 from iam_inventory.evaluate.sla import SlaPolicy, parse_sla_days
 from iam_inventory.models import Thresholds
@@ -27,6 +28,7 @@ _ACCOUNT_TAG_PATTERN = r"^[^=,]+=[^,]*$"
 _S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$"
 # Values of these variables must never be echoed back in an error message.
 _SECRET_VARIABLES = frozenset({"EXTERNAL_ID"})
+_MAX_PROBLEMS = 5  # a longer error message is read by nobody
 
 
 class ConfigError(IamInventoryError, ValueError):
@@ -64,63 +66,108 @@ TagKey = Annotated[str, Field(pattern=r"^[\w .:/=+@-]+$", max_length=128)]
 class Settings(BaseModel):
     """Validated configuration; field aliases are the environment variable names."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(
+        frozen=True, populate_by_name=True, extra="ignore", use_attribute_docstrings=True
+    )
 
     account_source: AccountSource = Field(AccountSource.STATIC, alias="ACCOUNT_SOURCE")
+    """`static` (a list of ids) or `organizations` (every account AWS Organizations lists, filtered below)."""
     account_ids: tuple[AccountId, ...] = Field((), alias="ACCOUNT_IDS")
+    """Comma or space separated 12-digit account ids (static source)."""
     account_ids_parameter: str | None = Field(None, alias="ACCOUNT_IDS_PARAMETER", min_length=1)
+    """Name of an SSM String/StringList parameter holding the ids (exclusive with ACCOUNT_IDS)."""
     organization_reader_role_arn: str | None = Field(
         None, alias="ORGANIZATION_READER_ROLE_ARN", pattern=_ROLE_ARN_PATTERN
     )
+    """Role assumed for Organizations calls when the hub is neither management nor delegated admin."""
     include_ous: tuple[OrganizationalUnitId, ...] = Field((), alias="INCLUDE_OUS")
+    """OU ids (`ou-...`) or the root id (`r-...`): only accounts under them, at any depth."""
     exclude_ous: tuple[OrganizationalUnitId, ...] = Field((), alias="EXCLUDE_OUS")
+    """Accounts under these OUs, at any depth, are skipped (`ExcludedOU`)."""
     exclude_accounts: tuple[AccountId, ...] = Field((), alias="EXCLUDE_ACCOUNTS")
+    """These account ids are skipped (`ExcludedAccount`)."""
     include_account_tags: tuple[AccountTag, ...] = Field((), alias="INCLUDE_ACCOUNT_TAGS")
+    """Comma-separated `key=value`: an account needs at least one, otherwise it is skipped."""
     exclude_account_tags: tuple[AccountTag, ...] = Field((), alias="EXCLUDE_ACCOUNT_TAGS")
+    """An account with any of these `key=value` tags is skipped; exclusion beats inclusion."""
     scan_hub_account: bool = Field(False, alias="SCAN_HUB_ACCOUNT")
+    """Scan the hub's own account when Organizations lists it (it then needs the spoke role too)."""
     role_name: str = Field("IAMListRole", alias="ROLE_NAME", pattern=_ROLE_NAME_PATTERN)
+    """Name of the spoke role the hub assumes in every account."""
     role_path: str = Field("/", alias="ROLE_PATH", pattern=_ROLE_PATH_PATTERN, max_length=512)
+    """Path of the spoke role, e.g. `/security/`."""
     external_id_parameter: str | None = Field(None, alias="EXTERNAL_ID_PARAMETER", min_length=1)
+    """Name of the SSM SecureString holding the ExternalId; unset means no ExternalId is sent."""
     external_id: str | None = Field(
         None, alias="EXTERNAL_ID", min_length=2, max_length=1224, pattern=r"^[\w+=,.@:/-]+$", repr=False
     )
+    """The ExternalId itself, for CLI runs only: refused in Lambda (use EXTERNAL_ID_PARAMETER there)."""
     report_bucket: str | None = Field(
         None, alias="REPORT_BUCKET", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
     )
+    """Bucket for the report; required unless the run is a dry run (the CLI can use `--out` instead)."""
     report_prefix: str = Field("iam-inventory", alias="REPORT_PREFIX", pattern=r"^[\w!.*'()/-]{0,200}$")
+    """Key prefix of everything the job writes."""
     max_key_age_days: int = Field(90, alias="MAX_KEY_AGE_DAYS", ge=1, le=3650)
+    """`access_key_too_old` when an active key is older than this."""
     unused_key_days: int = Field(45, alias="UNUSED_KEY_DAYS", ge=1, le=3650)
+    """`access_key_unused` when an active key was last used this many days ago or more."""
     never_used_grace_days: int = Field(7, alias="NEVER_USED_GRACE_DAYS", ge=0, le=3650)
+    """`access_key_never_used` when a never-used active key is older than this (below MAX_KEY_AGE_DAYS)."""
     workers: int = Field(8, alias="WORKERS", ge=1, le=64)
+    """Accounts scanned concurrently."""
     retry_mode: RetryMode = Field(RetryMode.ADAPTIVE, alias="RETRY_MODE")
+    """botocore retry mode: `standard`, or `adaptive` (client-side rate limiting when throttled)."""
     max_attempts: int = Field(8, alias="MAX_ATTEMPTS", ge=1, le=20)
+    """botocore attempts per call, the first included."""
     connect_timeout_seconds: float = Field(5.0, alias="CONNECT_TIMEOUT_SECONDS", gt=0, le=60)
+    """Connect timeout per request."""
     read_timeout_seconds: float = Field(20.0, alias="READ_TIMEOUT_SECONDS", gt=0, le=300)
+    """Read timeout per request."""
     collection_mode: CollectionMode = Field(CollectionMode.AUTO, alias="COLLECTION_MODE")
+    """`auto`: the credential report, with a per-account API fallback; `api`: per-user API calls only."""
     # IAM throttles per account: this bounds the concurrent calls made inside one account.
     account_concurrency: int = Field(4, alias="ACCOUNT_CONCURRENCY", ge=1, le=16)
+    """Concurrent IAM calls inside one account (IAM throttles per account)."""
     report_wait_seconds: float = Field(60.0, alias="CREDENTIAL_REPORT_WAIT_SECONDS", gt=0, le=600)
+    """How long to wait for a credential report being generated before using the API path."""
     publish_reserve_seconds: float = Field(30.0, alias="PUBLISH_RESERVE_SECONDS", ge=0, le=300)
+    """Lambda time kept free at the end for writing the report and metrics."""
     account_grace_seconds: float = Field(20.0, alias="ACCOUNT_GRACE_SECONDS", ge=0, le=300)
+    """No account starts with less time than this left."""
     region: str = Field("us-east-1", alias="AWS_REGION", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    """Region of the hub's clients and of the regional STS endpoint (Lambda sets it)."""
     running_in_lambda: bool = Field(False, alias="AWS_LAMBDA_FUNCTION_NAME")
+    """Set by Lambda: its presence means running in Lambda (EXTERNAL_ID is then refused)."""
     # Outputs for the security team (issue 4).
     user_tag_keys: tuple[TagKey, ...] = Field(("owner", "team"), alias="USER_TAG_KEYS", max_length=20)
+    """User tag keys carried into every output (up to 20); `none` switches ListUserTags off."""
     console_role_name: str | None = Field(None, alias="CONSOLE_ROLE_NAME", pattern=_ROLE_NAME_PATTERN)
+    """Role named in the HTML report's console switch-role links (default: the spoke role)."""
     notify_topic_arn: str | None = Field(
         None, alias="NOTIFY_TOPIC_ARN", pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
     )
+    """SNS topic for a summary of new high and critical findings."""
     security_hub_export: bool = Field(False, alias="SECURITY_HUB_EXPORT")
+    """Import findings into the hub account's Security Hub."""
     history_runs: int = Field(30, alias="HISTORY_RUNS", ge=1, le=365)
-    # From findings to fixed keys (issue 12): owners, SLAs, exceptions, remediation plans.
+    """Run summaries kept in history.json for the trend chart."""
+    per_account_metrics: bool = Field(False, alias="PER_ACCOUNT_METRICS")
+    """Also publish per-account metrics (AccountId dimension: ~4 custom metrics per account, billed)."""
     owner_tag_keys: tuple[TagKey, ...] = Field(("owner",), alias="OWNER_TAG_KEYS", max_length=20)
+    """User tag keys that name a finding's owner, tried in order."""
     ou_owners: dict[Annotated[str, Field(min_length=1)], Annotated[str, Field(min_length=1)]] = Field(
         default_factory=dict, alias="OU_OWNERS"
     )
+    """JSON map of OU path to owner, e.g. {"Root/Workloads": "team-x"}; the longest matching prefix wins."""
     sla_days: dict[str, Any] = Field(default_factory=dict, alias="SLA_DAYS")
+    """JSON map of severity to days before a finding is overdue (default 7, 30, 90, 180: critical to low)."""
     exceptions_s3_uri: str | None = Field(None, alias="EXCEPTIONS_S3_URI", pattern=_S3_URI_PATTERN)
+    """s3://bucket/key of the risk exceptions file (docs/remediation.md)."""
     exceptions_parameter: str | None = Field(None, alias="EXCEPTIONS_PARAMETER", min_length=1)
+    """SSM parameter holding the risk exceptions file (instead of EXCEPTIONS_S3_URI)."""
     remediation_wait_days: int = Field(14, alias="REMEDIATION_WAIT_DAYS", ge=1, le=365)
+    """Days a remediation plan waits between deactivating a key and deleting it."""
 
     @field_validator("account_ids", "include_ous", "exclude_ous", "exclude_accounts", mode="before")
     @classmethod
@@ -291,6 +338,8 @@ def describe_validation_error(
             and item["type"] not in {"missing", "extra_forbidden"}
             and item["loc"]
         ):
-            shown = f" (got {item['input']!r})"
+            shown = f" (got {shorten_repr(item['input'])})"
         problems.append(f"{what} {location}: {detail}{shown}")
+    if len(problems) > _MAX_PROBLEMS:
+        problems[_MAX_PROBLEMS:] = [f"and {len(problems) - _MAX_PROBLEMS} more problems"]
     return "; ".join(problems)

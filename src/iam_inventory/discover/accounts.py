@@ -258,9 +258,9 @@ def _locate(
 
 
 def _ou_name(organizations: BaseClient, ou_id: str) -> str:
-    return organizations.describe_organizational_unit(OrganizationalUnitId=ou_id)["OrganizationalUnit"][
-        "Name"
-    ]
+    return str(
+        organizations.describe_organizational_unit(OrganizationalUnitId=ou_id)["OrganizationalUnit"]["Name"]
+    )
 
 
 def _describe(error: BaseException) -> str:
