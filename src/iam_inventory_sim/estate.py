@@ -36,6 +36,8 @@ class UserSpec:
     keys: tuple[KeySpec, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
     expect: frozenset[str] = frozenset()
+    # Days since the console password was last used; None: never signed in (password set at seeding).
+    password_used_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,7 @@ def demo_estate() -> tuple[AccountSpec, ...]:
             ou="Sandbox",
             tags={"env": "dev"},
             root_access_key=True,
+            root_mfa=False,
             users=(
                 UserSpec("dave", keys=(KeySpec(50, 60, expect=frozenset({"access_key_unused"})),)),
                 UserSpec("erin", keys=(KeySpec(30, None, expect=frozenset({"access_key_never_used"})),)),
@@ -162,7 +165,13 @@ def demo_estate() -> tuple[AccountSpec, ...]:
             ou="Workloads/Prod/Data",
             tags={"env": "prod"},
             users=(
-                UserSpec("ivan", console=True, mfa=True),
+                UserSpec(
+                    "ivan",
+                    console=True,
+                    mfa=True,
+                    password_used_days=60,
+                    expect=frozenset({"console_password_unused"}),
+                ),
                 UserSpec("judy", path="/analysts/", keys=(KeySpec(10, 1),)),
             ),
         ),

@@ -92,6 +92,9 @@ def seed_estate(
             )
             if user.console:
                 iam.create_login_profile(UserName=user.name, Password="Sim-Passw0rd!-not-real")
+                if user.password_used_days is not None:
+                    used = naive_now - timedelta(days=user.password_used_days, hours=1)
+                    backend.users[user.name].password_last_used = used
             if user.mfa:
                 serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{user.name}-mfa")[
                     "VirtualMFADevice"
