@@ -55,6 +55,11 @@ def main() -> None:
                 "api_calls": sum(item.api_calls for item in result.accounts),
                 "retried_calls": sum(item.retried_calls for item in result.accounts),
                 "calls_by_account": {item.account.account_id: item.api_calls for item in result.accounts},
+                # Calls that confirmed report-based findings live (part of api_calls; 0 when the run
+                # generated every report), per account, for bench to print beside the calls.
+                "verification_calls_by_account": {
+                    item.account.account_id: item.verification_calls for item in result.accounts
+                },
             }
         )
     )

@@ -200,7 +200,8 @@ class Responder:
 
     def _iam(self, account: str, action: str, form: dict[str, str]) -> str:
         estate = self.estate[account]
-        if action == "ListUsers":
+        if action in ("ListUsers", "GetAccountAuthorizationDetails"):
+            # GetAccountAuthorizationDetails (Filter=User) pages users like ListUsers, in UserDetailList.
             start = int(form.get("Marker", "0"))
             size = int(form.get("MaxItems", "100"))
             page = estate.users[start : start + size]
@@ -213,9 +214,18 @@ class Responder:
             more = start + size < len(estate.users)
             marker = f"<Marker>{start + size}</Marker>" if more else ""
             truncated = "true" if more else "false"
+            listing = "Users" if action == "ListUsers" else "UserDetailList"
             return _wrap(
-                "ListUsers", f"<Users>{members}</Users><IsTruncated>{truncated}</IsTruncated>{marker}"
+                action, f"<{listing}>{members}</{listing}><IsTruncated>{truncated}</IsTruncated>{marker}"
             )
+        if action == "GetUser":
+            user = self._user(account, form.get("UserName", ""))
+            detail = (
+                f"<User><Path>/</Path><UserName>{user.name}</UserName><UserId>{user.user_id}</UserId>"
+                f"<Arn>arn:aws:iam::{account}:user/{user.name}</Arn>"
+                f"<CreateDate>{iso(user.created_at)}</CreateDate></User>"
+            )
+            return _wrap("GetUser", detail)
         if action == "ListAccessKeys":
             user = self._user(account, form.get("UserName", ""))
             members = "".join(

@@ -29,8 +29,13 @@ def make_key(
 
 
 def make_user(
-    name: str = "alice", keys: tuple[AccessKey, ...] = (), console: bool = False, mfa: bool = False
+    name: str = "alice",
+    keys: tuple[AccessKey, ...] = (),
+    console: bool = False,
+    mfa: bool = False,
+    password_used: float | None = 1,
 ) -> IamUser:
+    """A 500-day-old user; a console user last signed in `password_used` days ago (None: never)."""
     return IamUser(
         user_name=name,
         user_id=f"AIDA{name.upper():0<17}"[:21],
@@ -38,19 +43,19 @@ def make_user(
         path="/",
         created_at=days_ago(500),
         console_access=console,
-        password_last_used=None,
+        password_last_used=days_ago(password_used) if console and password_used is not None else None,
         mfa_enabled=mfa,
         access_keys=keys,
     )
 
 
 def make_inventory(
-    *users: IamUser, root_keys: bool = False, account_id: str = "111111111111"
+    *users: IamUser, root_keys: bool = False, account_id: str = "111111111111", root_mfa: bool = True
 ) -> AccountInventory:
     return AccountInventory(
         account_id=account_id,
         users=tuple(users),
         root_access_keys_present=root_keys,
-        root_mfa_enabled=True,
+        root_mfa_enabled=root_mfa,
         collected_at=NOW,
     )

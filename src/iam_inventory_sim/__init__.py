@@ -1,16 +1,21 @@
 """An embedded AWS simulator (moto on loopback + a fault layer) for the demo, the tests and the benchmark."""
 
+from iam_inventory_sim.clock import SimClock
 from iam_inventory_sim.estate import (
     DEMO_EXTERNAL_ID,
     HUB_ACCOUNT_ID,
     AccountSpec,
     KeySpec,
     UserSpec,
-    admin_client,
     demo_estate,
     expected_findings,
+)
+from iam_inventory_sim.seed import (
+    admin_client,
+    backdate_key,
     seed_estate,
     seed_organization,
+    set_password_dates,
 )
 from iam_inventory_sim.server import Fault, FaultLayer, SimRequest, Simulator, running_simulator
 
@@ -21,13 +26,16 @@ __all__ = [
     "Fault",
     "FaultLayer",
     "KeySpec",
+    "SimClock",
     "SimRequest",
     "Simulator",
     "UserSpec",
     "admin_client",
+    "backdate_key",
     "demo_estate",
     "expected_findings",
     "running_simulator",
     "seed_estate",
     "seed_organization",
+    "set_password_dates",
 ]

@@ -1,142 +1,116 @@
-"""A credential report like AWS writes it, served in front of moto's.
+"""The IAM credential report as AWS serves it: generated per account, then cached for 4 hours.
 
-moto 5.2's report leaves gaps that real IAM fills: no `<root_account>` row, `not_supported` for each key's
-last-used service and region, and a fixed GeneratedTime of 2015-02-02. This WSGI layer answers
-GetCredentialReport from moto's own data the way AWS does, so both collection paths see the same estate.
-It defers to moto whenever moto would refuse (no report generated yet).
+AWS documents the states this layer models:
+- GenerateCredentialReport answers STARTED when it starts a new report, INPROGRESS while one is being
+  generated, and COMPLETE when a report exists; a new report "can be done every four hours", so within
+  4 hours of the last one it answers COMPLETE and generates nothing.
+  https://docs.aws.amazon.com/IAM/latest/APIReference/API_GenerateCredentialReport.html
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/iam_example_iam_GenerateCredentialReport_section.html
+- GetCredentialReport serves the cached report with its GeneratedTime; it fails ReportNotPresent (410)
+  before any report, ReportInProgress (404) while generating, ReportExpired (410) once the report is
+  older than 4 hours. https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetCredentialReport.html
+
+moto 5.2 answers COMPLETE forever after the first call, rebuilds the CSV from live data on every
+GetCredentialReport, has no root row and a fixed GeneratedTime of 2015-02-02: kinder than IAM, so this
+layer answers both actions itself and never passes them to moto.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
 import io
+import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
 from werkzeug.wrappers import Request, Response
 
-COLUMNS = [
-    "user",
-    "arn",
-    "user_creation_time",
-    "password_enabled",
-    "password_last_used",
-    "password_last_changed",
-    "password_next_rotation",
-    "mfa_active",
-    "access_key_1_active",
-    "access_key_1_last_rotated",
-    "access_key_1_last_used_date",
-    "access_key_1_last_used_region",
-    "access_key_1_last_used_service",
-    "access_key_2_active",
-    "access_key_2_last_rotated",
-    "access_key_2_last_used_date",
-    "access_key_2_last_used_region",
-    "access_key_2_last_used_service",
-    "cert_1_active",
-    "cert_1_last_rotated",
-    "cert_2_active",
-    "cert_2_last_rotated",
-]
-_NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
+from iam_inventory_sim.clock import SimClock
+from iam_inventory_sim.report_csv import COLUMNS, SlotMap, render_report, wire_time
+from iam_inventory_sim.wire import QUERY_NAMESPACES, error_response
+
+__all__ = ["COLUMNS", "REPORT_TTL", "CachedReport", "CredentialReportLayer"]
+REPORT_TTL = timedelta(hours=4)
 
 
-def _date(value: datetime | None) -> str:
-    if value is None:
-        return "N/A"
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+@dataclass(slots=True)
+class CachedReport:
+    """One account's latest report: its bytes as of `generated_at`."""
 
-
-def _key_columns(keys: list[Any], slot: int) -> dict[str, str]:
-    prefix = f"access_key_{slot}"
-    if len(keys) < slot:
-        return {
-            f"{prefix}_active": "false",
-            f"{prefix}_last_rotated": "N/A",
-            f"{prefix}_last_used_date": "N/A",
-            f"{prefix}_last_used_region": "N/A",
-            f"{prefix}_last_used_service": "N/A",
-        }
-    key = keys[slot - 1]
-    used = key.last_used
-    return {
-        f"{prefix}_active": "true" if key.status == "Active" else "false",
-        f"{prefix}_last_rotated": _date(key.create_date),
-        f"{prefix}_last_used_date": _date(used.timestamp) if used else "N/A",
-        f"{prefix}_last_used_region": used.region if used else "N/A",
-        f"{prefix}_last_used_service": used.service if used else "N/A",
-    }
-
-
-def render_report(backend: Any) -> str:
-    """The CSV AWS would return for one moto IAM backend, root row first."""
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n", restval="N/A")
-    writer.writeheader()
-    summary = backend.account_summary
-    root_keys = getattr(summary, "_account_access_keys_present", 0)
-    root = {
-        "user": "<root_account>",
-        "arn": f"arn:aws:iam::{backend.account_id}:root",
-        "user_creation_time": _date(datetime(2020, 1, 1, tzinfo=UTC)),
-        "password_enabled": "not_supported",
-        "password_last_used": "no_information",
-        "mfa_active": "true" if getattr(summary, "_account_mfa_enabled", 0) else "false",
-        **_key_columns([], 1),
-        **_key_columns([], 2),
-        "cert_1_active": "false",
-        "cert_2_active": "false",
-    }
-    if root_keys:
-        root |= {"access_key_1_active": "true", "access_key_1_last_rotated": _date(datetime(2021, 1, 1))}
-    writer.writerow(root)
-    for user in backend.users.values():
-        keys = sorted(user.access_keys, key=lambda key: key.create_date)
-        writer.writerow(
-            {
-                "user": user.name,
-                "arn": user.arn,
-                "user_creation_time": _date(user.create_date),
-                "password_enabled": "true" if user.password else "false",
-                "password_last_used": _date(user.password_last_used) if user.password else "N/A",
-                "password_last_changed": _date(user.create_date) if user.password else "N/A",
-                "mfa_active": "true" if user.mfa_devices else "false",
-                **_key_columns(keys, 1),
-                **_key_columns(keys, 2),
-                "cert_1_active": "false",
-                "cert_2_active": "false",
-            }
-        )
-    return buffer.getvalue()
+    generated_at: datetime
+    content: bytes
+    pending_polls: int = 0  # GetCredentialReport answers ReportInProgress this many more times
 
 
 class CredentialReportLayer:
-    """WSGI middleware: answers IAM GetCredentialReport like AWS, from moto's backend."""
+    """WSGI middleware: GenerateCredentialReport and GetCredentialReport as IAM answers them."""
 
-    def __init__(self, app: Callable[..., Any], clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, app: Callable[..., Any], clock: SimClock) -> None:
         self.app = app
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self.generated_at: dict[str, datetime] = {}
+        self.clock = clock
+        # How many GetCredentialReport calls see ReportInProgress after a STARTED; 0 keeps tests fast.
+        self.in_progress_polls = 0
+        self.reports: dict[str, CachedReport] = {}
+        self.generations: dict[str, int] = {}
+        self._slots: SlotMap = {}
+        self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         action, account_id = self._describe(environ)
         if action == "GenerateCredentialReport" and account_id:
-            self.generated_at.setdefault(account_id, self.clock())
-        elif action == "GetCredentialReport" and account_id:
-            response = self._report(account_id)
-            if response is not None:
-                return response(environ, start_response)
+            return self._generate(account_id)(environ, start_response)
+        if action == "GetCredentialReport" and account_id:
+            return self._get(account_id)(environ, start_response)
         return self.app(environ, start_response)
 
     def reset(self) -> None:
-        """Forget when reports were generated (moto forgets the reports themselves)."""
-        self.generated_at.clear()
+        """Forget every report (moto forgets the IAM data itself)."""
+        with self._lock:
+            self.reports.clear()
+            self.generations.clear()
+            self._slots.clear()
+            self.in_progress_polls = 0
+
+    def _generate(self, account_id: str) -> Response:
+        from moto.iam.models import iam_backends
+
+        now = self.clock.now()
+        with self._lock:
+            cached = self.reports.get(account_id)
+            if cached is not None and cached.pending_polls > 0:
+                return _state("INPROGRESS", "Report generation in progress")
+            if cached is not None and now - cached.generated_at < REPORT_TTL:
+                return _state("COMPLETE", "")
+            # The report is a snapshot: later changes appear only in the next report, 4 hours on.
+            csv_text = render_report(iam_backends[account_id]["aws"], self._slots)
+            self.reports[account_id] = CachedReport(now, csv_text.encode(), self.in_progress_polls)
+            self.generations[account_id] = self.generations.get(account_id, 0) + 1
+        return _state("STARTED", "No report exists. Starting a new report generation task")
+
+    def _get(self, account_id: str) -> Response:
+        with self._lock:
+            cached = self.reports.get(account_id)
+            if cached is None:
+                return error_response("iam", "ReportNotPresent", "Credential report not present", 410)
+            if cached.pending_polls > 0:
+                cached.pending_polls -= 1
+                return error_response("iam", "ReportInProgress", "Credential report is being generated", 404)
+            if self.clock.now() - cached.generated_at >= REPORT_TTL:
+                return error_response("iam", "ReportExpired", "Credential report has expired", 410)
+            content = base64.b64encode(cached.content).decode()
+            generated = wire_time(cached.generated_at)
+        body = (
+            f'<GetCredentialReportResponse xmlns="{QUERY_NAMESPACES["iam"]}"><GetCredentialReportResult>'
+            f"<Content>{content}</Content><ReportFormat>text/csv</ReportFormat>"
+            f"<GeneratedTime>{generated}</GeneratedTime></GetCredentialReportResult>"
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            "</GetCredentialReportResponse>"
+        )
+        return Response(body, status=200, content_type="text/xml")
 
     @staticmethod
     def _describe(environ: dict[str, Any]) -> tuple[str, str]:
@@ -154,20 +128,12 @@ class CredentialReportLayer:
         credential = environ["HTTP_AUTHORIZATION"].split("Credential=", 1)[1].split("/", 1)[0]
         return action, get_account_id_from(credential)
 
-    def _report(self, account_id: str) -> Response | None:
-        from moto.iam.models import iam_backends
 
-        backend = iam_backends[account_id]["aws"]
-        if not backend.report_generated():
-            return None  # moto answers ReportNotPresent, as AWS does
-        generated = self.generated_at.setdefault(account_id, self.clock())
-        content = base64.b64encode(render_report(backend).encode()).decode()
-        request_id = str(uuid.uuid4())
-        body = (
-            f'<GetCredentialReportResponse xmlns="{_NAMESPACE}"><GetCredentialReportResult>'
-            f"<Content>{content}</Content><ReportFormat>text/csv</ReportFormat>"
-            f"<GeneratedTime>{_date(generated).replace('+00:00', 'Z')}</GeneratedTime>"
-            f"</GetCredentialReportResult><ResponseMetadata><RequestId>{request_id}</RequestId>"
-            "</ResponseMetadata></GetCredentialReportResponse>"
-        )
-        return Response(body, status=200, content_type="text/xml")
+def _state(state: str, description: str) -> Response:
+    body = (
+        f'<GenerateCredentialReportResponse xmlns="{QUERY_NAMESPACES["iam"]}">'
+        f"<GenerateCredentialReportResult><Description>{description}</Description><State>{state}</State>"
+        f"</GenerateCredentialReportResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId>"
+        "</ResponseMetadata></GenerateCredentialReportResponse>"
+    )
+    return Response(body, status=200, content_type="text/xml")

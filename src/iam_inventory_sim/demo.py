@@ -29,6 +29,7 @@ from iam_inventory_sim import (
     seed_estate,
     seed_organization,
 )
+from iam_inventory_sim.credential_report import REPORT_TTL
 
 # Prints a finished run for a human (the CLI's summary table), passed in so the simulator needs no CLI.
 SummaryPrinter = Callable[[RunResult, TextIO], None]
@@ -119,28 +120,67 @@ def run_demo(out_dir: Path, out: TextIO, print_summary: SummaryPrinter) -> int:
                 print("  mallory (dev-sandbox) gets a console password and no MFA.", file=out)
                 later = now + timedelta(minutes=1)
                 second = _demo_run(f"demo-{stamp}-2", settings, later, out_dir, metrics, emf)
-        print("\n=== Run 2: after the changes ===", file=out)
-        print_summary(second, out)
+                print("\n=== Run 2: after the changes (credential reports still cached) ===", file=out)
+                print_summary(second, out)
+                if not _check_changes(second, expected_new, expected_resolved, out):
+                    return 3
+                verified = _verification_calls(second)
+                if not verified:
+                    print("\nCheck FAILED: run 2 read cached reports and verified nothing live", file=out)
+                    return 3
+                print(
+                    f"Check: IAM served each account's cached credential report (GenerateCredentialReport "
+                    f"answered COMPLETE), so run 2 confirmed its report-based candidates live "
+                    f"({verified} calls) and reported only what still holds.",
+                    file=out,
+                )
+
+                aged = REPORT_TTL + timedelta(minutes=1)
+                simulator.clock.advance(aged)
+                print(
+                    f"\n=== Run 3: the simulator clock moves {aged} ahead; the cached reports expire ===",
+                    file=out,
+                )
+                third = _demo_run(f"demo-{stamp}-3", settings, later + aged, out_dir, metrics, emf)
+        print_summary(third, out)
         print(f"wrote metrics (EMF): {out_dir / 'metrics.emf.jsonl'}", file=out)
-        changes = second.changes
-        assert changes is not None
-        new = {_describe(f) for f in second.findings if f.finding_id in changes.new_ids}
-        resolved = {_describe(f) for f in changes.resolved}
-        for label, items in (("New", new), ("Resolved", resolved)):
-            for item in sorted(items, key=str):
-                print(f"  {label}: {item[3]} in {item[0]} ({item[1] or 'root'})", file=out)
-        if (new, resolved) != (expected_new, expected_resolved):
-            print(
-                f"\nCheck FAILED: new {sorted(new, key=str)}, resolved {sorted(resolved, key=str)}", file=out
-            )
+        same = {_describe(f) for f in third.findings} == {_describe(f) for f in second.findings}
+        if not same or _verification_calls(third) or not _check_changes(third, set(), set(), out):
+            print("\nCheck FAILED: run 3 on fresh reports differs from run 2 or verified live", file=out)
             return 3
         print(
-            f"\nCheck: run 2 reports exactly the {len(new)} new and {len(resolved)} resolved findings "
-            f"the changes should cause. Open {out_dir / 'index.html'} in a browser.",
+            "Check: run 3 generated new reports (STARTED), paid no verification calls, and found the same "
+            f"findings as run 2. Open {out_dir / 'index.html'} in a browser.",
             file=out,
         )
     # The estate has an unreachable account on purpose: its `failed` status is the expected outcome.
     return 0
+
+
+def _verification_calls(result: RunResult) -> int:
+    return sum(item.verification_calls for item in result.accounts)
+
+
+def _check_changes(
+    result: RunResult, expected_new: ExpectedSet, expected_resolved: ExpectedSet, out: TextIO
+) -> bool:
+    """Print the run's new and resolved findings; True when they are the expected ones."""
+    changes = result.changes
+    assert changes is not None
+    new = {_describe(f) for f in result.findings if f.finding_id in changes.new_ids}
+    resolved = {_describe(f) for f in changes.resolved}
+    for label, items in (("New", new), ("Resolved", resolved)):
+        for item in sorted(items, key=str):
+            print(f"  {label}: {item[3]} in {item[0]} ({item[1] or 'root'})", file=out)
+    if (new, resolved) != (expected_new, expected_resolved):
+        print(f"\nCheck FAILED: new {sorted(new, key=str)}, resolved {sorted(resolved, key=str)}", file=out)
+        return False
+    print(
+        f"\nCheck: the run reports exactly the {len(new)} new and {len(resolved)} resolved findings "
+        "the changes should cause.",
+        file=out,
+    )
+    return True
 
 
 def _describe(finding: Finding) -> tuple[str, str | None, str | None, str]:

@@ -6,22 +6,12 @@ rules' definitions, so tests and the demo can compare what the job finds with wh
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-
-import boto3
-from botocore.config import Config
-
-if TYPE_CHECKING:
-    from iam_inventory_sim.server import Simulator
 
 HUB_ACCOUNT_ID = "123456789012"  # moto's default account: the hub's own credentials land here
 DEMO_EXTERNAL_ID = "demo-external-id-7f3a9c"
-_SIM_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +36,8 @@ class UserSpec:
     keys: tuple[KeySpec, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
     expect: frozenset[str] = frozenset()
+    # Days since the console password was last used; None: never signed in (password set at seeding).
+    password_used_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +52,8 @@ class AccountSpec:
     name: str
     users: tuple[UserSpec, ...] = ()
     root_access_key: bool = False
+    # Root MFA on by default, so estates only plant root_mfa_disabled where they mean to.
+    root_mfa: bool = True
     role: str = "ok"
     ou: str = ""
     tags: dict[str, str] = field(default_factory=dict)
@@ -84,6 +78,8 @@ def expected_findings(
             continue
         if account.root_access_key:
             expected.add((account.account_id, None, None, "root_access_key_present"))
+        if not account.root_mfa:
+            expected.add((account.account_id, None, None, "root_mfa_disabled"))
         for user in account.users:
             expected.update((account.account_id, user.name, None, rule) for rule in user.expect)
             for index, key in enumerate(user.keys):
@@ -146,6 +142,7 @@ def demo_estate() -> tuple[AccountSpec, ...]:
             ou="Sandbox",
             tags={"env": "dev"},
             root_access_key=True,
+            root_mfa=False,
             users=(
                 UserSpec("dave", keys=(KeySpec(50, 60, expect=frozenset({"access_key_unused"})),)),
                 UserSpec("erin", keys=(KeySpec(30, None, expect=frozenset({"access_key_never_used"})),)),
@@ -168,7 +165,13 @@ def demo_estate() -> tuple[AccountSpec, ...]:
             ou="Workloads/Prod/Data",
             tags={"env": "prod"},
             users=(
-                UserSpec("ivan", console=True, mfa=True),
+                UserSpec(
+                    "ivan",
+                    console=True,
+                    mfa=True,
+                    password_used_days=60,
+                    expect=frozenset({"console_password_unused"}),
+                ),
                 UserSpec("judy", path="/analysts/", keys=(KeySpec(10, 1),)),
             ),
         ),
@@ -177,153 +180,9 @@ def demo_estate() -> tuple[AccountSpec, ...]:
     )
 
 
-def _client(service: str, endpoint: str, credentials: dict[str, str] | None = None) -> object:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        config=Config(retries={"mode": "standard", "max_attempts": 2}),
-        **(credentials or _SIM_CREDENTIALS),
-    )
-
-
-def _account_credentials(endpoint: str, account_id: str) -> dict[str, str]:
-    # Seeding happens before the fault layer enforces trust: moto lets any AssumeRole through.
-    sts = _client("sts", endpoint)
-    credentials = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole", RoleSessionName="seed"
-    )["Credentials"]
-    return {
-        "aws_access_key_id": credentials["AccessKeyId"],
-        "aws_secret_access_key": credentials["SecretAccessKey"],
-        "aws_session_token": credentials["SessionToken"],
-    }
-
-
-def admin_client(simulator: Simulator, service: str, account_id: str) -> Any:
-    """A client acting as the administrator of a simulated account, to change the estate.
-
-    Changing the estate is the simulator's admin doing, not the hub's: trust enforcement is paused
-    while the admin role is assumed, then restored.
-    """
-    enforcing = simulator.faults.enforce_trust
-    simulator.faults.enforce_trust = False
-    try:
-        credentials = _account_credentials(simulator.endpoint, account_id)
-    finally:
-        simulator.faults.enforce_trust = enforcing
-    return _client(service, simulator.endpoint, credentials)
-
-
 def spoke_trust_policy(hub_principal: str, external_id: str | None) -> dict:
     """The spoke role's trust policy: only the hub may assume it, with the ExternalId."""
     statement: dict = {"Effect": "Allow", "Principal": {"AWS": hub_principal}, "Action": "sts:AssumeRole"}
     if external_id:
         statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
     return {"Version": "2012-10-17", "Statement": [statement]}
-
-
-def seed_estate(
-    endpoint: str,
-    accounts: Iterable[AccountSpec],
-    now: datetime,
-    external_id: str | None = DEMO_EXTERNAL_ID,
-    role_name: str = "IAMListRole",
-    role_path: str = "/",
-) -> dict[tuple[str, str, int], str]:
-    """Create roles, users, console profiles, MFA devices and keys dated relative to `now`.
-
-    Returns the id of every created key by (account, user, key index), to name keys in expectations.
-    """
-    from moto.iam.models import AccessKeyLastUsed, iam_backends
-
-    naive_now = now.astimezone(UTC).replace(tzinfo=None)  # moto stores naive UTC datetimes
-    key_ids: dict[tuple[str, str, int], str] = {}
-    for account in accounts:
-        iam = _client("iam", endpoint, _account_credentials(endpoint, account.account_id))
-        if account.role != "missing":
-            trusted_id = external_id if account.role == "ok" else "some-other-external-id"
-            iam.create_role(
-                RoleName=role_name,
-                Path=role_path,
-                AssumeRolePolicyDocument=json.dumps(
-                    spoke_trust_policy(f"arn:aws:iam::{HUB_ACCOUNT_ID}:root", trusted_id)
-                ),
-            )
-        backend = iam_backends[account.account_id]["aws"]
-        for user in account.users:
-            iam.create_user(
-                UserName=user.name,
-                Path=user.path,
-                Tags=[{"Key": k, "Value": v} for k, v in user.tags.items()],
-            )
-            if user.console:
-                iam.create_login_profile(UserName=user.name, Password="Sim-Passw0rd!-not-real")
-            if user.mfa:
-                serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{user.name}-mfa")[
-                    "VirtualMFADevice"
-                ]["SerialNumber"]
-                iam.enable_mfa_device(
-                    UserName=user.name,
-                    SerialNumber=serial,
-                    AuthenticationCode1="123456",
-                    AuthenticationCode2="654321",
-                )
-            for index, key in enumerate(user.keys):
-                key_id = iam.create_access_key(UserName=user.name)["AccessKey"]["AccessKeyId"]
-                key_ids[(account.account_id, user.name, index)] = key_id
-                if not key.active:
-                    iam.update_access_key(UserName=user.name, AccessKeyId=key_id, Status="Inactive")
-                stored = next(k for k in backend.users[user.name].access_keys if k.access_key_id == key_id)
-                stored.create_date = naive_now - timedelta(days=key.age_days, hours=1)
-                if key.last_used_days is not None:
-                    stored.last_used = AccessKeyLastUsed(
-                        timestamp=naive_now - timedelta(days=key.last_used_days, hours=1),
-                        service=key.service,
-                        region="us-east-1",
-                    )
-        if account.root_access_key:
-            backend.account_summary._account_access_keys_present = 1
-    return key_ids
-
-
-def seed_organization(
-    endpoint: str, accounts: Iterable[AccountSpec], hub_name: str = "security-hub"
-) -> dict[str, str]:
-    """Make the hub the management account of an organization holding `accounts` in their OUs.
-
-    Returns the OU id of every OU path ("" is the root), to configure filters with.
-    """
-    from moto.organizations.models import organizations_backends
-
-    organizations = _client("organizations", endpoint)
-    organizations.create_organization(FeatureSet="ALL")
-    backend = organizations_backends[HUB_ACCOUNT_ID]["aws"]
-    backend.get_account_by_id(HUB_ACCOUNT_ID).name = hub_name
-    root_id = organizations.list_roots()["Roots"][0]["Id"]
-    ou_ids = {"": root_id}
-    for account in accounts:
-        parent, path = root_id, ""
-        for name in account.ou.split("/") if account.ou else ():
-            path = f"{path}/{name}" if path else name
-            if path not in ou_ids:
-                created_ou = organizations.create_organizational_unit(ParentId=parent, Name=name)
-                ou_ids[path] = created_ou["OrganizationalUnit"]["Id"]
-            parent = ou_ids[path]
-        status = organizations.create_account(
-            AccountName=account.name,
-            Email=f"{account.name}@example.com",
-            Tags=[{"Key": key, "Value": value} for key, value in account.tags.items()],
-        )["CreateAccountStatus"]
-        # moto invents account ids; the estate's ids are fixed so IAM seeding and expectations agree.
-        created = backend.get_account_by_id(status["AccountId"])
-        organizations_backends.master_accounts.pop(created.id, None)
-        created.id = account.account_id
-        organizations_backends.master_accounts[account.account_id] = (HUB_ACCOUNT_ID, "aws")
-        if parent != root_id:
-            organizations.move_account(
-                AccountId=account.account_id, SourceParentId=root_id, DestinationParentId=parent
-            )
-        if account.state == "SUSPENDED":
-            organizations.close_account(AccountId=account.account_id)
-    return ou_ids

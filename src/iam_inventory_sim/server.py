@@ -12,7 +12,6 @@ import json
 import re
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,12 +22,13 @@ from urllib.parse import parse_qs
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from iam_inventory_sim.clock import SimClock
+from iam_inventory_sim.credential_report import CredentialReportLayer
+from iam_inventory_sim.moto_patches import make_moto_behave_like_iam
+from iam_inventory_sim.wire import error_response
+
 _CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _ROLE_ARN = re.compile(r"^arn:[\w-]+:iam::(\d{12}):role(/(?:[^/]+/)*)([^/]+)$")
-_QUERY_NAMESPACES = {
-    "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
-    "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,30 +123,7 @@ class FaultLayer:
 
     @staticmethod
     def _error_response(request: SimRequest, fault: Fault) -> Response:
-        request_id = str(uuid.uuid4())
-        namespace = _QUERY_NAMESPACES.get(request.service)
-        if namespace is not None:
-            kind = "Sender" if fault.sender else "Receiver"
-            body = (
-                f'<ErrorResponse xmlns="{namespace}"><Error><Type>{kind}</Type><Code>{fault.code}</Code>'
-                f"<Message>{fault.message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
-            )
-            return Response(
-                body, status=fault.status, content_type="text/xml", headers={"x-amzn-RequestId": request_id}
-            )
-        if request.service == "s3":
-            body = (
-                f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{fault.code}</Code>"
-                f"<Message>{fault.message}</Message><RequestId>{request_id}</RequestId></Error>"
-            )
-            return Response(body, status=fault.status, content_type="application/xml")
-        payload = json.dumps({"__type": fault.code, "message": fault.message})
-        return Response(
-            payload,
-            status=fault.status,
-            content_type="application/x-amz-json-1.1",
-            headers={"x-amzn-RequestId": request_id, "x-amzn-ErrorType": fault.code},
-        )
+        return error_response(request.service, fault.code, fault.message, fault.status, fault.sender)
 
 
 def check_trust(request: SimRequest) -> Fault | None:
@@ -201,52 +178,6 @@ def _principal_account(principal: str) -> str:
     return match.group(1) if match else ""
 
 
-IAM_DEFAULT_PAGE_SIZE = 100  # what IAM returns when MaxItems is not given
-IAM_MAX_PAGE_SIZE = 1000
-
-
-def make_moto_behave_like_iam() -> None:
-    """Patch where moto's IAM differs from IAM in ways a large account exposes, and a per-request cost.
-
-    moto returns every user in one ListUsers page (real IAM pages 100 at a time, so a collector that
-    ignores Marker would look fine against moto and lose users against AWS), and its
-    GetAccessKeyLastUsed scans every key of every account per call (minutes on a 5,000-user account).
-    Idempotent: the simulator may be created more than once per process.
-    """
-    from moto import backends
-    from moto.core.responses import ActionResult
-    from moto.iam.models import IAMBackend
-    from moto.iam.responses import IamResponse
-
-    if getattr(IamResponse.list_users, "_pages_like_iam", False):
-        return
-    # moto's dispatcher lists and stat()s its own package directory on every request (~3 ms each);
-    # the list cannot change while the process runs.
-    modules = tuple(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: modules
-    scan_every_account = IAMBackend.get_access_key_last_used
-
-    def list_users(self: Any) -> ActionResult:
-        users = list(self.backend.list_users(self._get_param("PathPrefix"), None, None))
-        page_size = min(int(self._get_param("MaxItems") or IAM_DEFAULT_PAGE_SIZE), IAM_MAX_PAGE_SIZE)
-        start = int(self._get_param("Marker") or 0)
-        end = start + page_size
-        result: dict[str, Any] = {"Users": users[start:end], "IsTruncated": end < len(users)}
-        if end < len(users):
-            result["Marker"] = str(end)
-        return ActionResult(result)
-
-    def get_access_key_last_used(self: Any, access_key_id: str) -> dict[str, Any]:
-        key = self.access_keys.get(access_key_id)
-        if key is None:
-            return scan_every_account(self, access_key_id)
-        return {"user_name": key.user_name, "last_used": key.last_used}
-
-    list_users._pages_like_iam = True  # type: ignore[attr-defined]
-    IamResponse.list_users = list_users
-    IAMBackend.get_access_key_last_used = get_access_key_last_used
-
-
 class _QuietRequestHandler:
     """Mixin that silences werkzeug's per-request access log."""
 
@@ -257,7 +188,7 @@ class _QuietRequestHandler:
 class Simulator:
     """moto server + fault layer on 127.0.0.1, on a free port, in a background thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: SimClock | None = None) -> None:
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
@@ -266,9 +197,11 @@ class Simulator:
 
         make_moto_behave_like_iam()
         handler = type("SimulatorRequestHandler", (_QuietRequestHandler, MotoRequestHandler), {})
-        from iam_inventory_sim.credential_report import CredentialReportLayer
-
-        self.credential_reports = CredentialReportLayer(DomainDispatcherApplication(create_backend_app))
+        # Simulated AWS time: tests and the demo move it forward to age cached credential reports.
+        self.clock = clock or SimClock()
+        self.credential_reports = CredentialReportLayer(
+            DomainDispatcherApplication(create_backend_app), self.clock
+        )
         self.faults = FaultLayer(self.credential_reports)
         self._server: BaseWSGIServer = make_server(
             "127.0.0.1", 0, self.faults, threaded=True, request_handler=handler
@@ -297,6 +230,7 @@ class Simulator:
 
         moto_api_backend.reset()
         self.credential_reports.reset()
+        self.clock.reset()
         self.faults.rules.clear()
         self.faults.operations.clear()
         self.faults.enforce_trust = False

@@ -57,15 +57,22 @@ def test_demo_leaves_report_and_csv_matching_the_seeded_estate(simulator_server,
         "AccessDenied",
     )
     rows = list(csv.DictReader(io.StringIO((tmp_path / "findings.csv").read_text())))
-    # report.json is the second run's: 10 seeded findings, 2 fixed, 1 new
-    assert len(rows) == report["summary"]["findings"]["total"] == 9
-    assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsScanned":[3.0]') == 2
-    assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsSkipped":[2.0]') == 2
+    # report.json is the third run's: 12 seeded findings, 2 fixed and 1 new in run 2, none since
+    assert len(rows) == report["summary"]["findings"]["total"] == 11
+    assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsScanned":[3.0]') == 3
+    assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsSkipped":[2.0]') == 3
     assert "444444444444" in text
-    # And the second run reported exactly the changes the demo made
-    assert "run 2 reports exactly the 1 new and 2 resolved findings" in text
-    assert (report["changes"]["new"], report["changes"]["resolved"]) == (1, 2)
-    assert report["changes"]["previous_run_id"].endswith("-1")
+    # And run 2, on cached reports, verified its candidates live and reported exactly the demo's changes
+    assert "the run reports exactly the 1 new and 2 resolved findings" in text
+    assert "so run 2 confirmed its report-based candidates live" in text
+    # And run 3, after the simulator clock aged the reports past 4 hours, regenerated them, verified nothing
+    assert "the simulator clock moves 4:01:00 ahead; the cached reports expire" in text
+    assert "run 3 generated new reports (STARTED), paid no verification calls" in text
+    assert [entry["verification_calls"] for entry in report["accounts"] if entry["status"] == "scanned"] == [
+        0
+    ] * 3
+    assert (report["changes"]["new"], report["changes"]["resolved"]) == (0, 0)
+    assert report["changes"]["previous_run_id"].endswith("-2")
     # And every format is in the output directory
     for name in (
         "inventory.csv",
@@ -76,7 +83,7 @@ def test_demo_leaves_report_and_csv_matching_the_seeded_estate(simulator_server,
         "latest.json",
     ):
         assert (tmp_path / name).is_file(), name
-    assert len(json.loads((tmp_path / "history.json").read_text())["runs"]) == 2
+    assert len(json.loads((tmp_path / "history.json").read_text())["runs"]) == 3
 
 
 @pytest.mark.parametrize("path", sorted(EVENTS.glob("*.json")), ids=lambda p: p.name)

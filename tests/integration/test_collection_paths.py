@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import replace
 
@@ -83,7 +84,11 @@ def run(mode: str, run_id: str = "paths", tag_keys: str = "owner,team") -> RunRe
 
 
 def comparable(result: RunResult) -> list[dict]:
-    return [finding_entry(finding) for finding in result.findings]
+    """Findings as report.json writes them, without `verified_live` (which says where evidence came from)."""
+    return [
+        {name: value for name, value in finding_entry(finding).items() if name != "verified_live"}
+        for finding in result.findings
+    ]
 
 
 def test_both_paths_produce_identical_findings(seed):
@@ -104,10 +109,23 @@ def test_both_paths_produce_identical_findings(seed):
     assert found == planted_findings(estate(), key_ids)
     assert comparable(fast) == comparable(slow)
 
-    # And the inventories agree, except the user id the report lacks and its whole-second creation times
+    # And the API path's evidence is all live, while the fast path's report-based evidence says so
+    assert all(f.verified_live for f in slow.findings)
+    assert {f.rule_id for f in fast.findings if not f.verified_live} == {
+        "root_access_key_present",
+        "console_user_without_mfa",
+        "access_key_unused",
+        "access_key_never_used",
+    }
+
+    # And the inventories agree, apart from the flags that say which data came from the report
     def users(result: RunResult) -> list:
         return [
-            replace(user, user_id="", created_at=user.created_at.replace(microsecond=0))
+            replace(
+                user,
+                console_from_report=False,
+                access_keys=tuple(replace(key, last_use_from_report=False) for key in user.access_keys),
+            )
             for r in result.accounts
             if r.inventory
             for user in r.inventory.users
@@ -121,18 +139,26 @@ def test_fast_path_stays_within_its_call_budget_and_records_the_report_time(seed
     seed(estate())
     simulator.faults.operations.clear()
 
-    # When it is scanned on the fast path, routing tags off (they cost one ListUserTags per user)
-    result = run("auto", tag_keys="none")
+    # When it is scanned on the fast path, with routing tags on
+    result = run("auto", tag_keys="owner,team")
 
-    # Then each account made at most 3 + (users with keys) calls, AssumeRole included
+    # Then each account made 3 + ceil(users / 1000) + (users with keys) calls, AssumeRole included,
+    # and none to verify: this run generated the report
     for account, outcome in zip(estate(), result.accounts, strict=True):
         with_keys = sum(1 for user in account.users if user.keys)
-        assert outcome.api_calls == 3 + with_keys, account.account_id
+        pages = max(1, math.ceil(len(account.users) / 1000))
+        assert outcome.api_calls == 3 + pages + with_keys, account.account_id
+        assert outcome.verification_calls == 0
         assert outcome.report_generated_at is not None
 
-    # And no per-user or per-key call other than ListAccessKeys reached IAM
+    # And no per-user call other than ListAccessKeys reached IAM: tags came with the user pages
     iam_operations = {name for name in simulator.faults.operations if name.startswith("iam:")}
-    assert iam_operations == {"iam:GenerateCredentialReport", "iam:GetCredentialReport", "iam:ListAccessKeys"}
+    assert iam_operations == {
+        "iam:GenerateCredentialReport",
+        "iam:GetCredentialReport",
+        "iam:GetAccountAuthorizationDetails",
+        "iam:ListAccessKeys",
+    }
 
     # And report.json records the path and the report's time, and still validates
     report = build_report(result)
@@ -167,17 +193,10 @@ def test_missing_report_permission_falls_back_to_the_api_path(seed, simulator, o
 
 
 def test_report_in_progress_is_polled_until_ready(seed, simulator, monkeypatch):
-    # Given IAM that says the report is still being generated, twice
+    # Given IAM that says the report is still being generated, twice, after STARTED
     seed(estate()[1:2])
-    answers = ["ReportInProgress", "ReportInProgress"]
-
-    def in_progress(request: SimRequest) -> Fault | None:
-        if request.action == "GetCredentialReport" and answers:
-            return Fault(answers.pop(0), "Report generation in progress", status=404)
-        return None
-
-    simulator.faults.rules.append(in_progress)
-    monkeypatch.setattr("iam_inventory.collect.credential_report.time.sleep", lambda seconds: None)
+    simulator.credential_reports.in_progress_polls = 2
+    monkeypatch.setattr("iam_inventory.collect.report.time.sleep", lambda seconds: None)
     monkeypatch.setenv("ACCOUNT_IDS", "222222222222")
 
     # When the account is scanned
@@ -193,3 +212,33 @@ def test_report_in_progress_is_polled_until_ready(seed, simulator, monkeypatch):
         "access_key_unused",
         "access_key_never_used",
     }
+
+
+def test_an_older_spoke_role_without_authorization_details_falls_back_to_list_users(seed, simulator):
+    # Given a spoke role (prod) deployed before iam:GetAccountAuthorizationDetails was granted
+    key_ids = seed(estate())
+
+    def deny(request: SimRequest) -> Fault | None:
+        if request.action == "GetAccountAuthorizationDetails" and request.caller_account == "111111111111":
+            return Fault("AccessDenied", "not authorized to perform: iam:GetAccountAuthorizationDetails", 403)
+        return None
+
+    simulator.faults.rules.append(deny)
+
+    # When the estate is scanned
+    result = run("auto")
+
+    # Then prod was read with ListUsers (+ ListUserTags), says so, and carries a warning the report shows
+    by_id = {r.account.account_id: r for r in result.accounts}
+    assert by_id["111111111111"].collection_path is CollectionPath.CREDENTIAL_REPORT_LIST_USERS
+    assert by_id["222222222222"].collection_path is CollectionPath.CREDENTIAL_REPORT
+    assert "iam:GetAccountAuthorizationDetails" in by_id["111111111111"].warnings[0]
+    assert by_id["222222222222"].warnings == ()
+    entry = next(a for a in build_report(result)["accounts"] if a["account_id"] == "111111111111")
+    assert entry["collection_path"] == "credential_report+list_users"
+    assert entry["warnings"] == list(by_id["111111111111"].warnings)
+
+    # And nothing was lost: the same findings as planted
+    found = {(f.account_id, f.user_name, f.access_key_id, f.rule_id) for f in result.findings}
+    assert found == planted_findings(estate(), key_ids)
+    assert simulator.faults.operations["iam:ListUserTags"] == len(estate()[0].users)

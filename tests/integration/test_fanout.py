@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -51,16 +52,20 @@ def without_durations(report: dict) -> dict:
     report["run"].pop("finished_at")
     for entry in report["accounts"]:
         entry.pop("duration_ms")
+        # Each run generates its own credential report (the simulator clock moves 4 hours between them).
+        entry.pop("credential_report_generated_at")
     return report
 
 
-def test_merged_report_equals_the_single_mode_report(fanout_env, capsys):
+def test_merged_report_equals_the_single_mode_report(fanout_env, simulator, capsys):
     # Given the estate scanned once in single mode, its report kept aside
     bucket = fanout_env
     single_summary = handler.lambda_handler({"run_id": RUN_ID}, FakeContext())
     single = read_s3_json(bucket, f"{FOLDER}/report.json")
     single_csv = boto3.client("s3").get_object(Bucket=bucket, Key=f"{FOLDER}/findings.csv")["Body"].read()
     capsys.readouterr()
+    # ... and the credential reports aged past 4 hours, so fan-out generates its own, as single mode did
+    simulator.clock.advance(timedelta(hours=4, seconds=1))
 
     # When the same run id goes through discover, one worker per account, and finalize
     summary = run_state_machine({"run_id": RUN_ID}, bucket)

@@ -523,24 +523,29 @@ def test_very_large_account_is_inventoried_completely(
     assert simulator.faults.operations["iam:ListAccessKeys"] == len(key_ids)
 
 
-def test_api_path_follows_every_list_users_marker(
-    simulator, seed, report_bucket, lambda_context, bulk_configured, monkeypatch
+@pytest.mark.parametrize("operation", ["GetAccountAuthorizationDetails", "ListUsers"])
+def test_api_path_follows_every_user_listing_marker(
+    simulator, seed, report_bucket, lambda_context, bulk_configured, monkeypatch, operation
 ):
-    # Given 250 users (three pages of IAM's default 100) and the per-user API path
+    # Given 250 users, listed 100 a page (IAM may return fewer than MaxItems even when more remain),
+    # with GetAccountAuthorizationDetails, or with ListUsers on an older spoke role that lacks it
     key_ids = seed_bulk_account(seed, 250)
     monkeypatch.setenv("COLLECTION_MODE", "api")
+    monkeypatch.setattr("iam_inventory.collect.users.PAGE_SIZE", 100)
     page_sizes: list[int] = []
-    simulator.faults.rules.append(
-        lambda request: (
-            page_sizes.append(int(request.params.get("MaxItems", 100)))
-            if request.action == "ListUsers"
-            else None
-        )
-    )
+
+    def record(request: SimRequest) -> Fault | None:
+        if request.action == "GetAccountAuthorizationDetails" and operation == "ListUsers":
+            return Fault("AccessDenied", "not authorized to perform: iam:GetAccountAuthorizationDetails", 403)
+        if request.action == operation:
+            page_sizes.append(int(request.params.get("MaxItems", 0)))
+        return None
+
+    simulator.faults.rules.append(record)
 
     # When the job scans it
     invoke(manual_event("paged", [LARGE_ACCOUNT]), lambda_context)
 
-    # Then every user is in the report, read across every ListUsers page
+    # Then every user is in the report, read across every page
     assert_bulk_account_complete(run_report(report_bucket, "paged"), 250, key_ids)
     assert page_sizes == [100, 100, 100]

@@ -93,23 +93,27 @@ def test_tag_collection_can_be_switched_off(
 def test_a_spoke_role_without_list_user_tags_is_still_inventoried(
     configured, simulator, report_bucket, lambda_context
 ):
-    # Given a spoke role that may not call iam:ListUserTags (deployed before tags were collected)
+    # Given the oldest spoke stack: no iam:GetAccountAuthorizationDetails and no iam:ListUserTags
+    from iam_inventory.collect.users import NO_TAGS_WARNING, OLD_SPOKE_WARNING
     from iam_inventory_sim import Fault
 
     simulator.faults.rules.append(
         lambda request: (
-            Fault("AccessDenied", "not authorized to perform: iam:ListUserTags", status=403)
-            if request.action == "ListUserTags"
+            Fault("AccessDenied", f"not authorized to perform: iam:{request.action}", status=403)
+            if request.action in ("ListUserTags", "GetAccountAuthorizationDetails")
             else None
         )
     )
     # When
     summary = handler.lambda_handler({"run_id": "run-1"}, lambda_context)
-    # Then both accounts are scanned, without tags, with their findings
+    # Then both accounts are scanned through ListUsers, without tags, with their findings and warnings
     assert summary["accounts"]["scanned"] == 2
     assert summary["findings"]["total"] == 2
     report = read_s3_json(report_bucket, f"{run_folder('run-1')}/report.json")
     assert all(u["tags"] == {} for entry in report["inventory"] for u in entry["users"])
+    for account in report["accounts"]:
+        assert account["collection_path"] == "credential_report+list_users"
+        assert account["warnings"] == [OLD_SPOKE_WARNING, NO_TAGS_WARNING]
 
 
 def test_athena_partitions_match_the_glue_tables(configured, report_bucket, lambda_context):

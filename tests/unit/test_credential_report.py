@@ -7,15 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from iam_inventory.collect.credential_report import (
+from iam_inventory.collect.calls import call_patiently
+from iam_inventory.collect.keys import match_keys
+from iam_inventory.collect.report import (
     ReportKey,
     ReportUnavailable,
-    call_patiently,
-    collect_account_from_report,
     fetch_credential_report,
-    match_keys,
     parse_credential_report,
 )
+from iam_inventory.collect.report_path import collect_account_from_report
+from iam_inventory.collect.users import LiveUser
 from iam_inventory.core.budget import Deadline
 from iam_inventory.models import KeyLastUse
 from tests.builders import NOW
@@ -279,10 +280,6 @@ def test_non_throttling_errors_are_not_retried():
 class ListingIam:
     """An IAM client for collect_account_from_report: ListAccessKeys answers, calls recorded."""
 
-    class exceptions:
-        class NoSuchEntityException(Exception):
-            pass
-
     def __init__(self, keys: dict[str, list[dict]], summary: dict | None = None) -> None:
         self.keys = keys
         self.summary = summary or {}
@@ -291,7 +288,7 @@ class ListingIam:
     def list_access_keys(self, UserName: str) -> dict:
         self.calls.append(f"ListAccessKeys:{UserName}")
         if UserName not in self.keys:
-            raise self.exceptions.NoSuchEntityException(UserName)
+            raise client_error("NoSuchEntity", "ListAccessKeys")
         return {"AccessKeyMetadata": self.keys[UserName]}
 
     def get_account_summary(self) -> dict:
@@ -299,9 +296,17 @@ class ListingIam:
         return {"SummaryMap": self.summary}
 
 
-def test_inventory_from_report_lists_keys_only_for_users_with_keys():
-    # Given the AWS report (alice has two keys, bob none) and IAM listing alice's keys
-    report = parse_credential_report(AWS_REPORT.encode(), GENERATED)
+def live(name: str, created: datetime, path: str = "/") -> LiveUser:
+    return LiveUser(name, f"AIDA{name.upper()}", f"arn:aws:iam::111111111111:user{path}{name}", path, created)
+
+
+ALICE = live("alice", datetime(2024, 1, 1, tzinfo=UTC), "/staff/")
+BOB = live("bob", datetime(2024, 2, 1, tzinfo=UTC))
+
+
+def test_inventory_from_a_fresh_report_lists_keys_only_for_users_with_keys():
+    # Given a report this run generated (alice has two keys, bob none) and IAM listing alice's keys
+    report = parse_credential_report(AWS_REPORT.encode(), GENERATED, generated_by_run=True)
     iam = ListingIam(
         {
             "alice": [
@@ -312,28 +317,145 @@ def test_inventory_from_report_lists_keys_only_for_users_with_keys():
     )
 
     # When the inventory is built
-    inventory = collect_account_from_report(iam, "111111111111", NOW, report, 4, Deadline.unlimited())
+    inventory = collect_account_from_report(
+        iam, "111111111111", NOW, report, [ALICE, BOB], 4, Deadline.unlimited()
+    )
 
     # Then only alice's keys were listed, root state came from the root row, keys carry report data
     assert iam.calls == ["ListAccessKeys:alice"]
-    assert inventory.root_access_keys_present
-    assert inventory.root_mfa_enabled
+    assert (inventory.root_access_keys_present, inventory.root_mfa_enabled) == (True, True)
+    assert inventory.root_from_report
     alice, bob = inventory.users
     assert (alice.console_access, alice.mfa_enabled, alice.path) == (True, False, "/staff/")
+    assert alice.console_from_report
     assert [key.last_use.service for key in alice.access_keys] == ["s3", None]
+    assert [key.last_use_from_report for key in alice.access_keys] == [True, True]
     assert bob.access_keys == ()
 
 
-def test_a_report_without_root_row_asks_the_account_summary_and_skips_deleted_users():
+def test_an_older_report_lists_every_users_keys_because_keys_may_have_been_created_since():
+    # Given a report that predates the run, where bob had no key
+    report = parse_credential_report(AWS_REPORT.encode(), GENERATED, generated_by_run=False)
+    iam = ListingIam({"alice": [], "bob": []})
+
+    # When the inventory is built
+    collect_account_from_report(iam, "111111111111", NOW, report, [ALICE, BOB], 1, Deadline.unlimited())
+
+    # Then bob's keys were listed too
+    assert iam.calls == ["ListAccessKeys:alice", "ListAccessKeys:bob"]
+
+
+def test_users_deleted_since_the_report_drop_out_and_a_missing_root_row_asks_the_summary():
     # Given a report in moto's dialect (no root row) whose only user was deleted since
     report = parse_credential_report(HEADER + "\n" + MOTO_ROW + "\n", GENERATED)
     iam = ListingIam({}, summary={"AccountAccessKeysPresent": 1, "AccountMFAEnabled": 0})
 
-    # When the inventory is built
-    inventory = collect_account_from_report(iam, "111111111111", NOW, report, 1, Deadline.unlimited())
+    # When the inventory is built from a live listing without carol
+    inventory = collect_account_from_report(iam, "111111111111", NOW, report, [], 1, Deadline.unlimited())
 
     # Then root state came from one GetAccountSummary, and the deleted user is not reported
-    assert iam.calls == ["ListAccessKeys:carol", "GetAccountSummary"]
-    assert inventory.root_access_keys_present
-    assert not inventory.root_mfa_enabled
+    assert iam.calls == ["GetAccountSummary"]
+    assert (inventory.root_access_keys_present, inventory.root_mfa_enabled) == (True, False)
+    assert not inventory.root_from_report
     assert inventory.users == ()
+
+
+def test_a_user_deleted_between_listing_and_list_access_keys_is_dropped_not_the_account():
+    # Given alice listed live, but ListAccessKeys answers NoSuchEntity (deleted a moment later)
+    report = parse_credential_report(AWS_REPORT.encode(), GENERATED, generated_by_run=True)
+    iam = ListingIam({})
+
+    # When the inventory is built
+    inventory = collect_account_from_report(
+        iam, "111111111111", NOW, report, [ALICE], 1, Deadline.unlimited()
+    )
+
+    # Then alice is left out and the account is still inventoried
+    assert inventory.users == ()
+    assert iam.calls == ["ListAccessKeys:alice"]
+
+
+def test_fetch_tells_a_report_this_run_generated_from_an_older_one():
+    # Given IAM answering COMPLETE (a report under 4 hours old exists)
+    class CachedIam(ScriptedIam):
+        def generate_credential_report(self) -> dict:
+            self.calls.append("Generate")
+            return {"State": "COMPLETE"}
+
+    # When the report is fetched, once from a cached report and once from a new one
+    cached = fetch_credential_report(CachedIam(), Deadline.unlimited(), sleep=pytest.fail)
+    fresh = fetch_credential_report(ScriptedIam(), Deadline.unlimited(), sleep=pytest.fail)
+
+    # Then only the STARTED one counts as generated by this run
+    assert (cached.generated_by_run, fresh.generated_by_run) == (False, True)
+    assert cached.generated_at == GENERATED
+
+
+SECOND = timedelta(seconds=1)
+
+
+def test_two_keys_created_in_the_same_second_are_both_asked_of_the_api():
+    # Given two keys created in the same second, so both slots carry the same creation time
+    created = NOW - timedelta(days=30)
+    slots = (
+        ReportKey(1, True, created, NOW - timedelta(days=1), "s3", "us-east-1"),
+        ReportKey(2, True, created, None, None, None),
+    )
+    asked: list[str] = []
+
+    # When they are matched
+    keys = match_keys(
+        [metadata("AKIAFIRST00000000000", created), metadata("AKIASECOND0000000000", created)],
+        slots,
+        lambda key_id: asked.append(key_id) or KeyLastUse(NOW, "sts", "us-east-1"),
+    )
+
+    # Then no slot was guessed: both keys' last use came from GetAccessKeyLastUsed
+    assert sorted(asked) == ["AKIAFIRST00000000000", "AKIASECOND0000000000"]
+    assert [key.last_use_from_report for key in keys] == [False, False]
+
+
+def test_the_newer_key_in_slot_1_gets_slot_1s_last_use():
+    # Given a newer key in slot 1 (created a second after the key in slot 2)
+    older, newer = NOW - timedelta(days=100), NOW - timedelta(days=100) + SECOND
+    slots = (
+        ReportKey(1, True, newer, None, None, None),
+        ReportKey(2, True, older, NOW - timedelta(days=2), "ec2", "eu-west-1"),
+    )
+
+    # When they are matched
+    keys = match_keys(
+        [metadata("AKIAOLDER00000000000", older), metadata("AKIANEWER00000000000", newer)], slots, pytest.fail
+    )
+
+    # Then the older key carries slot 2's use and the newer one slot 1's "never used"
+    by_id = {key.access_key_id: key.last_use for key in keys}
+    assert by_id == {
+        "AKIAOLDER00000000000": KeyLastUse(NOW - timedelta(days=2), "ec2", "eu-west-1"),
+        "AKIANEWER00000000000": KeyLastUse(None),
+    }
+
+
+def test_a_slot_one_second_off_is_not_a_match():
+    # Given a key whose creation is one second away from the only slot (no tolerance any more)
+    created = NOW - timedelta(days=10)
+    slots = (ReportKey(1, True, created + SECOND, None, None, None),)
+    asked: list[str] = []
+
+    # When it is matched
+    (key,) = match_keys(
+        [metadata("AKIAONLY000000000000", created)],
+        slots,
+        lambda key_id: asked.append(key_id) or KeyLastUse(NOW - timedelta(days=1), "s3", "us-east-1"),
+    )
+
+    # Then its last use was asked of the API rather than taken from the neighbouring slot
+    assert asked == ["AKIAONLY000000000000"]
+    assert key.last_use.used_at == NOW - timedelta(days=1)
+
+
+def test_a_key_deleted_before_its_last_use_was_read_is_dropped():
+    # Given a key the API no longer knows (GetAccessKeyLastUsed found nothing)
+    keys = match_keys([metadata("AKIAGONE000000000000", NOW - timedelta(days=1))], (), lambda key_id: None)
+    # Then it is not inventoried
+    assert keys == ()

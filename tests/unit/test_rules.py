@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from iam_inventory.evaluate.rules import RULE_IDS, evaluate, finding_id
+from iam_inventory.evaluate.cis import CIS_BENCHMARK, CIS_MAPPINGS
+from iam_inventory.evaluate.rules import RULE_IDS, RULES, evaluate, finding_id
 from iam_inventory.models import Severity, Thresholds
-from tests.builders import NOW, make_inventory, make_key, make_user
+from tests.builders import NOW, days_ago, make_inventory, make_key, make_user
 
 THRESHOLDS = Thresholds(max_key_age_days=90, unused_key_days=45, never_used_grace_days=7)
 
@@ -123,3 +126,97 @@ def test_evaluation_does_not_depend_on_the_wall_clock():
     inventory = make_inventory(make_user(keys=(make_key(age=95, used=50),)))
     first = evaluate(inventory, THRESHOLDS, NOW)
     assert first == evaluate(inventory, THRESHOLDS, NOW)
+
+
+@pytest.mark.parametrize(("root_mfa", "expected"), [(True, []), (False, ["root_mfa_disabled"])])
+def test_root_without_mfa_is_critical_cis_1_5(root_mfa, expected):
+    # Given an account whose root user has (or lacks) MFA, and no users
+    inventory = make_inventory(account_id="333333333333", root_mfa=root_mfa)
+    # When
+    findings = evaluate(inventory, THRESHOLDS, NOW)
+    # Then only the account without root MFA has the finding: 0 devices against the required 1
+    assert [
+        (f.rule_id, f.account_id, f.user_name, f.access_key_id, f.measured_value, f.threshold, f.cis_control)
+        for f in findings
+    ] == [(rule, "333333333333", None, None, 0, 1, "1.5") for rule in expected]
+    assert all(f.severity is Severity.CRITICAL for f in findings)
+
+
+@pytest.mark.parametrize(("idle", "reported"), [(0, False), (44, False), (45, True), (46, True)])
+def test_console_password_unused_starts_at_the_window(idle, reported):
+    # Given a console user with MFA whose password was last used `idle` days ago
+    inventory = make_inventory(make_user("carol", console=True, mfa=True, password_used=idle))
+    # When
+    findings = evaluate(inventory, THRESHOLDS, NOW)
+    # Then CIS 1.12's "45 days or greater" holds for passwords too
+    expected = [("console_password_unused", "111111111111", "carol", None, idle, 45, "days", "1.12")]
+    assert [
+        (
+            f.rule_id,
+            f.account_id,
+            f.user_name,
+            f.access_key_id,
+            f.measured_value,
+            f.threshold,
+            f.unit,
+            f.cis_control,
+        )
+        for f in findings
+    ] == (expected if reported else [])
+
+
+@pytest.mark.parametrize(("set_days_ago", "reported"), [(44, False), (45, True)])
+def test_a_password_never_used_counts_from_when_it_was_set(set_days_ago, reported):
+    # Given a console user who never signed in, whose password was set `set_days_ago` days ago
+    user = replace(
+        make_user("dan", console=True, mfa=True, password_used=None),
+        password_changed_at=days_ago(set_days_ago),
+    )
+    # When
+    findings = evaluate(make_inventory(user), THRESHOLDS, NOW)
+    # Then the idle time runs from the password's creation, not from the user's (500 days)
+    assert [(f.rule_id, f.user_name, f.measured_value, f.threshold) for f in findings] == (
+        [("console_password_unused", "dan", set_days_ago, 45)] if reported else []
+    )
+
+
+def test_users_without_a_password_have_no_password_finding():
+    inventory = make_inventory(make_user("svc", console=False, password_used=None))
+    assert rules_found(inventory) == []
+
+
+def test_findings_say_whether_their_evidence_was_read_live():
+    # Given data from a credential report: root row, console state, and one key's last use
+    stale_key = replace(make_key("AKIASTALE", age=60, used=50), last_use_from_report=True)
+    live_key = make_key("AKIALIVE", age=60, used=50)
+    user = replace(make_user("erin", console=True, keys=(stale_key, live_key)), console_from_report=True)
+    inventory = replace(make_inventory(user, root_keys=True), root_from_report=True)
+    # When
+    findings = evaluate(inventory, THRESHOLDS, NOW)
+    # Then report-based findings are not verified live; key status/age and API last use are
+    verified = {(f.rule_id, f.access_key_id): f.verified_live for f in findings}
+    assert verified == {
+        ("root_access_key_present", None): False,
+        ("console_user_without_mfa", None): False,
+        ("access_key_unused", "AKIASTALE"): False,
+        ("access_key_unused", "AKIALIVE"): True,
+        ("user_two_active_keys", None): True,
+    }
+
+
+def test_cis_mapping_names_its_benchmark_and_covers_every_rule():
+    # Given the versioned mapping
+    # Then every rule has a reviewed entry, never-used keys map to 1.12 (not 1.11), inactive keys to none
+    assert CIS_BENCHMARK == "CIS AWS Foundations Benchmark v3.0.0"
+    assert set(CIS_MAPPINGS) == set(RULE_IDS)
+    assert {rule.rule_id: rule.cis_control for rule in RULES} == {
+        "root_access_key_present": "1.4",
+        "root_mfa_disabled": "1.5",
+        "console_user_without_mfa": "1.10",
+        "console_password_unused": "1.12",
+        "access_key_too_old": "1.14",
+        "access_key_unused": "1.12",
+        "access_key_never_used": "1.12",
+        "user_two_active_keys": "1.13",
+        "inactive_access_key": "",
+    }

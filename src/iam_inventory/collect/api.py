@@ -1,110 +1,166 @@
-"""Collect the IAM users, access keys, console/MFA state and root-key presence of one account."""
+"""Live, per-user IAM calls: the API path, users created since the report, and live verification.
+
+`NoSuchEntity` on a per-user call means the user was deleted while the account was read: that user is
+dropped, never the account. GetLoginProfile is the exception: its NoSuchEntity means "no console
+password", so ListAccessKeys (or ListMFADevices / GetUser) runs first to tell a deleted user apart.
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetLoginProfile.html
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 from botocore.client import BaseClient
+from botocore.exceptions import ClientError
 
+from iam_inventory.collect.calls import call_patiently, is_no_such_entity, map_bounded
+from iam_inventory.collect.users import LiveUser
+from iam_inventory.core.budget import Deadline
 from iam_inventory.models import AccessKey, AccountInventory, IamUser, KeyLastUse
 
-
-def collect_account(
-    iam: BaseClient, account_id: str, now: datetime, concurrency: int = 1
-) -> AccountInventory:
-    """Read everything the rules need from one account; per-user calls run `concurrency` at a time."""
-    root_keys, root_mfa = read_root_state(iam)
-    raw_users = list_users(iam)
-    if concurrency > 1:
-        # IAM throttles per account, so the pool is small and per account (the adaptive retry mode
-        # slows it further when IAM pushes back); results keep ListUsers order.
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="users") as pool:
-            users = tuple(pool.map(lambda raw_user: collect_user(iam, raw_user), raw_users))
-    else:
-        users = tuple(collect_user(iam, raw_user) for raw_user in raw_users)
-    return AccountInventory(
-        account_id=account_id,
-        users=users,
-        root_access_keys_present=root_keys,
-        root_mfa_enabled=root_mfa,
-        collected_at=now,
-    )
+T = TypeVar("T")
 
 
-def read_root_state(iam: BaseClient) -> tuple[bool, bool]:
-    """(root has an access key, root has MFA), from GetAccountSummary."""
-    summary = iam.get_account_summary()["SummaryMap"]
+class UserGone(Exception):
+    """The user was deleted while the account was being read."""
+
+
+def _gone_on_no_such_entity(call: Callable[[], T], deadline: Deadline) -> T:
+    try:
+        return call_patiently(call, deadline)
+    except ClientError as error:
+        if is_no_such_entity(error):
+            raise UserGone from None
+        raise
+
+
+def read_root_state(iam: BaseClient, deadline: Deadline) -> tuple[bool, bool]:
+    """(root has an access key, root has MFA), live from GetAccountSummary."""
+    summary = call_patiently(iam.get_account_summary, deadline)["SummaryMap"]
     return summary.get("AccountAccessKeysPresent", 0) > 0, summary.get("AccountMFAEnabled", 0) > 0
 
 
-def list_users(iam: BaseClient) -> list[dict]:
-    """Every IAM user in the account, across all pages."""
-    return [user for page in iam.get_paginator("list_users").paginate() for user in page["Users"]]
+def list_key_metadata(iam: BaseClient, user_name: str, deadline: Deadline) -> list[dict[str, Any]]:
+    """The user's keys (at most two, so one page); raises UserGone for a deleted user."""
+    response = _gone_on_no_such_entity(lambda: iam.list_access_keys(UserName=user_name), deadline)
+    return list(response["AccessKeyMetadata"])
 
 
-def collect_user(iam: BaseClient, raw_user: dict) -> IamUser:
-    """One user with keys, last use of each key, console and MFA state."""
-    user_name = raw_user["UserName"]
-    console_access = has_login_profile(iam, user_name)
-    return IamUser(
-        user_name=user_name,
-        user_id=raw_user["UserId"],
-        arn=raw_user["Arn"],
-        path=raw_user.get("Path", "/"),
-        created_at=raw_user["CreateDate"],
-        console_access=console_access,
-        password_last_used=raw_user.get("PasswordLastUsed"),
-        # MFA only matters for console users; skipping the call for the others saves one request per user.
-        mfa_enabled=has_mfa_device(iam, user_name) if console_access else False,
-        access_keys=tuple(list_access_keys(iam, user_name)),
-    )
-
-
-def has_login_profile(iam: BaseClient, user_name: str) -> bool:
-    """True when the user has a console password."""
+def get_key_last_use(iam: BaseClient, access_key_id: str, deadline: Deadline) -> KeyLastUse | None:
+    """When, where and for which service a key was last used; None when the key no longer exists."""
     try:
-        iam.get_login_profile(UserName=user_name)
-    except iam.exceptions.NoSuchEntityException:
-        return False
-    return True
-
-
-def has_mfa_device(iam: BaseClient, user_name: str) -> bool:
-    """True when the user has at least one MFA device (virtual or hardware)."""
-    return any(
-        page["MFADevices"] for page in iam.get_paginator("list_mfa_devices").paginate(UserName=user_name)
-    )
-
-
-def list_access_keys(iam: BaseClient, user_name: str) -> list[AccessKey]:
-    """The user's access keys with their last use."""
-    keys = []
-    for page in iam.get_paginator("list_access_keys").paginate(UserName=user_name):
-        for metadata in page["AccessKeyMetadata"]:
-            key_id = metadata["AccessKeyId"]
-            keys.append(
-                AccessKey(
-                    access_key_id=key_id,
-                    status=metadata["Status"],
-                    created_at=metadata["CreateDate"],
-                    last_use=get_key_last_use(iam, key_id),
-                )
-            )
-    return keys
-
-
-def get_key_last_use(iam: BaseClient, access_key_id: str) -> KeyLastUse:
-    """When, where and for which service a key was last used; never-used keys have no date."""
-    last_used = iam.get_access_key_last_used(AccessKeyId=access_key_id).get("AccessKeyLastUsed", {})
+        response = call_patiently(lambda: iam.get_access_key_last_used(AccessKeyId=access_key_id), deadline)
+    except ClientError as error:
+        if is_no_such_entity(error):
+            return None
+        raise
+    last_used = response.get("AccessKeyLastUsed", {})
     used_at = last_used.get("LastUsedDate")
     if used_at is None:
         return KeyLastUse(used_at=None)
     # IAM reports "N/A" for service and region when it has no record of them.
-    service = last_used.get("ServiceName")
-    region = last_used.get("Region")
+    service, region = last_used.get("ServiceName"), last_used.get("Region")
     return KeyLastUse(
         used_at=used_at,
         service=None if service in (None, "N/A") else service,
         region=None if region in (None, "N/A") else region,
+    )
+
+
+def read_login_profile(iam: BaseClient, user_name: str, deadline: Deadline) -> datetime | None:
+    """When the console password was set; None when the user has none."""
+    try:
+        response = call_patiently(lambda: iam.get_login_profile(UserName=user_name), deadline)
+    except ClientError as error:
+        if is_no_such_entity(error):
+            return None
+        raise
+    return response["LoginProfile"]["CreateDate"]
+
+
+def has_mfa_device(iam: BaseClient, user_name: str, deadline: Deadline) -> bool:
+    """True when the user has an MFA device; raises UserGone for a deleted user."""
+    response = _gone_on_no_such_entity(lambda: iam.list_mfa_devices(UserName=user_name), deadline)
+    return bool(response["MFADevices"])
+
+
+def read_password_last_used(iam: BaseClient, user_name: str, deadline: Deadline) -> datetime | None:
+    """GetUser's PasswordLastUsed (absent when never used); raises UserGone for a deleted user."""
+    response = _gone_on_no_such_entity(lambda: iam.get_user(UserName=user_name), deadline)
+    return response["User"].get("PasswordLastUsed")
+
+
+def live_keys(iam: BaseClient, metadata: list[dict[str, Any]], deadline: Deadline) -> tuple[AccessKey, ...]:
+    """Listed keys with their last use from GetAccessKeyLastUsed (a key deleted meanwhile is dropped)."""
+    keys = []
+    for item in sorted(metadata, key=lambda entry: entry["CreateDate"]):
+        last_use = get_key_last_use(iam, item["AccessKeyId"], deadline)
+        if last_use is not None:
+            keys.append(AccessKey(item["AccessKeyId"], item["Status"], item["CreateDate"], last_use))
+    return tuple(keys)
+
+
+def build_user(live: LiveUser, **state: Any) -> IamUser:
+    """An inventory user: identity, tags and policies from the live listing, credentials from `state`."""
+    return IamUser(
+        user_name=live.user_name,
+        user_id=live.user_id,
+        arn=live.arn,
+        path=live.path,
+        created_at=live.created_at,
+        tags=dict(live.tags),
+        groups=live.groups,
+        attached_policies=live.attached_policies,
+        inline_policies=live.inline_policies,
+        **state,
+    )
+
+
+def collect_user_live(iam: BaseClient, live: LiveUser, deadline: Deadline) -> IamUser | None:
+    """One user entirely from live calls; None when the user was deleted meanwhile."""
+    try:
+        keys = live_keys(iam, list_key_metadata(iam, live.user_name, deadline), deadline)
+        password_set = read_login_profile(iam, live.user_name, deadline)
+        console = password_set is not None
+        # MFA and password use only matter for console users: one or two calls saved per other user.
+        mfa = has_mfa_device(iam, live.user_name, deadline) if console else False
+        last_used = read_password_last_used(iam, live.user_name, deadline) if console else None
+    except UserGone:
+        return None
+    return build_user(
+        live,
+        console_access=console,
+        password_last_used=last_used,
+        password_changed_at=password_set,
+        mfa_enabled=mfa,
+        access_keys=keys,
+    )
+
+
+def collect_users_live(
+    iam: BaseClient, users: list[LiveUser], concurrency: int, deadline: Deadline
+) -> list[IamUser]:
+    """Each user from live calls, `concurrency` at a time; deleted users are left out."""
+    collected = map_bounded(lambda live: collect_user_live(iam, live, deadline), users, concurrency)
+    return [user for user in collected if user is not None]
+
+
+def collect_account_api(
+    iam: BaseClient,
+    account_id: str,
+    now: datetime,
+    users: list[LiveUser],
+    concurrency: int,
+    deadline: Deadline,
+) -> AccountInventory:
+    """The account from per-user calls only (no credential report)."""
+    root_keys, root_mfa = read_root_state(iam, deadline)
+    return AccountInventory(
+        account_id=account_id,
+        users=tuple(collect_users_live(iam, users, concurrency, deadline)),
+        root_access_keys_present=root_keys,
+        root_mfa_enabled=root_mfa,
+        collected_at=now,
     )

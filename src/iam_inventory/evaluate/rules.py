@@ -1,6 +1,8 @@
 """Findings: pure functions of an account inventory, the thresholds and `now`.
 
-CIS numbering follows the CIS AWS Foundations Benchmark v3.0.0, section 1 (IAM).
+The CIS control of each rule is data, in cis.py (benchmark version and per-rule review notes).
+`verified_live` on a finding says whether its evidence was read live in this run or came from the
+credential report; the collector confirms report-based candidates live when the report predates the run.
 """
 
 from __future__ import annotations
@@ -10,40 +12,47 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from iam_inventory.evaluate.cis import cis_control
 from iam_inventory.models import AccessKey, AccountInventory, Finding, IamUser, Severity, Thresholds
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """Static description of a rule: id, severity, CIS control and what it means."""
+    """Static description of a rule: id, severity and what it means; its CIS control comes from cis.py."""
 
     rule_id: str
     severity: Severity
-    cis_control: str
     title: str
+
+    @property
+    def cis_control(self) -> str:
+        """The CIS v3.0.0 control this rule evidences ("" when none fits)."""
+        return cis_control(self.rule_id)
 
 
 ACCESS_KEY_TOO_OLD = Rule(
-    "access_key_too_old", Severity.MEDIUM, "1.14", "Active access key older than the maximum age"
+    "access_key_too_old", Severity.MEDIUM, "Active access key older than the maximum age"
 )
-ACCESS_KEY_UNUSED = Rule(
-    "access_key_unused", Severity.MEDIUM, "1.12", "Active access key not used within the window"
-)
+ACCESS_KEY_UNUSED = Rule("access_key_unused", Severity.MEDIUM, "Active access key not used within the window")
 ACCESS_KEY_NEVER_USED = Rule(
-    "access_key_never_used", Severity.MEDIUM, "1.11", "Active access key never used after the grace period"
+    "access_key_never_used", Severity.MEDIUM, "Active access key never used after the grace period"
 )
-USER_TWO_ACTIVE_KEYS = Rule("user_two_active_keys", Severity.LOW, "1.13", "User has two active access keys")
+USER_TWO_ACTIVE_KEYS = Rule("user_two_active_keys", Severity.LOW, "User has two active access keys")
 CONSOLE_USER_WITHOUT_MFA = Rule(
-    "console_user_without_mfa", Severity.HIGH, "1.10", "Console user without an MFA device"
+    "console_user_without_mfa", Severity.HIGH, "Console user without an MFA device"
 )
-ROOT_ACCESS_KEY_PRESENT = Rule(
-    "root_access_key_present", Severity.CRITICAL, "1.4", "Root user has an access key"
+CONSOLE_PASSWORD_UNUSED = Rule(
+    "console_password_unused", Severity.MEDIUM, "Console password not used within the window"
 )
-INACTIVE_ACCESS_KEY = Rule("inactive_access_key", Severity.LOW, "1.12", "Inactive access key still present")
+ROOT_ACCESS_KEY_PRESENT = Rule("root_access_key_present", Severity.CRITICAL, "Root user has an access key")
+ROOT_MFA_DISABLED = Rule("root_mfa_disabled", Severity.CRITICAL, "Root user without MFA")
+INACTIVE_ACCESS_KEY = Rule("inactive_access_key", Severity.LOW, "Inactive access key still present")
 
 RULES: tuple[Rule, ...] = (
     ROOT_ACCESS_KEY_PRESENT,
+    ROOT_MFA_DISABLED,
     CONSOLE_USER_WITHOUT_MFA,
+    CONSOLE_PASSWORD_UNUSED,
     ACCESS_KEY_TOO_OLD,
     ACCESS_KEY_UNUSED,
     ACCESS_KEY_NEVER_USED,
@@ -73,6 +82,7 @@ def _finding(
     threshold: int,
     unit: str,
     message: str,
+    verified_live: bool = True,
 ) -> Finding:
     user_name = user.user_name if user else None
     key_id = key.access_key_id if key else None
@@ -89,6 +99,7 @@ def _finding(
         unit=unit,
         message=message,
         tags=dict(user.tags) if user else {},
+        verified_live=verified_live,
     )
 
 
@@ -97,9 +108,17 @@ def check_root_access_key(
 ) -> Iterator[Finding]:
     """Root user with any access key (CIS 1.4)."""
     if inventory.root_access_keys_present:
-        yield _finding(
-            ROOT_ACCESS_KEY_PRESENT, inventory, None, None, 1, 0, "keys", "The root user has an access key"
-        )
+        message = "The root user has an access key"
+        live = not inventory.root_from_report
+        yield _finding(ROOT_ACCESS_KEY_PRESENT, inventory, None, None, 1, 0, "keys", message, live)
+
+
+def check_root_mfa(inventory: AccountInventory, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
+    """Root user without MFA (CIS 1.5): measured 0 MFA devices against the required 1."""
+    if not inventory.root_mfa_enabled:
+        message = "The root user has no MFA device"
+        live = not inventory.root_from_report
+        yield _finding(ROOT_MFA_DISABLED, inventory, None, None, 0, 1, "mfa_devices", message, live)
 
 
 def check_console_mfa(
@@ -109,7 +128,30 @@ def check_console_mfa(
     for user in inventory.users:
         if user.console_access and not user.mfa_enabled:
             message = f"User {user.user_name} has a console password and no MFA device"
-            yield _finding(CONSOLE_USER_WITHOUT_MFA, inventory, user, None, 0, 1, "mfa_devices", message)
+            live = not user.console_from_report
+            yield _finding(
+                CONSOLE_USER_WITHOUT_MFA, inventory, user, None, 0, 1, "mfa_devices", message, live
+            )
+
+
+def check_password_unused(
+    inventory: AccountInventory, thresholds: Thresholds, now: datetime
+) -> Iterator[Finding]:
+    """Console passwords not used for `unused_key_days` or more (CIS 1.12: "45 days or greater").
+
+    A password never used is measured from when it was set (else from the user's creation).
+    """
+    limit = thresholds.unused_key_days
+    for user in inventory.users:
+        if not user.console_access:
+            continue
+        since = user.password_last_used or user.password_changed_at or user.created_at
+        idle = days_between(since, now)
+        if idle >= limit:
+            used = "last used" if user.password_last_used else "never used, set"
+            message = f"Console password of {user.user_name} {used} {idle} days ago (window {limit})"
+            live = not user.console_from_report
+            yield _finding(CONSOLE_PASSWORD_UNUSED, inventory, user, None, idle, limit, "days", message, live)
 
 
 def check_key_age(inventory: AccountInventory, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
@@ -131,7 +173,8 @@ def check_key_unused(inventory: AccountInventory, thresholds: Thresholds, now: d
         idle = days_between(key.last_use.used_at, now)
         if idle >= limit:
             message = f"Access key last used {idle} days ago (window {limit})"
-            yield _finding(ACCESS_KEY_UNUSED, inventory, user, key, idle, limit, "days", message)
+            live = not key.last_use_from_report
+            yield _finding(ACCESS_KEY_UNUSED, inventory, user, key, idle, limit, "days", message, live)
 
 
 def check_key_never_used(
@@ -145,7 +188,8 @@ def check_key_never_used(
         age = days_between(key.created_at, now)
         if age > grace:
             message = f"Access key created {age} days ago has never been used (grace {grace})"
-            yield _finding(ACCESS_KEY_NEVER_USED, inventory, user, key, age, grace, "days", message)
+            live = not key.last_use_from_report
+            yield _finding(ACCESS_KEY_NEVER_USED, inventory, user, key, age, grace, "days", message, live)
 
 
 def check_two_active_keys(
@@ -175,7 +219,9 @@ Check = Callable[[AccountInventory, Thresholds, datetime], Iterable[Finding]]
 
 CHECKS: tuple[Check, ...] = (
     check_root_access_key,
+    check_root_mfa,
     check_console_mfa,
+    check_password_unused,
     check_key_age,
     check_key_unused,
     check_key_never_used,

@@ -21,6 +21,10 @@ class CollectionPath(StrEnum):
 
     CREDENTIAL_REPORT = "credential_report"
     API = "api"
+    # The spoke role lacks iam:GetAccountAuthorizationDetails (an older spoke stack): users were listed
+    # with ListUsers (+ ListUserTags per user when tags are wanted), and the account carries a warning.
+    CREDENTIAL_REPORT_LIST_USERS = "credential_report+list_users"
+    API_LIST_USERS = "api+list_users"
 
 
 class Severity(StrEnum):
@@ -67,11 +71,29 @@ class AccessKey:
     status: str  # "Active" | "Inactive", as IAM spells it
     created_at: datetime
     last_use: KeyLastUse
+    # True when `last_use` came from the credential report (possibly hours old), not GetAccessKeyLastUsed.
+    last_use_from_report: bool = False
 
     @property
     def active(self) -> bool:
         """True for an Active key."""
         return self.status == "Active"
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedPolicy:
+    """A managed policy attached directly to a user."""
+
+    policy_name: str
+    policy_arn: str
+
+
+@dataclass(frozen=True, slots=True)
+class InlinePolicy:
+    """An inline user policy; `document` is the policy JSON (canonical, sorted keys)."""
+
+    policy_name: str
+    document: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +111,13 @@ class IamUser:
     access_keys: tuple[AccessKey, ...] = ()
     # Only the configured routing keys (USER_TAG_KEYS), e.g. owner and team; excluded from the hash.
     tags: dict[str, str] = field(default_factory=dict, hash=False)
+    # True when console, password last use and MFA came from the credential report, not live calls.
+    console_from_report: bool = False
+    # When the console password was set (report password_last_changed, or the login profile's CreateDate).
+    password_changed_at: datetime | None = None
+    groups: tuple[str, ...] = ()
+    attached_policies: tuple[AttachedPolicy, ...] = ()
+    inline_policies: tuple[InlinePolicy, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +129,8 @@ class AccountInventory:
     root_access_keys_present: bool
     root_mfa_enabled: bool
     collected_at: datetime
+    # True when the root row came from the credential report rather than GetAccountSummary.
+    root_from_report: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +148,10 @@ class AccountResult:
     collection_path: CollectionPath | None = None
     # When the credential report was generated: its data can be up to 4 hours older than the run.
     report_generated_at: datetime | None = None
+    # Calls made to confirm report-based candidates live (included in api_calls).
+    verification_calls: int = 0
+    # Things the report should show about how the account was read (e.g. an older spoke stack).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +180,9 @@ class Finding:
     message: str
     # The user's routing tags (owner, team...), so a finding can be handed to whoever owns the user.
     tags: dict[str, str] = field(default_factory=dict, hash=False)
+    # True when the evidence was read live from IAM in this run; False when it came from the credential
+    # report (which this run generated, or which was confirmed fresh enough not to need a check).
+    verified_live: bool = True
 
 
 @dataclass(frozen=True, slots=True)

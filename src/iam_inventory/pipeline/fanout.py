@@ -108,6 +108,7 @@ def _key_to_dict(key: AccessKey) -> dict[str, Any]:
         "last_used_at": _time(key.last_use.used_at),
         "last_used_service": key.last_use.service,
         "last_used_region": key.last_use.region,
+        "last_use_from_report": key.last_use_from_report,
     }
 
 
@@ -119,6 +120,7 @@ def _key_from_dict(data: dict[str, Any]) -> AccessKey:
         last_use=KeyLastUse(
             _parse(data["last_used_at"]), data["last_used_service"], data["last_used_region"]
         ),
+        last_use_from_report=data.get("last_use_from_report", False),
     )
 
 
@@ -133,6 +135,8 @@ def _user_to_dict(user: IamUser) -> dict[str, Any]:
         "password_last_used": _time(user.password_last_used),
         "mfa_enabled": user.mfa_enabled,
         "access_keys": [_key_to_dict(key) for key in user.access_keys],
+        "console_from_report": user.console_from_report,
+        "password_changed_at": _time(user.password_changed_at),
     }
 
 
@@ -147,6 +151,8 @@ def _user_from_dict(data: dict[str, Any]) -> IamUser:
         password_last_used=_parse(data["password_last_used"]),
         mfa_enabled=data["mfa_enabled"],
         access_keys=tuple(_key_from_dict(key) for key in data["access_keys"]),
+        console_from_report=data.get("console_from_report", False),
+        password_changed_at=_parse(data.get("password_changed_at")),
     )
 
 
@@ -163,6 +169,8 @@ def result_to_dict(result: AccountResult) -> dict[str, Any]:
         "retried_calls": result.retried_calls,
         "collection_path": result.collection_path.value if result.collection_path else None,
         "report_generated_at": _time(result.report_generated_at),
+        "verification_calls": result.verification_calls,
+        "warnings": list(result.warnings),
         "inventory": None
         if inventory is None
         else {
@@ -171,6 +179,7 @@ def result_to_dict(result: AccountResult) -> dict[str, Any]:
             "root_access_keys_present": inventory.root_access_keys_present,
             "root_mfa_enabled": inventory.root_mfa_enabled,
             "collected_at": _time(inventory.collected_at),
+            "root_from_report": inventory.root_from_report,
         },
     }
 
@@ -187,6 +196,7 @@ def result_from_dict(data: dict[str, Any]) -> AccountResult:
             root_access_keys_present=raw["root_access_keys_present"],
             root_mfa_enabled=raw["root_mfa_enabled"],
             collected_at=_parse(raw["collected_at"]),  # type: ignore[arg-type]
+            root_from_report=raw.get("root_from_report", False),
         )
     )
     return AccountResult(
@@ -200,6 +210,8 @@ def result_from_dict(data: dict[str, Any]) -> AccountResult:
         retried_calls=data["retried_calls"],
         collection_path=CollectionPath(data["collection_path"]) if data["collection_path"] else None,
         report_generated_at=_parse(data["report_generated_at"]),
+        verification_calls=data.get("verification_calls", 0),
+        warnings=tuple(data.get("warnings", ())),
     )
 
 

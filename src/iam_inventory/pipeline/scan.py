@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from botocore.client import BaseClient
@@ -12,7 +12,6 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError,
 
 from iam_inventory.assume.clients import CallCounter, ClientFactory, assume_spoke_role, role_arn
 from iam_inventory.collect.credential_report import Collected, call_patiently, collect_account_auto
-from iam_inventory.collect.tags import collect_user_tags
 from iam_inventory.config.settings import CollectionMode, Settings
 from iam_inventory.core.budget import Deadline, map_within_deadline
 from iam_inventory.core.observability import logger
@@ -145,9 +144,11 @@ def scan_account(
             concurrency=plan.account_concurrency,
             deadline=plan.deadline,
             report_wait_seconds=plan.report_wait_seconds,
+            tag_keys=context.user_tag_keys,
+            # The run's own rules name the report-based candidates to confirm live.
+            candidates=lambda inventory: evaluate(inventory, context.thresholds, now),
         )
-        tagged = collect_user_tags(iam, collected.inventory, context.user_tag_keys, plan.account_concurrency)
-        return replace(collected, inventory=tagged)
+        return collected
 
     try:
         try:
@@ -179,6 +180,8 @@ def scan_account(
             api_calls=counter.calls + assumed,
             retried_calls=counter.retries,
         )
+    for warning in collected.warnings:
+        logger.warning(warning, extra={"account_id": account.account_id})
     if collected.fallback_reason:
         logger.info(
             "credential report unavailable: used the API path",
@@ -193,6 +196,8 @@ def scan_account(
         retried_calls=counter.retries,
         collection_path=collected.path,
         report_generated_at=collected.report_generated_at,
+        verification_calls=collected.verification_calls,
+        warnings=collected.warnings,
     )
 
 

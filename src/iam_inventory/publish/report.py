@@ -156,6 +156,7 @@ def finding_entry(
         "tags": dict(finding.tags),
         "first_seen_at": iso(first_seen or now),
         "is_new": changes is None or finding.finding_id in changes.new_ids,
+        "verified_live": finding.verified_live,
     }
 
 
@@ -174,6 +175,7 @@ def finding_from_entry(entry: dict[str, Any]) -> Finding:
         unit=entry["unit"],
         message=entry["message"],
         tags=dict(entry.get("tags") or {}),
+        verified_live=entry.get("verified_live", True),
     )
 
 
@@ -221,6 +223,8 @@ def _account_entry(item: AccountResult, findings: int) -> dict[str, Any]:
         "findings": findings,
         "collection_path": item.collection_path.value if item.collection_path else None,
         "credential_report_generated_at": iso(item.report_generated_at),
+        "verification_calls": item.verification_calls,
+        "warnings": list(item.warnings),
     }
 
 

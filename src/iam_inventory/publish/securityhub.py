@@ -112,7 +112,7 @@ def asff_finding(
         "Resources": [resource],
         "Compliance": {
             "Status": "PASSED" if resolved else "FAILED",
-            "RelatedRequirements": [f"{CIS_STANDARD}/{finding.cis_control}"],
+            "RelatedRequirements": [f"{CIS_STANDARD}/{finding.cis_control}"] if finding.cis_control else [],
         },
         "RecordState": "ARCHIVED" if resolved else "ACTIVE",
     }

@@ -1,0 +1,146 @@
+"""The live user set of an account, with tags, groups and policies, in one call per 1,000 users.
+
+GetAccountAuthorizationDetails (Filter=User) returns, for each user, Path, UserName, UserId, Arn,
+CreateDate, Tags, GroupList, AttachedManagedPolicies and UserPolicyList, paged with MaxItems (up to
+1000) and Marker/IsTruncated; IAM may return fewer than MaxItems even when more remain.
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_UserDetail.html
+That replaces ListUsers plus one ListUserTags per user. A spoke role from an older stack may lack
+iam:GetAccountAuthorizationDetails: then ListUsers (+ ListUserTags when tags are wanted) is used, and
+the account says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+
+from iam_inventory.collect.calls import call_patiently, is_access_denied, is_no_such_entity, map_bounded
+from iam_inventory.core.budget import Deadline
+from iam_inventory.models import AttachedPolicy, InlinePolicy
+
+PAGE_SIZE = 1000  # the largest MaxItems IAM accepts
+OLD_SPOKE_WARNING = (
+    "spoke role lacks iam:GetAccountAuthorizationDetails (an older spoke stack): users were read with "
+    "ListUsers and ListUserTags; update the spoke stack"
+)
+NO_TAGS_WARNING = "spoke role lacks iam:ListUserTags: user tags were not collected"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveUser:
+    """A user as IAM lists it now (the report may be hours older)."""
+
+    user_name: str
+    user_id: str
+    arn: str
+    path: str
+    created_at: datetime
+    tags: dict[str, str] = field(default_factory=dict, hash=False)
+    groups: tuple[str, ...] = ()
+    attached_policies: tuple[AttachedPolicy, ...] = ()
+    inline_policies: tuple[InlinePolicy, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LiveUsers:
+    """The account's users and how they were read."""
+
+    users: tuple[LiveUser, ...]
+    authorization_details: bool  # False: the ListUsers fallback ran
+    warnings: tuple[str, ...] = ()
+
+
+def pick_tags(tags: Iterable[dict[str, str]], tag_keys: Sequence[str]) -> dict[str, str]:
+    """The tags among `tag_keys` (matched case-insensitively, as IAM treats keys), in that order."""
+    wanted = {key.lower(): key for key in tag_keys}
+    found = {wanted[tag["Key"].lower()]: tag["Value"] for tag in tags if tag["Key"].lower() in wanted}
+    return {key: found[key] for key in tag_keys if key in found}
+
+
+def policy_json(document: Any) -> str:
+    """A policy document as canonical JSON; IAM sends it URL-encoded, which some SDKs decode already."""
+    if isinstance(document, str):
+        document = json.loads(unquote(document))
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def _live_user(detail: dict[str, Any], tag_keys: Sequence[str]) -> LiveUser:
+    return LiveUser(
+        user_name=detail["UserName"],
+        user_id=detail["UserId"],
+        arn=detail["Arn"],
+        path=detail.get("Path", "/"),
+        created_at=detail["CreateDate"],
+        tags=pick_tags(detail.get("Tags", []), tag_keys),
+        groups=tuple(detail.get("GroupList", [])),
+        attached_policies=tuple(
+            AttachedPolicy(item["PolicyName"], item["PolicyArn"])
+            for item in detail.get("AttachedManagedPolicies", [])
+        ),
+        inline_policies=tuple(
+            InlinePolicy(item["PolicyName"], policy_json(item["PolicyDocument"]))
+            for item in detail.get("UserPolicyList", [])
+        ),
+    )
+
+
+def list_live_users(
+    iam: BaseClient, tag_keys: Sequence[str], concurrency: int, deadline: Deadline
+) -> LiveUsers:
+    """Every user now, with the configured tags; falls back to ListUsers on an older spoke role."""
+    try:
+        details = call_patiently(lambda: _authorization_details(iam), deadline)
+    except ClientError as error:
+        if not is_access_denied(error):
+            raise
+        return _list_users_fallback(iam, tag_keys, concurrency, deadline)
+    return LiveUsers(tuple(_live_user(detail, tag_keys) for detail in details), authorization_details=True)
+
+
+def _authorization_details(iam: BaseClient) -> list[dict[str, Any]]:
+    paginator = iam.get_paginator("get_account_authorization_details")
+    pages = paginator.paginate(Filter=["User"], PaginationConfig={"PageSize": PAGE_SIZE})
+    return [detail for page in pages for detail in page["UserDetailList"]]
+
+
+def _list_users_fallback(
+    iam: BaseClient, tag_keys: Sequence[str], concurrency: int, deadline: Deadline
+) -> LiveUsers:
+    def list_users() -> list[dict[str, Any]]:
+        pages = iam.get_paginator("list_users").paginate(PaginationConfig={"PageSize": PAGE_SIZE})
+        return [user for page in pages for user in page["Users"]]
+
+    listed = call_patiently(list_users, deadline)
+    users = [_live_user(raw, ()) for raw in listed]
+    if not tag_keys:
+        return LiveUsers(tuple(users), authorization_details=False, warnings=(OLD_SPOKE_WARNING,))
+
+    def tags_of(user: LiveUser) -> dict[str, str] | None:
+        try:
+            pages = call_patiently(
+                lambda: list(iam.get_paginator("list_user_tags").paginate(UserName=user.user_name)), deadline
+            )
+        except ClientError as error:
+            if is_no_such_entity(error):
+                return None  # deleted since ListUsers: drop the user, never the account
+            raise
+        return pick_tags((tag for page in pages for tag in page["Tags"]), tag_keys)
+
+    try:
+        tags = map_bounded(tags_of, users, concurrency)
+    except ClientError as error:
+        if not is_access_denied(error):
+            raise
+        return LiveUsers(tuple(users), False, (OLD_SPOKE_WARNING, NO_TAGS_WARNING))
+    tagged = tuple(
+        replace(user, tags=found) for user, found in zip(users, tags, strict=True) if found is not None
+    )
+    return LiveUsers(tagged, authorization_details=False, warnings=(OLD_SPOKE_WARNING,))

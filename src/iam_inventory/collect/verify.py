@@ -1,0 +1,135 @@
+"""Verify before flag: confirm live each finding whose evidence came from a report that predates the run.
+
+A report handed back by GenerateCredentialReport's COMPLETE can be up to 4 hours old: a user may have
+enabled MFA, removed a password, signed in, or used a key since. Each such candidate is re-read with
+the one call that holds its evidence (ListMFADevices, GetLoginProfile, GetUser, GetAccessKeyLastUsed,
+GetAccountSummary); evaluation then runs on the corrected inventory, so a candidate that does not
+hold live is not reported. Status and creation of keys already come live from ListAccessKeys.
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListMFADevices.html
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccessKeyLastUsed.html
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from botocore.client import BaseClient
+
+from iam_inventory.collect.api import (
+    UserGone,
+    get_key_last_use,
+    has_mfa_device,
+    read_login_profile,
+    read_password_last_used,
+    read_root_state,
+)
+from iam_inventory.collect.calls import map_bounded
+from iam_inventory.core.budget import Deadline
+from iam_inventory.models import AccessKey, AccountInventory, Finding, IamUser
+
+# The evidence behind each rule that can rest on the report (rule ids as evaluate/rules.py names them).
+EVIDENCE = {
+    "root_access_key_present": "root",
+    "root_mfa_disabled": "root",
+    "console_user_without_mfa": "mfa",
+    "console_password_unused": "password",
+    "access_key_unused": "key_last_use",
+    "access_key_never_used": "key_last_use",
+}
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class _Calls:
+    count: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def made(self, call: Callable[[], T]) -> T:
+        with self._lock:
+            self.count += 1
+        return call()
+
+
+def verify_candidates(
+    iam: BaseClient,
+    inventory: AccountInventory,
+    candidates: Iterable[Finding],
+    concurrency: int,
+    deadline: Deadline,
+) -> tuple[AccountInventory, int]:
+    """The inventory with every report-based candidate's evidence read live, and the calls that took."""
+    pending = [finding for finding in candidates if not finding.verified_live and finding.rule_id in EVIDENCE]
+    calls = _Calls()
+    root_keys, root_mfa, root_from_report = (
+        inventory.root_access_keys_present,
+        inventory.root_mfa_enabled,
+        inventory.root_from_report,
+    )
+    if any(EVIDENCE[finding.rule_id] == "root" for finding in pending):
+        root_keys, root_mfa = calls.made(lambda: read_root_state(iam, deadline))
+        root_from_report = False
+    wanted: dict[str, set[str]] = {}
+    for finding in pending:
+        if finding.user_name is not None and EVIDENCE[finding.rule_id] != "root":
+            wanted.setdefault(finding.user_name, set()).add(
+                finding.access_key_id or EVIDENCE[finding.rule_id]
+            )
+
+    def verify(user: IamUser) -> IamUser | None:
+        needs = wanted.get(user.user_name)
+        return user if not needs else verify_user(iam, user, needs, calls, deadline)
+
+    users = [user for user in map_bounded(verify, inventory.users, concurrency) if user is not None]
+    verified = replace(
+        inventory,
+        users=tuple(users),
+        root_access_keys_present=root_keys,
+        root_mfa_enabled=root_mfa,
+        root_from_report=root_from_report,
+    )
+    return verified, calls.count
+
+
+def verify_user(
+    iam: BaseClient, user: IamUser, needs: set[str], calls: _Calls, deadline: Deadline
+) -> IamUser | None:
+    """The user with the evidence in `needs` read live ("mfa", "password", or key ids); None if deleted."""
+    name = user.user_name
+    mfa, last_used, changed, console = (
+        user.mfa_enabled,
+        user.password_last_used,
+        user.password_changed_at,
+        user.console_access,
+    )
+    try:
+        if "mfa" in needs:
+            mfa = calls.made(lambda: has_mfa_device(iam, name, deadline))
+        if "password" in needs:
+            last_used = calls.made(lambda: read_password_last_used(iam, name, deadline))
+        # The password itself only needs checking when a finding would still stand on it.
+        if ("mfa" in needs and not mfa) or "password" in needs:
+            changed = calls.made(lambda: read_login_profile(iam, name, deadline))
+            console = changed is not None
+    except UserGone:
+        return None
+    keys: list[AccessKey] = []
+    for key in user.access_keys:
+        if key.access_key_id not in needs:
+            keys.append(key)
+            continue
+        last_use = calls.made(lambda key_id=key.access_key_id: get_key_last_use(iam, key_id, deadline))
+        if last_use is not None:  # None: deleted since ListAccessKeys
+            keys.append(replace(key, last_use=last_use, last_use_from_report=False))
+    console_checked = bool(needs & {"mfa", "password"})
+    return replace(
+        user,
+        console_access=console,
+        mfa_enabled=mfa if console else False,
+        password_last_used=last_used if console else None,
+        password_changed_at=changed if console else None,
+        access_keys=tuple(keys),
+        console_from_report=user.console_from_report and not console_checked,
+    )

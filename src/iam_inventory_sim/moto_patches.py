@@ -1,0 +1,109 @@
+"""Where moto's IAM differs from IAM in ways this job would notice, patched to behave like IAM.
+
+Idempotent: the simulator may be created more than once per process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+IAM_DEFAULT_PAGE_SIZE = 100  # what IAM returns when MaxItems is not given
+IAM_MAX_PAGE_SIZE = 1000  # MaxItems is 1..1000 on ListUsers and GetAccountAuthorizationDetails
+
+
+def _page(response: Any, items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """One page of `items` as IAM pages them (MaxItems, Marker, IsTruncated)."""
+    page_size = min(int(response._get_param("MaxItems") or IAM_DEFAULT_PAGE_SIZE), IAM_MAX_PAGE_SIZE)
+    start = int(response._get_param("Marker") or 0)
+    end = start + page_size
+    more: dict[str, Any] = {"IsTruncated": end < len(items)}
+    if end < len(items):
+        more["Marker"] = str(end)
+    return items[start:end], more
+
+
+def make_moto_behave_like_iam() -> None:
+    """Patch moto 5.2's IAM where it is kinder or slower than IAM.
+
+    - ListUsers and GetAccountAuthorizationDetails return everything in one page; IAM pages them
+      (default 100, MaxItems up to 1000, Marker/IsTruncated), so a collector ignoring Marker would
+      pass against moto and lose users against AWS.
+      https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
+    - IAM returns CreateDate in whole seconds (ListAccessKeys, ListUsers); moto keeps microseconds,
+      which would make any creation-time matching look more exact than it can be against AWS.
+    - GetLoginProfile's CreateDate is the password's creation, not the user's.
+    - GetAccessKeyLastUsed scans every key of every account per call (minutes on a 5,000-user account).
+    """
+    from moto import backends
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+    from moto.iam.models import IAMBackend
+    from moto.iam.responses import IamResponse
+
+    if getattr(IamResponse.list_users, "_pages_like_iam", False):
+        return
+    # moto's dispatcher lists and stat()s its own package directory on every request (~3 ms each);
+    # the list cannot change while the process runs.
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    scan_every_account = IAMBackend.get_access_key_last_used
+    create_user = IAMBackend.create_user
+    create_access_key = IAMBackend.create_access_key
+    create_login_profile = IAMBackend.create_login_profile
+
+    def list_users(self: Any) -> ActionResult:
+        users = list(self.backend.list_users(self._get_param("PathPrefix"), None, None))
+        page, more = _page(self, users)
+        return ActionResult({"Users": page, **more})
+
+    def get_account_authorization_details(self: Any) -> ActionResult:
+        details = self.backend.get_account_authorization_details(self._get_param("Filter", []))
+        kinds = (
+            ("UserDetailList", "users"),
+            ("GroupDetailList", "groups"),
+            ("RoleDetailList", "roles"),
+            ("Policies", "managed_policies"),
+        )
+        entities = [(name, item) for name, key in kinds for item in details[key]]
+        page, more = _page(self, entities)
+        result: dict[str, Any] = {name: [item for kind, item in page if kind == name] for name, _ in kinds}
+        return ActionResult(result | more)
+
+    def get_login_profile(self: Any) -> ActionResult:
+        user = self.backend.get_login_profile(self._get_param("UserName"))
+        profile = {
+            "UserName": user.name,
+            "CreateDate": getattr(user, "login_profile_created", None) or user.create_date,
+            "PasswordResetRequired": user.password_reset_required,
+        }
+        return ActionResult({"LoginProfile": profile})
+
+    def whole_seconds_user(self: Any, *args: Any, **kwargs: Any) -> Any:
+        user = create_user(self, *args, **kwargs)
+        user.create_date = user.create_date.replace(microsecond=0)
+        return user
+
+    def whole_seconds_key(self: Any, *args: Any, **kwargs: Any) -> Any:
+        key = create_access_key(self, *args, **kwargs)
+        key.create_date = key.create_date.replace(microsecond=0)
+        return key
+
+    def dated_login_profile(self: Any, user_name: str, password: str) -> Any:
+        user = create_login_profile(self, user_name, password)
+        user.login_profile_created = utcnow().replace(microsecond=0)
+        return user
+
+    def get_access_key_last_used(self: Any, access_key_id: str) -> dict[str, Any]:
+        key = self.access_keys.get(access_key_id)
+        if key is None:
+            return scan_every_account(self, access_key_id)
+        return {"user_name": key.user_name, "last_used": key.last_used}
+
+    list_users._pages_like_iam = True  # type: ignore[attr-defined]
+    IamResponse.list_users = list_users
+    IamResponse.get_account_authorization_details = get_account_authorization_details
+    IamResponse.get_login_profile = get_login_profile
+    IAMBackend.create_user = whole_seconds_user
+    IAMBackend.create_access_key = whole_seconds_key
+    IAMBackend.create_login_profile = dated_login_profile
+    IAMBackend.get_access_key_last_used = get_access_key_last_used

@@ -1,0 +1,207 @@
+"""Seed a described estate into the simulator, and change it afterwards as an account's admin would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from iam_inventory_sim.estate import DEMO_EXTERNAL_ID, HUB_ACCOUNT_ID, AccountSpec, spoke_trust_policy
+
+if TYPE_CHECKING:
+    from iam_inventory_sim.server import Simulator
+
+_SIM_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def _client(service: str, endpoint: str, credentials: dict[str, str] | None = None) -> object:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        config=Config(retries={"mode": "standard", "max_attempts": 2}),
+        **(credentials or _SIM_CREDENTIALS),
+    )
+
+
+def _account_credentials(endpoint: str, account_id: str) -> dict[str, str]:
+    # Seeding happens before the fault layer enforces trust: moto lets any AssumeRole through.
+    sts = _client("sts", endpoint)
+    credentials = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole", RoleSessionName="seed"
+    )["Credentials"]
+    return {
+        "aws_access_key_id": credentials["AccessKeyId"],
+        "aws_secret_access_key": credentials["SecretAccessKey"],
+        "aws_session_token": credentials["SessionToken"],
+    }
+
+
+def admin_client(simulator: Simulator, service: str, account_id: str) -> Any:
+    """A client acting as the administrator of a simulated account, to change the estate.
+
+    Changing the estate is the simulator's admin doing, not the hub's: trust enforcement is paused
+    while the admin role is assumed, then restored.
+    """
+    enforcing = simulator.faults.enforce_trust
+    simulator.faults.enforce_trust = False
+    try:
+        credentials = _account_credentials(simulator.endpoint, account_id)
+    finally:
+        simulator.faults.enforce_trust = enforcing
+    return _client(service, simulator.endpoint, credentials)
+
+
+def seed_estate(
+    endpoint: str,
+    accounts: Iterable[AccountSpec],
+    now: datetime,
+    external_id: str | None = DEMO_EXTERNAL_ID,
+    role_name: str = "IAMListRole",
+    role_path: str = "/",
+) -> dict[tuple[str, str, int], str]:
+    """Create roles, users, console profiles, MFA devices and keys dated relative to `now`.
+
+    Returns the id of every created key by (account, user, key index), to name keys in expectations.
+    """
+    from moto.iam.models import AccessKeyLastUsed, iam_backends
+
+    naive_now = now.astimezone(UTC).replace(tzinfo=None)  # moto stores naive UTC datetimes
+    key_ids: dict[tuple[str, str, int], str] = {}
+    for account in accounts:
+        iam = _client("iam", endpoint, _account_credentials(endpoint, account.account_id))
+        if account.role != "missing":
+            trusted_id = external_id if account.role == "ok" else "some-other-external-id"
+            iam.create_role(
+                RoleName=role_name,
+                Path=role_path,
+                AssumeRolePolicyDocument=json.dumps(
+                    spoke_trust_policy(f"arn:aws:iam::{HUB_ACCOUNT_ID}:root", trusted_id)
+                ),
+            )
+        backend = iam_backends[account.account_id]["aws"]
+        for user in account.users:
+            iam.create_user(
+                UserName=user.name,
+                Path=user.path,
+                Tags=[{"Key": k, "Value": v} for k, v in user.tags.items()],
+            )
+            if user.console:
+                iam.create_login_profile(UserName=user.name, Password="Sim-Passw0rd!-not-real")
+                if user.password_used_days is not None:
+                    used = naive_now - timedelta(days=user.password_used_days, hours=1)
+                    backend.users[user.name].password_last_used = used
+            if user.mfa:
+                serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{user.name}-mfa")[
+                    "VirtualMFADevice"
+                ]["SerialNumber"]
+                iam.enable_mfa_device(
+                    UserName=user.name,
+                    SerialNumber=serial,
+                    AuthenticationCode1="123456",
+                    AuthenticationCode2="654321",
+                )
+            for index, key in enumerate(user.keys):
+                key_id = iam.create_access_key(UserName=user.name)["AccessKey"]["AccessKeyId"]
+                key_ids[(account.account_id, user.name, index)] = key_id
+                if not key.active:
+                    iam.update_access_key(UserName=user.name, AccessKeyId=key_id, Status="Inactive")
+                stored = next(k for k in backend.users[user.name].access_keys if k.access_key_id == key_id)
+                # IAM dates keys to the second; seconds matter to matching report slots to keys.
+                stored.create_date = (naive_now - timedelta(days=key.age_days, hours=1)).replace(
+                    microsecond=0
+                )
+                if key.last_used_days is not None:
+                    stored.last_used = AccessKeyLastUsed(
+                        timestamp=naive_now - timedelta(days=key.last_used_days, hours=1),
+                        service=key.service,
+                        region="us-east-1",
+                    )
+        if account.root_access_key:
+            backend.account_summary._account_access_keys_present = 1
+        # moto has no API to enable root MFA (nor does IAM: it is done in the console as root).
+        backend.account_summary._account_mfa_enabled = 1 if account.root_mfa else 0
+    return key_ids
+
+
+def seed_organization(
+    endpoint: str, accounts: Iterable[AccountSpec], hub_name: str = "security-hub"
+) -> dict[str, str]:
+    """Make the hub the management account of an organization holding `accounts` in their OUs.
+
+    Returns the OU id of every OU path ("" is the root), to configure filters with.
+    """
+    from moto.organizations.models import organizations_backends
+
+    organizations = _client("organizations", endpoint)
+    organizations.create_organization(FeatureSet="ALL")
+    backend = organizations_backends[HUB_ACCOUNT_ID]["aws"]
+    backend.get_account_by_id(HUB_ACCOUNT_ID).name = hub_name
+    root_id = organizations.list_roots()["Roots"][0]["Id"]
+    ou_ids = {"": root_id}
+    for account in accounts:
+        parent, path = root_id, ""
+        for name in account.ou.split("/") if account.ou else ():
+            path = f"{path}/{name}" if path else name
+            if path not in ou_ids:
+                created_ou = organizations.create_organizational_unit(ParentId=parent, Name=name)
+                ou_ids[path] = created_ou["OrganizationalUnit"]["Id"]
+            parent = ou_ids[path]
+        status = organizations.create_account(
+            AccountName=account.name,
+            Email=f"{account.name}@example.com",
+            Tags=[{"Key": key, "Value": value} for key, value in account.tags.items()],
+        )["CreateAccountStatus"]
+        # moto invents account ids; the estate's ids are fixed so IAM seeding and expectations agree.
+        created = backend.get_account_by_id(status["AccountId"])
+        organizations_backends.master_accounts.pop(created.id, None)
+        created.id = account.account_id
+        organizations_backends.master_accounts[account.account_id] = (HUB_ACCOUNT_ID, "aws")
+        if parent != root_id:
+            organizations.move_account(
+                AccountId=account.account_id, SourceParentId=root_id, DestinationParentId=parent
+            )
+        if account.state == "SUSPENDED":
+            organizations.close_account(AccountId=account.account_id)
+    return ou_ids
+
+
+def backdate_key(
+    account_id: str,
+    user_name: str,
+    key_id: str,
+    created_at: datetime,
+    last_used_at: datetime | None = None,
+    service: str = "s3",
+) -> None:
+    """Set a key's creation (whole seconds, as IAM keeps it) and last use, which no IAM API can set."""
+    from moto.iam.models import AccessKeyLastUsed, iam_backends
+
+    user = iam_backends[account_id]["aws"].users[user_name]
+    stored = next(key for key in user.access_keys if key.access_key_id == key_id)
+    stored.create_date = _naive(created_at).replace(microsecond=0)
+    stored.last_used = (
+        None
+        if last_used_at is None
+        else AccessKeyLastUsed(timestamp=_naive(last_used_at), service=service, region="us-east-1")
+    )
+
+
+def set_password_dates(
+    account_id: str, user_name: str, last_used_at: datetime | None, changed_at: datetime | None = None
+) -> None:
+    """Set when a console password was last used (and set), as sign-ins would."""
+    from moto.iam.models import iam_backends
+
+    user = iam_backends[account_id]["aws"].users[user_name]
+    user.password_last_used = None if last_used_at is None else _naive(last_used_at)
+    if changed_at is not None:
+        user.login_profile_created = _naive(changed_at).replace(microsecond=0)
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)  # moto stores naive UTC datetimes
