@@ -77,7 +77,8 @@ def read_login_profile(iam: BaseClient, user_name: str, deadline: Deadline) -> d
         if is_no_such_entity(error):
             return None
         raise
-    return response["LoginProfile"]["CreateDate"]
+    created: datetime = response["LoginProfile"]["CreateDate"]
+    return created
 
 
 def has_mfa_device(iam: BaseClient, user_name: str, deadline: Deadline) -> bool:
@@ -89,7 +90,8 @@ def has_mfa_device(iam: BaseClient, user_name: str, deadline: Deadline) -> bool:
 def read_password_last_used(iam: BaseClient, user_name: str, deadline: Deadline) -> datetime | None:
     """GetUser's PasswordLastUsed (absent when never used); raises UserGone for a deleted user."""
     response = _gone_on_no_such_entity(lambda: iam.get_user(UserName=user_name), deadline)
-    return response["User"].get("PasswordLastUsed")
+    last_used: datetime | None = response["User"].get("PasswordLastUsed")
+    return last_used
 
 
 def live_keys(iam: BaseClient, metadata: list[dict[str, Any]], deadline: Deadline) -> tuple[AccessKey, ...]:

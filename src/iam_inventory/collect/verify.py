@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TypeVar
 
 from botocore.client import BaseClient
@@ -120,7 +121,7 @@ def verify_user(
         if key.access_key_id not in needs:
             keys.append(key)
             continue
-        last_use = calls.made(lambda key_id=key.access_key_id: get_key_last_use(iam, key_id, deadline))
+        last_use = calls.made(partial(get_key_last_use, iam, key.access_key_id, deadline))
         if last_use is not None:  # None: deleted since ListAccessKeys
             keys.append(replace(key, last_use=last_use, last_use_from_report=False))
     console_checked = bool(needs & {"mfa", "password"})
