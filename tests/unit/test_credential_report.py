@@ -10,13 +10,13 @@ from botocore.exceptions import ClientError
 from iam_inventory.collect.credential_report import (
     ReportKey,
     ReportUnavailable,
-    call_patiently,
     collect_account_from_report,
     fetch_credential_report,
     match_keys,
     parse_credential_report,
 )
 from iam_inventory.core.budget import Deadline
+from iam_inventory.core.retry import call_patiently
 from iam_inventory.models import KeyLastUse
 from tests.builders import NOW
 

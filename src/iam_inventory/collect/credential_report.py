@@ -15,27 +15,28 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from iam_inventory.collect.api import collect_account, get_key_last_use, read_root_state
-from iam_inventory.core.budget import Deadline, backoff_delays
+from iam_inventory.core.budget import Deadline
+from iam_inventory.core.retry import (
+    THROTTLING_CODES,
+    Sleep,
+    backoff_delays,
+    call_patiently,
+    client_error_code,
+)
 from iam_inventory.models import AccessKey, AccountInventory, CollectionPath, IamUser, KeyLastUse
 
 ROOT_ROW = "<root_account>"
 # Values the report uses for "no date": N/A (never / no such key), no_information, not_supported.
 _NO_VALUE = frozenset({"", "N/A", "no_information", "not_supported"})
-THROTTLING_CODES = frozenset(
-    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
-)
 _ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 # The report's key creation time and ListAccessKeys' CreateDate are both whole seconds; allow rounding.
 _MATCH_TOLERANCE = timedelta(seconds=1)
-
-T = TypeVar("T")
-Sleep = Callable[[float], None]
 
 
 class ReportUnavailable(Exception):
@@ -145,33 +146,6 @@ def parse_credential_report(content: bytes | str, generated_at: datetime) -> Cre
         users=tuple(users),
         root=root,
     )
-
-
-def client_error_code(error: BaseException) -> str | None:
-    """The AWS error code of a ClientError, else None."""
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code") or "")
-    return None
-
-
-def call_patiently(
-    call: Callable[[], T],
-    deadline: Deadline,
-    sleep: Sleep = time.sleep,
-    delay: Callable[[int], float] | None = None,
-) -> T:
-    """Call; when throttled beyond botocore's own retries, back off and call again while time remains."""
-    delay = delay or backoff_delays()
-    attempt = 0
-    while True:
-        try:
-            return call()
-        except ClientError as error:
-            wait = delay(attempt)
-            if client_error_code(error) not in THROTTLING_CODES or deadline.remaining() <= wait:
-                raise
-        sleep(wait)
-        attempt += 1
 
 
 def fetch_credential_report(
