@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from iam_inventory.config.events import RunRequest
-from iam_inventory.config.settings import Settings
-from iam_inventory.core.observability import logger
+from iam_inventory.entrypoints.bootstrap import bootstrap
 from iam_inventory.pipeline.finalize import Outputs
 from iam_inventory.pipeline.job import run_job
 
@@ -28,12 +27,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     os.environ["ACCOUNT_IDS"] = ",".join(args.accounts.read_text().split())
-    logger.setLevel("ERROR")  # a log line per account would measure the logger, not the scan
-    settings = Settings.from_env(os.environ)
+    # A log line per account would measure the logger, not the scan.
+    runtime = bootstrap(default_log_level="ERROR")
     started = time.monotonic()
     result = run_job(
         RunRequest(run_id="bench"),
-        settings,
+        runtime,
         lambda: datetime.now(UTC),
         "bench",
         Outputs(local_dir=args.out),

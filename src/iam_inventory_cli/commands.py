@@ -13,13 +13,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from iam_inventory.config.events import InvalidEvent, RunRequest
-from iam_inventory.config.settings import Settings
 from iam_inventory.core.clock import utcnow
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.models import AccountResult
 from iam_inventory.publish.report import build_report, render_findings_csv, render_inventory_csv
 from iam_inventory_cli.tables import (
-    EXIT_ACCOUNT_FAILED,
     EXIT_OK,
     exit_code,
     print_summary,
@@ -66,8 +64,8 @@ def logs_to(stream: TextIO) -> Any:
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from iam_inventory.assume.clients import ClientFactory
-    from iam_inventory.pipeline.finalize import Outputs
+    from iam_inventory.entrypoints.bootstrap import bootstrap
+    from iam_inventory.pipeline.finalize import Outputs, run_summary
     from iam_inventory.pipeline.job import run_job
 
     environ = dict(os.environ)
@@ -78,33 +76,26 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         "ACCOUNT_SOURCE": "organizations" if args.organization else None,
     }
     environ.update({name: value for name, value in overrides.items() if value})
-    settings = Settings.from_env(environ)
     event: dict[str, Any] = {"source": "manual", "dry_run": bool(args.dry_run)}
     if args.accounts:
         event["accounts"] = [part.strip() for part in args.accounts.split(",") if part.strip()]
     request = RunRequest.from_event(event)
-    factory = ClientFactory(settings, max_pool_connections=settings.workers, profile=args.profile)
+    runtime = bootstrap(environ, default_log_level="WARNING", profile=args.profile)
     bar = ProgressBar(err)
     try:
         result = run_job(
-            request,
-            settings,
-            utcnow,
-            str(uuid.uuid4()),
-            Outputs(local_dir=args.out, progress=bar),
-            factory,
+            request, runtime, utcnow, str(uuid.uuid4()), Outputs(local_dir=args.out, progress=bar)
         )
     finally:
         bar.close()
+    summary = run_summary(result)
     if args.format == "json":
-        from iam_inventory.pipeline.finalize import run_summary
-
-        print(json.dumps(run_summary(result), indent=2), file=out)
+        print(json.dumps(summary, indent=2), file=out)
     elif args.format == "csv":
         out.write(render_findings_csv(build_report(result)).decode())
     else:
         print_summary(result, out)
-    return exit_code(result)
+    return exit_code(summary["accounts"])
 
 
 class InvalidReport(IamInventoryError, ValueError):
@@ -204,7 +195,7 @@ def command_invoke(event_path: Path, out: TextIO) -> int:
         raise InvalidEvent(f"event file {event_path}: {error}") from None
     summary = lambda_handler(event, FakeLambdaContext(aws_request_id=str(uuid.uuid4())))
     print(json.dumps(summary, indent=2), file=out)
-    return EXIT_ACCOUNT_FAILED if summary["accounts"]["failed"] else EXIT_OK
+    return exit_code(summary["accounts"])
 
 
 def command_demo(out_dir: Path, out: TextIO) -> int:

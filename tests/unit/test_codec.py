@@ -62,7 +62,8 @@ def test_an_account_scan_round_trips_exactly():
     user = back.result.inventory.users[0]
     assert user.password_last_used.utcoffset() == timedelta(hours=2)
     assert user.password_last_used.microsecond == 123456
-    assert isinstance(back.result.inventory.users, tuple) and isinstance(back.findings, tuple)
+    assert isinstance(back.result.inventory.users, tuple)
+    assert isinstance(back.findings, tuple)
     assert back.result.status is AccountStatus.SCANNED
     assert back.result.collection_path is CollectionPath.CREDENTIAL_REPORT
     assert user.tags == {"owner": "alice@example.com", "team": "payments"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
@@ -63,6 +64,19 @@ def decode(kind: type[D], body: bytes) -> D:
         return _adapter(kind).validate_python(data)
     except ValidationError as error:
         raise UnreadableDocument(f"{kind.__name__}: {error.error_count()} invalid field(s)") from None
+
+
+def encode_items(accounts: Sequence[Account]) -> bytes:
+    """The accounts as a plain JSON array: the Distributed Map's ItemReader reads it as is."""
+    return _adapter(list[Account]).dump_json(list(accounts))
+
+
+def decode_item(item: Any) -> Account:
+    """One Map item (an account `encode_items` wrote), as the worker receives it."""
+    try:
+        return _adapter(Account).validate_python(item)
+    except ValidationError as error:
+        raise UnreadableDocument(f"Map item: {error.error_count()} invalid field(s)") from None
 
 
 def json_schema(kind: type[AccountScan] | type[RunManifest]) -> dict[str, Any]:
