@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from iam_inventory.config.concurrency import MAX_POOL, account_pool_size
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.models import Thresholds
 
@@ -87,7 +88,9 @@ class Settings(BaseModel):
     max_key_age_days: int = Field(90, alias="MAX_KEY_AGE_DAYS", ge=1, le=3650)
     unused_key_days: int = Field(45, alias="UNUSED_KEY_DAYS", ge=1, le=3650)
     never_used_grace_days: int = Field(7, alias="NEVER_USED_GRACE_DAYS", ge=0, le=3650)
-    workers: int = Field(8, alias="WORKERS", ge=1, le=64)
+    # Accounts scanned at once; 0 = sized to the estate and the Lambda memory (config/concurrency.py).
+    workers: int = Field(0, alias="WORKERS", ge=0, le=MAX_POOL)
+    lambda_memory_mb: int | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE", ge=128, le=10240)
     retry_mode: RetryMode = Field(RetryMode.ADAPTIVE, alias="RETRY_MODE")
     max_attempts: int = Field(8, alias="MAX_ATTEMPTS", ge=1, le=20)
     connect_timeout_seconds: float = Field(5.0, alias="CONNECT_TIMEOUT_SECONDS", gt=0, le=60)
@@ -189,6 +192,12 @@ class Settings(BaseModel):
             exclude_tags=frozenset(_split_tag(tag) for tag in self.exclude_account_tags),
             scan_hub_account=self.scan_hub_account,
         )
+
+    def account_pool(self, accounts: int, cpus: int) -> int:
+        """Accounts to scan at once: WORKERS when set, else sized to the estate, memory and CPUs."""
+        if self.workers:
+            return min(self.workers, max(1, accounts))
+        return account_pool_size(accounts, self.lambda_memory_mb, cpus)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

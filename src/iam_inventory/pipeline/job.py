@@ -55,7 +55,8 @@ def run_job(
         redact=runtime.redact,
         scan=ScanPlan.from_settings(settings, deadline),
     )
-    unfinished = scan_pending(plan, store, manifest, settings.workers, outputs.progress)
+    pool_size = partial(settings.account_pool, cpus=runtime.cpus)
+    unfinished = scan_pending(plan, store, manifest, pool_size, outputs.progress)
     # Every account is stored or unfinished by now; `missing` only answers for a scan the store lost.
     scans = scan_source(store, manifest, unfinished, missing=partial(not_scanned, started=False))
     return finalize_run(context, scans, settings, factory, outputs, clock)

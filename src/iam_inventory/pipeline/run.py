@@ -77,12 +77,15 @@ def scan_pending(
     plan: AccountPlan,
     store: ScanStore,
     manifest: RunManifest,
-    workers: int,
+    pool_size: Callable[[int], int],
     progress: Progress | None = None,
 ) -> dict[str, AccountResult]:
-    """Scan (in-process, `workers` accounts at once) every account not stored yet; return the unfinished."""
+    """Scan in-process (`pool_size(pending)` at once) every account not stored yet; return the unfinished."""
+    pending = pending_accounts(store, manifest)
+    workers = pool_size(len(pending))
+    logger.info("scanning accounts", extra={"pending": len(pending), "workers": workers})
     results = map_within_deadline(
-        pending_accounts(store, manifest),
+        pending,
         lambda account: scan_and_store(plan, store, account),
         workers,
         plan.scan.deadline,

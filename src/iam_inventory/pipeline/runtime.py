@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from aws_lambda_powertools.metrics import Metrics
 
 from iam_inventory.assume.clients import ClientFactory
+from iam_inventory.config.concurrency import MAX_POOL
 from iam_inventory.config.settings import Settings
 from iam_inventory.core.redact import Redactor, install_log_redaction
 
@@ -22,6 +24,8 @@ class Runtime:
     factory: ClientFactory
     redact: Redactor
     metrics: Metrics | None = None
+    # CPUs of the machine outside Lambda (inside, CPU follows AWS_LAMBDA_FUNCTION_MEMORY_SIZE).
+    cpus: int = 1
 
 
 def open_runtime(
@@ -34,9 +38,10 @@ def open_runtime(
     redact = Redactor()
     install_log_redaction(redact)
     # Connections: one per account in flight, per call inside an account, per scan finalize reads ahead.
-    pool = max(settings.workers, settings.account_concurrency, READ_AHEAD)
+    pool = max(settings.workers or MAX_POOL, settings.account_concurrency, READ_AHEAD)
     factory = factory or ClientFactory(settings, max_pool_connections=pool, profile=profile)
-    return Runtime(settings=settings, factory=factory, redact=redact, metrics=metrics)
+    cpus = os.cpu_count() or 1
+    return Runtime(settings=settings, factory=factory, redact=redact, metrics=metrics, cpus=cpus)
 
 
 def resolve_external_id(runtime: Runtime) -> str | None:
