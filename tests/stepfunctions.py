@@ -73,11 +73,45 @@ def _path(expression: str, data: Any) -> Any:
 
 @dataclass
 class Execution:
-    """One execution's trace: each worker payload sent, the worker errors, the final output."""
+    """One execution against the handlers: each worker payload sent, the worker errors, the output."""
 
+    handlers: Mapping[str, Handler]
+    context_factory: Callable[[], Any]
     worker_payloads: list[dict[str, Any]] = field(default_factory=list)
     worker_errors: list[BaseException] = field(default_factory=list)
     output: Any = None
+
+    def call(self, function: str, payload: Any) -> Any:
+        """Invoke the function the ARN placeholder names, with a fresh Lambda context."""
+        return self.handlers[function](payload, self.context_factory())
+
+    def run_map(self, spec: dict[str, Any], state: Any) -> None:
+        """The Distributed Map: ItemReader, then per item the ItemSelector and the task with its Retry."""
+        reader = spec["ItemReader"]
+        assert reader["Resource"] == "arn:aws:states:::s3:getObject"
+        location = select(reader["Parameters"], state)
+        body = boto3.client("s3").get_object(Bucket=location["Bucket"], Key=location["Key"])["Body"].read()
+        processor = spec["ItemProcessor"]
+        task = processor["States"][processor["StartAt"]]
+        for index, item in enumerate(json.loads(body)):
+            payload = select(spec["ItemSelector"], state, {"Map": {"Item": {"Value": item, "Index": index}}})
+            self.worker_payloads.append(payload)
+            self.call_with_retries(task, evaluate(task["Parameters"]["Payload.$"], payload, {}))
+        # ResultPath null: the Map's own output is dropped and the state goes on unchanged.
+        assert spec["ResultPath"] is None
+
+    def call_with_retries(self, task: dict[str, Any], payload: Any) -> None:
+        """Call the task, retried as its Retry rules say (without the waits)."""
+        for attempt in range(1 + max(rule["MaxAttempts"] for rule in task["Retry"])):
+            try:
+                self.call(task["Parameters"]["FunctionName"], payload)
+                return
+            except Exception as error:
+                rule = next((r for r in task["Retry"] if type(error).__name__ in r["ErrorEquals"]), None)
+                if rule is None or attempt >= rule["MaxAttempts"]:
+                    # The item fails; the Map tolerates it (or its Catch goes on to Finalize).
+                    self.worker_errors.append(error)
+                    return
 
 
 def run_execution(
@@ -85,67 +119,22 @@ def run_execution(
 ) -> Execution:
     """Discover -> Distributed Map (ItemReader + ItemSelector per item) -> Finalize, as the file says."""
     definition = load_definition(**limits)
-    states = definition["States"]
-    execution = Execution()
-    state = event
+    execution = Execution(handlers, context_factory)
+    state: Any = event
     name = definition["StartAt"]
     while name:
-        spec = states[name]
+        spec = definition["States"][name]
         if spec["Type"] == "Task":
-            payload = (
-                select(spec["Parameters"]["Payload"], state) if "Payload" in spec["Parameters"] else None
-            )
-            if payload is None:
-                payload = evaluate(spec["Parameters"]["Payload.$"], state, {})
-            response = {"Payload": handlers[spec["Parameters"]["FunctionName"]](payload, context_factory())}
+            parameters = spec["Parameters"]
+            if "Payload" in parameters:
+                payload = select(parameters["Payload"], state)
+            else:
+                payload = evaluate(parameters["Payload.$"], state, {})
+            response = {"Payload": execution.call(parameters["FunctionName"], payload)}
             output = select(spec["ResultSelector"], response) if "ResultSelector" in spec else response
             state = evaluate(spec.get("OutputPath", "$"), output, {})
         elif spec["Type"] == "Map":
-            _run_map(spec, state, handlers, context_factory, execution)
+            execution.run_map(spec, state)
         name = spec.get("Next")
     execution.output = state
     return execution
-
-
-def _run_map(
-    spec: dict[str, Any],
-    state: Any,
-    handlers: Mapping[str, Handler],
-    context_factory: Callable[[], Any],
-    execution: Execution,
-) -> None:
-    reader = spec["ItemReader"]
-    assert reader["Resource"] == "arn:aws:states:::s3:getObject"
-    location = select(reader["Parameters"], state)
-    body = boto3.client("s3").get_object(Bucket=location["Bucket"], Key=location["Key"])["Body"].read()
-    items = json.loads(body)
-    processor = spec["ItemProcessor"]
-    task = processor["States"][processor["StartAt"]]
-    for index, item in enumerate(items):
-        payload = select(spec["ItemSelector"], state, {"Map": {"Item": {"Value": item, "Index": index}}})
-        execution.worker_payloads.append(payload)
-        _call_with_retries(
-            task, evaluate(task["Parameters"]["Payload.$"], payload, {}), handlers, context_factory, execution
-        )
-    # ResultPath null: the Map's own output is dropped and the state goes on unchanged.
-    assert spec["ResultPath"] is None
-
-
-def _call_with_retries(
-    task: dict[str, Any],
-    payload: Any,
-    handlers: Mapping[str, Handler],
-    context_factory: Callable[[], Any],
-    execution: Execution,
-) -> None:
-    handler = handlers[task["Parameters"]["FunctionName"]]
-    for attempt in range(1 + max(rule["MaxAttempts"] for rule in task["Retry"])):
-        try:
-            handler(payload, context_factory())
-            return
-        except Exception as error:
-            rule = next((r for r in task["Retry"] if type(error).__name__ in r["ErrorEquals"]), None)
-            if rule is None or attempt >= rule["MaxAttempts"]:
-                # The item fails; the Map tolerates it (or its Catch goes on to Finalize).
-                execution.worker_errors.append(error)
-                return

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import boto3
 import pytest
 
@@ -21,7 +19,13 @@ from iam_inventory_sim import (
     seed_organization,
 )
 from tests.builders import NOW
-from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json
+from tests.integration.conftest import (
+    comparable_report,
+    emf_blobs,
+    list_s3_keys,
+    read_s3_json,
+    record_assume_role,
+)
 from tests.stepfunctions import load_definition, run_execution, select
 
 PROD, DATA, DEV, NO_ROLE, CLOSED = (
@@ -81,24 +85,6 @@ def org_env(simulator, seed, report_bucket, monkeypatch):
     return report_bucket
 
 
-def assume_role_targets(simulator) -> list[str]:
-    """Records the RoleArn of every AssumeRole from now on (the fault layer only watches)."""
-    seen: list[str] = []
-    simulator.faults.rules.append(
-        lambda request: seen.append(request.params["RoleArn"]) if request.action == "AssumeRole" else None
-    )
-    return seen
-
-
-def comparable(report: dict) -> dict:
-    """A report without what differs between two runs of the same estate: timestamps and durations."""
-    report = json.loads(json.dumps(report))
-    report["run"].pop("finished_at")
-    for entry in report["accounts"]:
-        entry.pop("duration_ms")
-    return report
-
-
 def test_organization_estate_gives_the_same_report_in_single_and_fanout_mode(org_env, monkeypatch, capsys):
     # Given an Organizations estate run once in single mode under its own prefix
     bucket = org_env
@@ -114,7 +100,7 @@ def test_organization_estate_gives_the_same_report_in_single_and_fanout_mode(org
 
     # Then the fan-out report is the single-mode report, timestamps aside: OU paths and user tags included
     merged = read_s3_json(bucket, f"fanout/runs/{DAY}/parity/report.json")
-    assert comparable(merged) == comparable(single)
+    assert comparable_report(merged) == comparable_report(single)
     fanout_csv = boto3.client("s3").get_object(Bucket=bucket, Key=f"fanout/runs/{DAY}/parity/findings.csv")
     assert fanout_csv["Body"].read() == single_csv["Body"].read()
     statuses = {entry["account_id"]: entry["status"] for entry in merged["accounts"]}
@@ -163,12 +149,12 @@ def test_a_rerun_with_the_same_run_id_scans_only_accounts_not_stored(org_env, si
     assert first.output["accounts"]["not_scanned"] == 1
 
     # When the execution is started again with the same run id
-    assumed = assume_role_targets(simulator)
+    assumed = record_assume_role(simulator)
     second = run_execution({"run_id": "resume"}, HANDLERS, FakeContext)
 
     # Then only DEV is handed to a worker and assumed, and the run is now complete
     assert [payload["account"]["account_id"] for payload in second.worker_payloads] == [DEV]
-    assert assumed == [f"arn:aws:iam::{DEV}:role/IAMListRole"]
+    assert assumed == [DEV]
     assert second.output["accounts"]["not_scanned"] == 0
     assert second.output["accounts"]["scanned"] == 3
 

@@ -21,7 +21,7 @@ from iam_inventory_cli import tables
 from iam_inventory_cli.commands import FakeLambdaContext
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
 from tests.builders import NOW
-from tests.integration.conftest import list_s3_keys, read_s3_json
+from tests.integration.conftest import comparable_report, list_s3_keys, read_s3_json, record_assume_role
 
 ACCOUNTS = ("111111111111", "222222222222", "333333333333", "444444444444")
 ESTATE = (
@@ -51,24 +51,6 @@ def configured(simulator, seed, report_bucket, monkeypatch):
     monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, ctx: 0.0)
     monkeypatch.setattr(handler, "utcnow", lambda: NOW)
     return report_bucket
-
-
-def record_assume_role(simulator) -> list[str]:
-    seen: list[str] = []
-    simulator.faults.rules.append(
-        lambda request: (
-            seen.append(request.params["RoleArn"].split(":")[4]) if request.action == "AssumeRole" else None
-        )
-    )
-    return seen
-
-
-def comparable(report: dict) -> dict:
-    report = json.loads(json.dumps(report))
-    report["run"].pop("finished_at")
-    for entry in report["accounts"]:
-        entry.pop("duration_ms")
-    return report
 
 
 def test_an_interrupted_run_resumed_with_its_run_id_equals_an_uninterrupted_one(
@@ -107,7 +89,7 @@ def test_an_interrupted_run_resumed_with_its_run_id_equals_an_uninterrupted_one(
     # Then only the accounts not stored were assumed, and the report equals the uninterrupted one
     assert assumed == list(ACCOUNTS[2:])
     resumed = read_s3_json(bucket, f"iam-inventory/{FOLDER}/report.json")
-    assert comparable(resumed) == comparable(reference)
+    assert comparable_report(resumed) == comparable_report(reference)
     assert summary["accounts"] == {"expected": 4, "scanned": 3, "failed": 1, "skipped": 0, "not_scanned": 0}
 
 
