@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 
@@ -188,3 +190,20 @@ def test_a_throttled_account_is_handed_back_to_step_functions_for_a_retry(org_en
     retry = definition["States"]["ScanAccounts"]["ItemProcessor"]["States"]["ScanAccount"]["Retry"][0]
     assert "AccountThrottled" in retry["ErrorEquals"]
     assert not [key for key in list_s3_keys(org_env) if key.endswith(f"accounts/{DATA}.json.gz")]
+
+
+def test_discover_reads_an_ssm_account_list(org_env, monkeypatch):
+    # Given the account list in an SSM parameter instead of Organizations
+    boto3.client("ssm").put_parameter(
+        Name="/iam-inventory/accounts", Value=f"{DEV},{PROD}", Type="StringList"
+    )
+    monkeypatch.setenv("ACCOUNT_SOURCE", "static")
+    monkeypatch.setenv("ACCOUNT_IDS_PARAMETER", "/iam-inventory/accounts")
+
+    # When the state machine's Discover step runs
+    run = handler.discover_handler({"run_id": "from-ssm"}, FakeContext())
+
+    # Then the Map's items are those accounts, in the parameter's order
+    items = json.loads(boto3.client("s3").get_object(Bucket=org_env, Key=run["items_key"])["Body"].read())
+    assert [item["account_id"] for item in items] == [DEV, PROD]
+    assert run["accounts"] == 2
