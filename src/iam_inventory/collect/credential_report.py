@@ -20,7 +20,7 @@ from typing import Any
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from iam_inventory.collect.api import collect_account, get_key_last_use, read_root_state
+from iam_inventory.collect.api import get_key_last_use, read_root_state
 from iam_inventory.core.budget import Deadline
 from iam_inventory.core.retry import (
     THROTTLING_CODES,
@@ -29,7 +29,7 @@ from iam_inventory.core.retry import (
     call_patiently,
     client_error_code,
 )
-from iam_inventory.models import AccessKey, AccountInventory, CollectionPath, IamUser, KeyLastUse
+from iam_inventory.models import AccessKey, AccountInventory, IamUser, KeyLastUse
 
 ROOT_ROW = "<root_account>"
 # Values the report uses for "no date": N/A (never / no such key), no_information, not_supported.
@@ -181,16 +181,6 @@ def fetch_credential_report(
         attempt += 1
 
 
-@dataclass(frozen=True, slots=True)
-class Collected:
-    """An account's inventory and how it was read."""
-
-    inventory: AccountInventory
-    path: CollectionPath
-    report_generated_at: datetime | None = None
-    fallback_reason: str | None = None
-
-
 def list_key_metadata(iam: BaseClient, user_name: str, deadline: Deadline) -> list[dict[str, Any]] | None:
     """The user's keys (at most two, so one page); None when the user was deleted after the report."""
     try:
@@ -284,25 +274,3 @@ def collect_account_from_report(
         root_mfa_enabled=root_mfa,
         collected_at=now,
     )
-
-
-def collect_account_auto(
-    iam: BaseClient,
-    account_id: str,
-    now: datetime,
-    use_report: bool,
-    concurrency: int,
-    deadline: Deadline,
-    report_wait_seconds: float = 60.0,
-) -> Collected:
-    """The fast path when allowed and permitted, else the per-user API path; says which one ran."""
-    if use_report:
-        try:
-            report = fetch_credential_report(iam, deadline.sooner(report_wait_seconds))
-        except ReportUnavailable as unavailable:
-            inventory = call_patiently(lambda: collect_account(iam, account_id, now, concurrency), deadline)
-            return Collected(inventory, CollectionPath.API, fallback_reason=unavailable.reason)
-        inventory = collect_account_from_report(iam, account_id, now, report, concurrency, deadline)
-        return Collected(inventory, CollectionPath.CREDENTIAL_REPORT, report.generated_at)
-    inventory = call_patiently(lambda: collect_account(iam, account_id, now, concurrency), deadline)
-    return Collected(inventory, CollectionPath.API)
