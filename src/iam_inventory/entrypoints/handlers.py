@@ -25,7 +25,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     runtime = bootstrap(metrics=metrics)
     # The run stops starting accounts in time to publish what it has before Lambda's limit.
     deadline = Deadline.from_lambda_context(context, runtime.settings.publish_reserve_seconds)
-    result = run_job(request, runtime, utcnow, context.aws_request_id, Outputs(metrics=metrics), deadline)
+    result = run_job(
+        request, runtime, utcnow, context.aws_request_id, Outputs(metrics=runtime.metrics), deadline
+    )
     return run_summary(result)
 
 
