@@ -185,6 +185,7 @@ def bench_size(size: Size, args: argparse.Namespace, workdir: Path) -> dict[str,
                     "statuses": output["statuses"],
                     "paths": output["paths"],
                     "findings": output["findings"],
+                    "scan_phase_peak_rss_mb": output["scan_phase_peak_rss_mb"],
                 },
             )
         if size.label not in args.baselines_for.split(","):

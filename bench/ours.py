@@ -17,6 +17,7 @@ from pathlib import Path
 
 from iam_inventory.config.events import RunRequest
 from iam_inventory.entrypoints.bootstrap import bootstrap
+from iam_inventory.models import AccountResult
 from iam_inventory.pipeline.finalize import Outputs, run_summary
 from iam_inventory.pipeline.job import run_job
 
@@ -31,13 +32,20 @@ def main() -> None:
     os.environ["ACCOUNT_IDS"] = ",".join(args.accounts.read_text().split())
     # A log line per account would measure the logger, not the scan.
     runtime = bootstrap(default_log_level="ERROR")
+    scan_phase: dict[str, float] = {}
+
+    def progress(_result: AccountResult, done: int, total: int) -> None:
+        # ru_maxrss is the peak so far: read when the last account is stored, it is the scan phase's.
+        if done == total:
+            scan_phase["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
     started = time.monotonic()
     result = run_job(
         RunRequest(run_id=args.run_id),
         runtime,
         lambda: datetime.now(UTC),
         "bench",
-        Outputs(local_dir=args.out),
+        Outputs(local_dir=args.out, progress=progress),
     )
     wall = time.monotonic() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -49,6 +57,7 @@ def main() -> None:
                 "wall": wall,
                 "cpu": usage.ru_utime + usage.ru_stime,
                 "peak_rss_mb": usage.ru_maxrss / 1024,
+                "scan_phase_peak_rss_mb": scan_phase.get("peak_rss_mb"),
                 "workers": runtime.settings.account_pool(accounts, runtime.cpus),
                 "statuses": {
                     status: count for status, count in summary["accounts"].items() if status != "expected"

@@ -70,6 +70,11 @@ def block(measured: Measured, accounts: int) -> list[str]:
         ),
         f"   per account: {per_account_line(measured)}"
         + ("  (measured part only)" if measured.extrapolated_from is not None else ""),
+        *(
+            [f"   peak RSS when the last account was stored (scan phase): {scan_rss:.0f} MB"]
+            if (scan_rss := (measured.extra or {}).get("scan_phase_peak_rss_mb")) is not None
+            else []
+        ),
         f"   data: {measured.users} users, {measured.keys} keys"
         + (
             f"; statuses {measured.extra['statuses']}, paths {measured.extra['paths']}"
