@@ -37,6 +37,11 @@ class RunManifest:
     skipped: tuple[AccountResult, ...] = ()
     schema_version: str = MANIFEST_SCHEMA_VERSION
 
+    @property
+    def expected(self) -> int:
+        """Number of accounts the run accounts for."""
+        return len(self.to_scan) + len(self.skipped)
+
 
 @cache
 def _adapter(kind: type[D]) -> TypeAdapter[D]:

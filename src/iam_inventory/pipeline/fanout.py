@@ -20,9 +20,9 @@ from iam_inventory.models import Account, AccountResult, AccountStatus, RunResul
 from iam_inventory.models.codec import RunManifest, decode_item, encode_items
 from iam_inventory.pipeline.finalize import Outputs, finalize_run
 from iam_inventory.pipeline.job import build_run_context
-from iam_inventory.pipeline.run import open_manifest, pending_accounts, scan_source
-from iam_inventory.pipeline.runtime import Runtime, resolve_external_id
-from iam_inventory.pipeline.scan import AccountPlan, ScanPlan, scan_account
+from iam_inventory.pipeline.run import account_plan, open_manifest, pending_accounts, scan_source
+from iam_inventory.pipeline.runtime import Runtime
+from iam_inventory.pipeline.scan import scan_account
 from iam_inventory.pipeline.store import S3ScanStore, ScanStore, get_manifest, has_scan, put_scan, scan_folder
 
 NO_RESULT_CODE = "NoWorkerResult"
@@ -62,7 +62,7 @@ def discover_run(request: RunRequest, runtime: Runtime, clock: Clock, request_id
     items = pending_accounts(store, manifest)
     store.put(ITEMS, encode_items(items))
     logger.info(
-        "fan-out run discovered", extra={"accounts_expected": len(manifest.to_scan), "pending": len(items)}
+        "fan-out run discovered", extra={"accounts_expected": manifest.expected, "pending": len(items)}
     )
     return {
         "run_id": context.run_id,
@@ -84,14 +84,7 @@ def scan_worker(event: dict[str, Any], runtime: Runtime, deadline: Deadline) -> 
     if has_scan(store, account.account_id):
         # A retried or redriven item whose scan is stored already: no second AssumeRole.
         return {"account_id": account.account_id, "status": "stored"}
-    plan = AccountPlan(
-        context=context,
-        factory=runtime.factory,
-        sts=runtime.factory.hub_client("sts"),
-        external_id=resolve_external_id(runtime),
-        redact=runtime.redact,
-        scan=ScanPlan.from_settings(runtime.settings, deadline),
-    )
+    plan = account_plan(runtime, context, deadline)
     scan = scan_account(plan, account)
     result = scan.result
     if result.status is AccountStatus.FAILED and result.error_code in THROTTLING_CODES:

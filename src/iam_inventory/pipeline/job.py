@@ -13,9 +13,9 @@ from iam_inventory.core.observability import logger
 from iam_inventory.discover.accounts import describe_account_source, discover_accounts
 from iam_inventory.models import RunContext, RunResult
 from iam_inventory.pipeline.finalize import Outputs, finalize_run
-from iam_inventory.pipeline.run import open_manifest, open_store, scan_pending, scan_source
-from iam_inventory.pipeline.runtime import Runtime, resolve_external_id
-from iam_inventory.pipeline.scan import AccountPlan, ScanPlan, not_scanned
+from iam_inventory.pipeline.run import account_plan, open_manifest, open_store, scan_pending, scan_source
+from iam_inventory.pipeline.runtime import Runtime
+from iam_inventory.pipeline.scan import not_scanned
 
 
 def run_job(
@@ -34,7 +34,6 @@ def run_job(
         raise ConfigError(
             "invalid configuration: environment variable REPORT_BUCKET: required unless dry_run"
         )
-    external_id = resolve_external_id(runtime)
     store = open_store(runtime, context, outputs.local_dir)
     manifest = open_manifest(
         store, context, lambda: discover_accounts(settings, request.accounts, factory, context.run_id)
@@ -43,18 +42,11 @@ def run_job(
     logger.info(
         "run started",
         extra={
-            "accounts_expected": len(manifest.to_scan) + len(manifest.skipped),
+            "accounts_expected": manifest.expected,
             "dry_run": request.dry_run,
         },
     )
-    plan = AccountPlan(
-        context=context,
-        factory=factory,
-        sts=factory.hub_client("sts"),
-        external_id=external_id,
-        redact=runtime.redact,
-        scan=ScanPlan.from_settings(settings, deadline),
-    )
+    plan = account_plan(runtime, context, deadline)
     pool_size = partial(settings.account_pool, cpus=runtime.cpus)
     unfinished = scan_pending(plan, store, manifest, pool_size, outputs.progress)
     # Every account is stored or unfinished by now; `missing` only answers for a scan the store lost.

@@ -8,15 +8,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from iam_inventory.core.budget import map_within_deadline
+from iam_inventory.core.budget import Deadline, map_within_deadline
 from iam_inventory.core.observability import logger
 from iam_inventory.discover.accounts import Discovery
 from iam_inventory.models import Account, AccountResult, AccountStatus, RunContext
 from iam_inventory.models.codec import RunManifest
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.finalize import ScanSource
-from iam_inventory.pipeline.runtime import READ_AHEAD, Runtime
-from iam_inventory.pipeline.scan import AccountPlan, Progress, not_scanned, scan_account
+from iam_inventory.pipeline.runtime import READ_AHEAD, Runtime, resolve_external_id
+from iam_inventory.pipeline.scan import AccountPlan, Progress, ScanPlan, not_scanned, scan_account
 from iam_inventory.pipeline.store import (
     LocalScanStore,
     MemoryScanStore,
@@ -46,11 +46,23 @@ def open_store(runtime: Runtime, context: RunContext, local_dir: Path | None) ->
     return MemoryScanStore()
 
 
+def account_plan(runtime: Runtime, context: RunContext, deadline: Deadline | None) -> AccountPlan:
+    """What scan_account needs for this run; resolves (and masks) the ExternalId."""
+    return AccountPlan(
+        context=context,
+        factory=runtime.factory,
+        sts=runtime.factory.hub_client("sts"),
+        external_id=resolve_external_id(runtime),
+        redact=runtime.redact,
+        scan=ScanPlan.from_settings(runtime.settings, deadline),
+    )
+
+
 def open_manifest(store: ScanStore, context: RunContext, discover: Callable[[], Discovery]) -> RunManifest:
     """The run's manifest: the stored one when this run id already started (resume), else a new one."""
     stored = get_manifest(store)
     if stored is not None and stored.context.run_id == context.run_id:
-        logger.info("resuming run", extra={"run_id": context.run_id, "accounts_expected": _expected(stored)})
+        logger.info("resuming run", extra={"run_id": context.run_id, "accounts_expected": stored.expected})
         return stored
     discovery = discover()
     manifest = RunManifest(context=context, to_scan=discovery.to_scan, skipped=discovery.skipped)
@@ -127,7 +139,3 @@ def scan_source(
             yield AccountScan(run_id=run_id, result=skipped)
 
     return scans
-
-
-def _expected(manifest: RunManifest) -> int:
-    return len(manifest.to_scan) + len(manifest.skipped)
