@@ -130,6 +130,7 @@ invoke: $(STAMP)
 # docs/configuration.md is generated from the settings model (a test fails when it is stale).
 docs: $(STAMP)
 	$(BIN)/python scripts/configuration_doc.py > docs/configuration.md
+	$(BIN)/python scripts/account_scan_schema.py > src/iam_inventory/schemas/account-scan.schema.json
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(SAM_VENV) $(VENV_313) .aws-sam out .pytest_cache .ruff_cache

@@ -1,6 +1,7 @@
-"""iam-inventory itself, as the Lambda runs it (same job, settings from the environment), in a child process.
+"""iam-inventory's job as Lambda runs it, for the benchmark.
 
-Run: python -m bench.ours --accounts FILE --out DIR; prints one JSON line with timings and the summary.
+Run: python -m bench.ours --accounts FILE --out DIR [--run-id ID]; prints one JSON line. A second run
+into the same --out (another run id) finds the first as its previous run, as a scheduled run does.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from iam_inventory.config.events import RunRequest
-from iam_inventory.config.settings import Settings
-from iam_inventory.core.observability import logger
-from iam_inventory.pipeline.finalize import Outputs
+from iam_inventory.entrypoints.bootstrap import bootstrap
+from iam_inventory.models import AccountResult
+from iam_inventory.pipeline.finalize import Outputs, run_summary
 from iam_inventory.pipeline.job import run_job
 
 
@@ -26,34 +27,47 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ours")
     parser.add_argument("--accounts", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--run-id", default="bench")
     args = parser.parse_args()
     os.environ["ACCOUNT_IDS"] = ",".join(args.accounts.read_text().split())
-    logger.setLevel("ERROR")  # a log line per account would measure the logger, not the scan
-    settings = Settings.from_env(os.environ)
+    # A log line per account would measure the logger, not the scan.
+    runtime = bootstrap(default_log_level="ERROR")
+    scan_phase: dict[str, float] = {}
+
+    def progress(_result: AccountResult, done: int, total: int) -> None:
+        # ru_maxrss is the peak so far: read when the last account is stored, it is the scan phase's.
+        if done == total:
+            scan_phase["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
     started = time.monotonic()
     result = run_job(
-        RunRequest(run_id="bench"),
-        settings,
+        RunRequest(run_id=args.run_id),
+        runtime,
         lambda: datetime.now(UTC),
         "bench",
-        Outputs(local_dir=args.out),
+        Outputs(local_dir=args.out, progress=progress),
     )
     wall = time.monotonic() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    inventories = [item.inventory for item in result.accounts if item.inventory is not None]
+    summary = run_summary(result)
+    accounts = len(result.accounts)
     print(
         json.dumps(
             {
                 "wall": wall,
                 "cpu": usage.ru_utime + usage.ru_stime,
                 "peak_rss_mb": usage.ru_maxrss / 1024,
-                "statuses": dict(Counter(item.status.value for item in result.accounts)),
+                "scan_phase_peak_rss_mb": scan_phase.get("peak_rss_mb"),
+                "workers": runtime.settings.account_pool(accounts, runtime.cpus),
+                "statuses": {
+                    status: count for status, count in summary["accounts"].items() if status != "expected"
+                },
                 "paths": dict(Counter(str(item.collection_path) for item in result.accounts)),
-                "users": sum(len(inventory.users) for inventory in inventories),
-                "keys": sum(len(user.access_keys) for inventory in inventories for user in inventory.users),
-                "findings": len(result.findings),
-                "api_calls": sum(item.api_calls for item in result.accounts),
-                "retried_calls": sum(item.retried_calls for item in result.accounts),
+                "users": summary["users"],
+                "keys": summary["access_keys"],
+                "findings": summary["findings"]["total"],
+                "api_calls": summary["api_calls"],
+                "retried_calls": summary["retried_calls"],
                 "calls_by_account": {item.account.account_id: item.api_calls for item in result.accounts},
                 # Calls that confirmed report-based findings live (part of api_calls; 0 when the run
                 # generated every report), per account, for bench to print beside the calls.

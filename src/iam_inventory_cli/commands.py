@@ -30,7 +30,6 @@ from iam_inventory_cli.checks import (
     summarise,
 )
 from iam_inventory_cli.tables import (
-    EXIT_ACCOUNT_FAILED,
     EXIT_OK,
     exit_code,
     print_summary,
@@ -98,11 +97,14 @@ def settings_from_flags(args: argparse.Namespace, environ: dict[str, str]) -> Se
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from iam_inventory.assume.preflight import check_hub_credentials, check_report_bucket, open_hub
-    from iam_inventory.pipeline.finalize import Outputs
+    from iam_inventory.entrypoints.bootstrap import bootstrap
+    from iam_inventory.pipeline.finalize import Outputs, run_summary
     from iam_inventory.pipeline.job import run_job
+    from iam_inventory.pipeline.runtime import hub_pool_size
 
     accounts = parse_accounts(args.accounts) if args.accounts else None
-    settings = settings_from_flags(args, dict(os.environ))
+    environ = dict(os.environ)
+    settings = settings_from_flags(args, environ)
     if not args.dry_run:
         if args.out is None and not settings.report_bucket:
             raise UsageError("run: say where the report goes: --out DIR or --bucket BUCKET (or --dry-run)")
@@ -112,7 +114,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if accounts:
         event["accounts"] = accounts
     request = RunRequest.from_event(event)
-    factory = open_hub(settings, args.profile, max_pool_connections=settings.workers)
+    factory = open_hub(settings, args.profile, max_pool_connections=hub_pool_size(settings))
+    runtime = bootstrap(environ, default_log_level="WARNING", factory=factory)
     # One early, clear stop instead of every account failing with the same credential error.
     check_hub_credentials(factory, f"--profile {args.profile}" if args.profile else "the default credentials")
     if settings.report_bucket and not args.dry_run:
@@ -120,14 +123,13 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     bar = ProgressBar(err)
     try:
         result = run_job(
-            request, settings, utcnow, str(uuid.uuid4()), Outputs(local_dir=args.out, progress=bar), factory
+            request, runtime, utcnow, str(uuid.uuid4()), Outputs(local_dir=args.out, progress=bar)
         )
     finally:
         bar.close()
+    summary = run_summary(result)
     if args.format == "json":
-        from iam_inventory.pipeline.finalize import run_summary
-
-        print(json.dumps(run_summary(result), indent=2), file=out)
+        print(json.dumps(summary, indent=2), file=out)
     elif args.format == "csv":
         out.write(render_findings_csv(build_report(result)).decode())
     else:
@@ -135,7 +137,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     hint = access_denied_hint(result, settings)
     if hint:
         print(f"iam-inventory: {hint}", file=err)
-    return exit_code(result)
+    return exit_code(summary["accounts"])
 
 
 class InvalidReport(IamInventoryError, ValueError):
@@ -263,8 +265,7 @@ def command_invoke(args: argparse.Namespace, out: TextIO, err: TextIO | None = N
             check_hub_credentials(open_hub(Settings.from_env(os.environ)), "the default credentials")
             summary = _invoke_handler(event)
     print(json.dumps(summary, indent=2), file=out)
-    accounts = summary["accounts"]
-    return EXIT_ACCOUNT_FAILED if accounts["failed"] or accounts.get("not_scanned") else EXIT_OK
+    return exit_code(summary["accounts"])
 
 
 def _invoke_handler(event: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from iam_inventory.models import AccountStatus, RunResult
@@ -12,10 +13,10 @@ EXIT_ACCOUNT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
-def exit_code(result: RunResult) -> int:
-    """0 when every account was scanned or deliberately skipped, 1 when any failed."""
-    failed = any(item.status in (AccountStatus.FAILED, AccountStatus.NOT_SCANNED) for item in result.accounts)
-    return EXIT_ACCOUNT_FAILED if failed else EXIT_OK
+def exit_code(accounts: Mapping[str, int]) -> int:
+    """0 when every account of a run summary was scanned or skipped, 1 when any failed or was not scanned."""
+    unfinished = (AccountStatus.FAILED.value, AccountStatus.NOT_SCANNED.value)
+    return EXIT_ACCOUNT_FAILED if any(accounts.get(status, 0) for status in unfinished) else EXIT_OK
 
 
 def print_summary(result: RunResult, out: TextIO) -> None:

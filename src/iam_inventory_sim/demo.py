@@ -13,11 +13,12 @@ from typing import Any, TextIO
 from aws_lambda_powertools.metrics import Metrics
 
 from iam_inventory.config.events import RunRequest
-from iam_inventory.config.settings import Settings
 from iam_inventory.core.clock import utcnow
+from iam_inventory.entrypoints.bootstrap import bootstrap
 from iam_inventory.models import Finding, RunResult
 from iam_inventory.pipeline.finalize import Outputs
 from iam_inventory.pipeline.job import run_job
+from iam_inventory.pipeline.runtime import Runtime
 from iam_inventory_sim import (
     DEMO_EXTERNAL_ID,
     HUB_ACCOUNT_ID,
@@ -83,11 +84,11 @@ def run_demo(out_dir: Path, out: TextIO, print_summary: SummaryPrinter) -> int:
             import boto3
 
             boto3.client("s3").create_bucket(Bucket=DEMO_BUCKET)
-            settings = Settings.from_env(env)
+            runtime = bootstrap(env, default_log_level="WARNING")
             out_dir.mkdir(parents=True, exist_ok=True)
             metrics = Metrics(namespace="IAMInventory", service="iam-inventory")
             with (out_dir / "metrics.emf.jsonl").open("w") as emf:
-                first = _demo_run(f"demo-{stamp}-1", settings, now, out_dir, metrics, emf)
+                first = _demo_run(f"demo-{stamp}-1", runtime, now, out_dir, metrics, emf)
                 print("\n=== Run 1: the organization as seeded ===", file=out)
                 print_summary(first, out)
                 reported = sorted(item.account.account_id for item in first.accounts)
@@ -119,7 +120,7 @@ def run_demo(out_dir: Path, out: TextIO, print_summary: SummaryPrinter) -> int:
                 print("  ci-deployer's 400-day-old key is deleted; bob enables MFA;", file=out)
                 print("  mallory (dev-sandbox) gets a console password and no MFA.", file=out)
                 later = now + timedelta(minutes=1)
-                second = _demo_run(f"demo-{stamp}-2", settings, later, out_dir, metrics, emf)
+                second = _demo_run(f"demo-{stamp}-2", runtime, later, out_dir, metrics, emf)
                 print("\n=== Run 2: after the changes (credential reports still cached) ===", file=out)
                 print_summary(second, out)
                 if not _check_changes(second, expected_new, expected_resolved, out):
@@ -141,7 +142,7 @@ def run_demo(out_dir: Path, out: TextIO, print_summary: SummaryPrinter) -> int:
                     f"\n=== Run 3: the simulator clock moves {aged} ahead; the cached reports expire ===",
                     file=out,
                 )
-                third = _demo_run(f"demo-{stamp}-3", settings, later + aged, out_dir, metrics, emf)
+                third = _demo_run(f"demo-{stamp}-3", runtime, later + aged, out_dir, metrics, emf)
         print_summary(third, out)
         print(f"wrote metrics (EMF): {out_dir / 'metrics.emf.jsonl'}", file=out)
         same = {_describe(f) for f in third.findings} == {_describe(f) for f in second.findings}
@@ -188,12 +189,12 @@ def _describe(finding: Finding) -> tuple[str, str | None, str | None, str]:
 
 
 def _demo_run(
-    run_id: str, settings: Settings, now: datetime, out_dir: Path, metrics: Metrics, emf: TextIO
+    run_id: str, runtime: Runtime, now: datetime, out_dir: Path, metrics: Metrics, emf: TextIO
 ) -> RunResult:
     with contextlib.redirect_stdout(emf):
         result = run_job(
             RunRequest(source="manual", run_id=run_id),
-            settings,
+            runtime,
             lambda: now,
             str(uuid.uuid4()),
             Outputs(local_dir=out_dir, metrics=metrics),

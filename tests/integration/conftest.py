@@ -77,3 +77,25 @@ def emf_blobs(captured_stdout: str) -> list[dict]:
                     {k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in document.items()}
                 )
     return blobs
+
+
+def comparable_report(report: dict) -> dict:
+    """A report without what differs between two runs of the same estate: timestamps and durations."""
+    report = json.loads(json.dumps(report))
+    report["run"].pop("finished_at")
+    for entry in report["accounts"]:
+        entry.pop("duration_ms")
+        # Each run generates its own credential report, at the simulator's time.
+        entry.pop("credential_report_generated_at", None)
+    return report
+
+
+def record_assume_role(simulator: Simulator) -> list[str]:
+    """From now on, the account id of every AssumeRole's target (the fault layer only watches)."""
+    seen: list[str] = []
+    simulator.faults.rules.append(
+        lambda request: (
+            seen.append(request.params["RoleArn"].split(":")[4]) if request.action == "AssumeRole" else None
+        )
+    )
+    return seen

@@ -14,6 +14,7 @@ from iam_inventory.entrypoints import handlers as handler
 from iam_inventory.publish.schema import report_schema_errors
 from iam_inventory_sim import Fault, SimRequest
 from tests.integration.conftest import read_s3_json
+from tests.stepfunctions import run_execution
 
 RUN_DAY = "2026-11-23"  # the day of tests.builders.NOW
 
@@ -81,8 +82,19 @@ def server_error_burst(
     return InjectedFaults(decide)
 
 
-def invoke(event: dict, lambda_context: object) -> dict:
-    """The real Lambda handler."""
+# The two ways a run is deployed: one Lambda, or the fan-out state machine (statemachine/fanout.asl.json).
+MODES = ("single", "fanout")
+FANOUT_HANDLERS = {
+    "discover": handler.discover_handler,
+    "worker": handler.worker_handler,
+    "finalize": handler.finalize_handler,
+}
+
+
+def invoke(event: dict, lambda_context: object, mode: str = "single") -> dict:
+    """The real Lambda handler, or the fan-out handlers driven by the state machine file; the run summary."""
+    if mode == "fanout":
+        return run_execution(event, FANOUT_HANDLERS, lambda: lambda_context).output
     return handler.lambda_handler(event, lambda_context)
 
 

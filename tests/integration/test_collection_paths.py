@@ -13,6 +13,7 @@ from iam_inventory.config.settings import Settings
 from iam_inventory.models import CollectionPath, RunResult
 from iam_inventory.pipeline.finalize import Outputs
 from iam_inventory.pipeline.job import run_job
+from iam_inventory.pipeline.runtime import open_runtime
 from iam_inventory.publish.report import build_report, finding_entry
 from iam_inventory.publish.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
@@ -80,7 +81,7 @@ def run(mode: str, run_id: str = "paths", tag_keys: str = "owner,team") -> RunRe
         }
     )
     request = RunRequest(run_id=run_id, dry_run=True)
-    return run_job(request, settings, lambda: NOW, "request-id", Outputs())
+    return run_job(request, open_runtime(settings), lambda: NOW, "request-id", Outputs())
 
 
 def comparable(result: RunResult) -> list[dict]:

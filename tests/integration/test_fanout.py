@@ -1,4 +1,4 @@
-"""Fan-out mode: discover, one worker per account, finalize: the same report as single mode."""
+"""Fan-out mode, driven by statemachine/fanout.asl.json: the same report as single mode, and resumable."""
 
 from __future__ import annotations
 
@@ -11,24 +11,75 @@ import pytest
 from iam_inventory.entrypoints import handlers as handler
 from iam_inventory.pipeline import fanout
 from iam_inventory_cli.commands import FakeLambdaContext as FakeContext
-from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, SimRequest
+from iam_inventory_sim import (
+    DEMO_EXTERNAL_ID,
+    HUB_ACCOUNT_ID,
+    AccountSpec,
+    Fault,
+    KeySpec,
+    SimRequest,
+    UserSpec,
+    seed_organization,
+)
+from iam_inventory_sim.credential_report import REPORT_TTL
 from tests.builders import NOW
-from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json
-from tests.integration.test_collection_paths import estate as paths_estate
+from tests.integration.conftest import (
+    comparable_report,
+    emf_blobs,
+    list_s3_keys,
+    read_s3_json,
+    record_assume_role,
+)
+from tests.stepfunctions import load_definition, run_execution, select
 
-RUN_ID = "fanout-equivalence"
-FOLDER = f"iam-inventory/runs/dt=2026-11-23/{RUN_ID}"
+PROD, DATA, DEV, NO_ROLE, CLOSED = (
+    "111111111111",
+    "222222222222",
+    "333333333333",
+    "444444444444",
+    "555555555555",
+)
+DAY = "dt=2026-11-23"
+HANDLERS = {
+    "discover": handler.discover_handler,
+    "worker": handler.worker_handler,
+    "finalize": handler.finalize_handler,
+}
 
 
-def estate() -> tuple[AccountSpec, ...]:
-    return (*paths_estate(), AccountSpec("444444444444", "no-role", role="missing"))
+def organization() -> tuple[AccountSpec, ...]:
+    """Nested OUs, users tagged with owner/team, one account without the role, one suspended."""
+    return (
+        AccountSpec(
+            PROD,
+            "prod",
+            ou="Workloads/Prod",
+            users=(
+                UserSpec(
+                    "alice", keys=(KeySpec(200, 1),), tags={"owner": "alice@example.com", "team": "pay"}
+                ),
+                UserSpec("bob", console=True, tags={"owner": "bob@example.com", "team": "web"}),
+            ),
+            root_access_key=True,
+        ),
+        AccountSpec(
+            DATA,
+            "prod-data",
+            ou="Workloads/Prod/Data",
+            users=(UserSpec("carol", keys=(KeySpec(30, None), KeySpec(5, 1)), tags={"owner": "carol"}),),
+        ),
+        AccountSpec(DEV, "dev", ou="Workloads/Dev", users=(UserSpec("dan", keys=(KeySpec(80, 60),)),)),
+        AccountSpec(NO_ROLE, "no-role", ou="Workloads/Dev", role="missing"),
+        AccountSpec(CLOSED, "closed", ou="Sandbox", state="SUSPENDED"),
+    )
 
 
 @pytest.fixture
-def fanout_env(seed, report_bucket, monkeypatch):
-    seed(estate())
+def org_env(simulator, seed, report_bucket, monkeypatch):
+    seed_organization(simulator.endpoint, organization())
+    seed(organization())
     for name, value in {
-        "ACCOUNT_IDS": ",".join(account.account_id for account in estate()),
+        "ACCOUNT_SOURCE": "organizations",
         "EXTERNAL_ID": DEMO_EXTERNAL_ID,
         "REPORT_BUCKET": report_bucket,
         "WORKERS": "2",
@@ -38,107 +89,127 @@ def fanout_env(seed, report_bucket, monkeypatch):
     return report_bucket
 
 
-def run_state_machine(event: dict, bucket: str) -> dict:
-    """What the state machine does: Discover, then the Map's ItemReader + ItemSelector per item, Finalize."""
-    run = handler.discover_handler(event, FakeContext())
-    items = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=run["accounts_key"])["Body"].read())
-    for item in items:
-        handler.worker_handler({"account": item, "run": run}, FakeContext())
-    return handler.finalize_handler({"run": run}, FakeContext())
-
-
-def without_durations(report: dict) -> dict:
-    report = json.loads(json.dumps(report))
-    report["run"].pop("finished_at")
-    for entry in report["accounts"]:
-        entry.pop("duration_ms")
-        # Each run generates its own credential report (the simulator clock moves 4 hours between them).
-        entry.pop("credential_report_generated_at")
-    return report
-
-
-def test_merged_report_equals_the_single_mode_report(fanout_env, simulator, capsys):
-    # Given the estate scanned once in single mode, its report kept aside
-    bucket = fanout_env
-    single_summary = handler.lambda_handler({"run_id": RUN_ID}, FakeContext())
-    single = read_s3_json(bucket, f"{FOLDER}/report.json")
-    single_csv = boto3.client("s3").get_object(Bucket=bucket, Key=f"{FOLDER}/findings.csv")["Body"].read()
+def test_organization_estate_gives_the_same_report_in_single_and_fanout_mode(
+    org_env, simulator, monkeypatch, capsys
+):
+    # Given an Organizations estate run once in single mode under its own prefix
+    bucket = org_env
+    monkeypatch.setenv("REPORT_PREFIX", "single")
+    single_summary = handler.lambda_handler({"run_id": "parity"}, FakeContext())
+    single = read_s3_json(bucket, f"single/runs/{DAY}/parity/report.json")
+    single_csv = boto3.client("s3").get_object(Bucket=bucket, Key=f"single/runs/{DAY}/parity/findings.csv")
     capsys.readouterr()
-    # ... and the credential reports aged past 4 hours, so fan-out generates its own, as single mode did
-    simulator.clock.advance(timedelta(hours=4, seconds=1))
 
-    # When the same run id goes through discover, one worker per account, and finalize
-    summary = run_state_machine({"run_id": RUN_ID}, bucket)
+    # When, once IAM's cached credential reports have expired (so each run generates its own, as a
+    # daily schedule does), the same run goes through the state machine file: Discover, the Map, Finalize
+    simulator.clock.advance(REPORT_TTL + timedelta(seconds=1))
+    monkeypatch.setenv("REPORT_PREFIX", "fanout")
+    execution = run_execution({"run_id": "parity"}, HANDLERS, FakeContext)
 
-    # Then the merged report is the single-mode report, durations aside, and so is the CSV
-    merged = read_s3_json(bucket, f"{FOLDER}/report.json")
-    assert without_durations(merged) == without_durations(single)
-    assert (
-        boto3.client("s3").get_object(Bucket=bucket, Key=f"{FOLDER}/findings.csv")["Body"].read()
-        == single_csv
-    )
-    assert summary["accounts"] == single_summary["accounts"]
-    assert summary["accounts"]["failed"] == 1
+    # Then the fan-out report is the single-mode report, timestamps aside: OU paths and user tags included
+    merged = read_s3_json(bucket, f"fanout/runs/{DAY}/parity/report.json")
+    assert comparable_report(merged) == comparable_report(single)
+    fanout_csv = boto3.client("s3").get_object(Bucket=bucket, Key=f"fanout/runs/{DAY}/parity/findings.csv")
+    assert fanout_csv["Body"].read() == single_csv["Body"].read()
+    statuses = {entry["account_id"]: entry["status"] for entry in merged["accounts"]}
+    assert statuses == {
+        PROD: "scanned",
+        DATA: "scanned",
+        DEV: "scanned",
+        NO_ROLE: "failed",
+        CLOSED: "skipped",
+        HUB_ACCOUNT_ID: "skipped",
+    }
+    ou_paths = {entry["account_id"]: entry["ou_path"] for entry in merged["accounts"]}
+    assert ou_paths[DATA] == "Root/Workloads/Prod/Data"
+    alice = [f for f in merged["findings"] if f["user_name"] == "alice"]
+    assert alice
+    assert {f["tags"]["owner"] for f in alice} == {"alice@example.com"}
+    assert execution.output["accounts"] == single_summary["accounts"]
+    assert {"account_id": NO_ROLE, "error_code": "AccessDenied"} in execution.output["failed_accounts"]
 
-    # And latest.json points at it, with the workers' files kept beside the report
-    assert read_s3_json(bucket, "iam-inventory/latest.json")["run_id"] == RUN_ID
-    assert f"{FOLDER}/fanout/results/111111111111.json" in list_s3_keys(bucket)
+    # And each worker got exactly the ItemSelector's payload: one account and the run pointer
+    assert [payload["account"]["account_id"] for payload in execution.worker_payloads] == [
+        PROD,
+        DATA,
+        DEV,
+        NO_ROLE,
+    ]
+    assert {payload["run"]["folder"] for payload in execution.worker_payloads} == {f"runs/{DAY}/parity"}
+    assert f"fanout/runs/{DAY}/parity/accounts/{PROD}.json.gz" in list_s3_keys(bucket)
 
-    # And the finalize step emitted the same run metrics as single mode
+    # And finalize emitted the same run metrics as single mode
     totals = next(blob for blob in emf_blobs(capsys.readouterr().out) if "AccountsExpected" in blob)
-    assert (totals["AccountsExpected"], totals["AccountsScanned"], totals["AccountsFailed"]) == (4, 3, 1)
+    assert (totals["AccountsExpected"], totals["AccountsScanned"], totals["AccountsFailed"]) == (6, 3, 1)
 
 
-def test_an_account_without_a_worker_result_is_reported_not_scanned(fanout_env):
-    # Given a discovered run where one account's worker never stored a result
-    bucket = fanout_env
-    run = handler.discover_handler({"run_id": "fanout-missing"}, FakeContext())
-    for account_id in ("111111111111", "333333333333", "444444444444"):
-        handler.worker_handler({"account": {"account_id": account_id, "name": ""}, "run": run}, FakeContext())
+def test_a_rerun_with_the_same_run_id_scans_only_accounts_not_stored(org_env, simulator):
+    # Given a fan-out run whose worker for DEV never stored a scan (it failed after its retries)
+    def worker_losing_dev(event, context):
+        if event["account"]["account_id"] == DEV:
+            raise RuntimeError("worker crashed")
+        return handler.worker_handler(event, context)
 
-    # When the run is finalized
-    summary = handler.finalize_handler({"run": run}, FakeContext())
-
-    # Then that account is in the report as not scanned, with why
-    report = read_s3_json(bucket, "iam-inventory/runs/dt=2026-11-23/fanout-missing/report.json")
-    dev = next(entry for entry in report["accounts"] if entry["account_id"] == "222222222222")
+    first = run_execution({"run_id": "resume"}, {**HANDLERS, "worker": worker_losing_dev}, FakeContext)
+    report = read_s3_json(org_env, f"iam-inventory/runs/{DAY}/resume/report.json")
+    dev = next(entry for entry in report["accounts"] if entry["account_id"] == DEV)
     assert (dev["status"], dev["error_code"]) == ("not_scanned", "NoWorkerResult")
-    assert summary["accounts"]["not_scanned"] == 1
+    assert first.output["accounts"]["not_scanned"] == 1
+
+    # When the execution is started again with the same run id
+    assumed = record_assume_role(simulator)
+    second = run_execution({"run_id": "resume"}, HANDLERS, FakeContext)
+
+    # Then only DEV is handed to a worker and assumed, and the run is now complete
+    assert [payload["account"]["account_id"] for payload in second.worker_payloads] == [DEV]
+    assert assumed == [DEV]
+    assert second.output["accounts"]["not_scanned"] == 0
+    assert second.output["accounts"]["scanned"] == 3
+
+    # And a redriven worker for an account already stored assumes nothing
+    assert handler.worker_handler(second.worker_payloads[0], FakeContext())["status"] == "stored"
+    assert len(assumed) == 1
 
 
-def test_a_throttled_account_is_handed_back_to_step_functions_for_a_retry(fanout_env, simulator, monkeypatch):
+def test_a_throttled_account_is_handed_back_to_step_functions_for_a_retry(org_env, simulator, monkeypatch):
     # Given an account whose IAM throttles every call, and a worker with no time to wait it out
-    bucket = fanout_env
     monkeypatch.setenv("MAX_ATTEMPTS", "1")
-    run = handler.discover_handler({"run_id": "fanout-throttled"}, FakeContext())
+    definition = load_definition()
+    run = handler.discover_handler({"run_id": "throttled"}, FakeContext())
+    state = select(definition["States"]["Discover"]["ResultSelector"], {"Payload": run})
+    item = {"account_id": DATA, "name": "prod-data", "ou_path": "Root/Workloads/Prod/Data"}
+    payload = select(
+        definition["States"]["ScanAccounts"]["ItemSelector"], state, {"Map": {"Item": {"Value": item}}}
+    )
 
     def throttle(request: SimRequest) -> Fault | None:
-        if request.service == "iam" and request.caller_account == "222222222222":
+        if request.service == "iam" and request.caller_account == DATA:
             return Fault("Throttling", "Rate exceeded")
         return None
 
     simulator.faults.rules.append(throttle)
 
     # When the worker runs for it
-    # Then it raises the error the state machine retries with backoff, and stores nothing
-    with pytest.raises(fanout.AccountThrottled, match="222222222222"):
-        handler.worker_handler(
-            {"account": {"account_id": "222222222222", "name": "dev"}, "run": run},
-            FakeContext(remaining_ms=30_000),
-        )
-    assert not [key for key in list_s3_keys(bucket) if key.endswith("results/222222222222.json")]
+    # Then it raises the error the state machine file retries with backoff, and stores nothing
+    with pytest.raises(fanout.AccountThrottled, match=DATA):
+        handler.worker_handler(payload, FakeContext(remaining_ms=30_000))
+    retry = definition["States"]["ScanAccounts"]["ItemProcessor"]["States"]["ScanAccount"]["Retry"][0]
+    assert "AccountThrottled" in retry["ErrorEquals"]
+    assert not [key for key in list_s3_keys(org_env) if key.endswith(f"accounts/{DATA}.json.gz")]
 
 
-def test_result_round_trips_through_json_exactly(fanout_env):
-    # Given a real scan result
-    run = handler.discover_handler({"run_id": "fanout-codec"}, FakeContext())
-    handler.worker_handler(
-        {"account": {"account_id": "111111111111", "name": "prod"}, "run": run}, FakeContext()
+def test_discover_reads_an_ssm_account_list(org_env, monkeypatch):
+    # Given the account list in an SSM parameter instead of Organizations
+    boto3.client("ssm").put_parameter(
+        Name="/iam-inventory/accounts", Value=f"{DEV},{PROD}", Type="StringList"
     )
-    stored = read_s3_json(
-        fanout_env, f"{run['folder'].join(('iam-inventory/', ''))}/results/111111111111.json"
-    )
+    monkeypatch.setenv("ACCOUNT_SOURCE", "static")
+    monkeypatch.setenv("ACCOUNT_IDS_PARAMETER", "/iam-inventory/accounts")
 
-    # Then decoding and encoding it again changes nothing
-    assert fanout.result_to_dict(fanout.result_from_dict(stored)) == stored
-    assert stored["collection_path"] == "credential_report"
+    # When the state machine's Discover step runs
+    run = handler.discover_handler({"run_id": "from-ssm"}, FakeContext())
+
+    # Then the Map's items are those accounts, in the parameter's order
+    items = json.loads(boto3.client("s3").get_object(Bucket=org_env, Key=run["items_key"])["Body"].read())
+    assert [item["account_id"] for item in items] == [DEV, PROD]
+    assert run["accounts"] == 2

@@ -17,6 +17,7 @@ from iam_inventory_sim import expected_findings as planted_findings
 from tests.builders import NOW
 from tests.integration.conftest import read_s3_json
 from tests.integration.faultkit import (
+    MODES,
     InjectedFaults,
     assert_run_invariants,
     invoke,
@@ -141,8 +142,9 @@ def deny_assume_role(account_id: str) -> InjectedFaults:
         pytest.param("444444444444", False, id="role-missing"),
     ],
 )
+@pytest.mark.parametrize("mode", MODES)
 def test_an_account_that_refuses_assume_role_fails_alone(
-    estate, simulator, report_bucket, lambda_context, bad_account, inject_denial
+    estate, simulator, report_bucket, lambda_context, bad_account, inject_denial, mode
 ):
     # Given one account whose role cannot be assumed, next to two healthy ones
     if inject_denial:
@@ -150,7 +152,7 @@ def test_an_account_that_refuses_assume_role_fails_alone(
     accounts = ("111111111111", bad_account, "333333333333")
 
     # When the job runs
-    summary = invoke(manual_event("denied", accounts), lambda_context)
+    summary = invoke(manual_event("denied", accounts), lambda_context, mode)
 
     # Then that account is failed with AccessDenied naming the role, and every other account is complete
     report = run_report(report_bucket, "denied")
@@ -196,13 +198,14 @@ def test_throttling_storm_completes_with_every_retry_counted(
     assert 0.2 < sum(storm.injected.values()) / sent < 0.4
 
 
-def test_5xx_burst_is_retried_through(estate, simulator, report_bucket, lambda_context):
+@pytest.mark.parametrize("mode", MODES)
+def test_5xx_burst_is_retried_through(estate, simulator, report_bucket, lambda_context, mode):
     # Given every account's IAM requests 3 to 7 answered with alternating 503/500
     burst = server_error_burst(first=3, length=5)
     simulator.faults.rules.append(burst)
 
     # When
-    invoke(manual_event("burst", REACHABLE), lambda_context)
+    invoke(manual_event("burst", REACHABLE), lambda_context, mode)
 
     # Then nothing is lost and each account retried exactly the five failed attempts
     report = run_report(report_bucket, "burst")
@@ -214,15 +217,16 @@ def test_5xx_burst_is_retried_through(estate, simulator, report_bucket, lambda_c
     assert report["summary"]["retried_calls"] == 15
 
 
+@pytest.mark.parametrize("mode", MODES)
 def test_sustained_5xx_fails_that_account_after_max_attempts(
-    estate, simulator, report_bucket, lambda_context
+    estate, simulator, report_bucket, lambda_context, mode
 ):
     # Given one account whose IAM answers 503 to everything
     outage = server_error_burst(first=1, length=10_000, accounts=["222222222222"], alternate=False)
     simulator.faults.rules.append(outage)
 
     # When
-    invoke(manual_event("outage", REACHABLE), lambda_context)
+    invoke(manual_event("outage", REACHABLE), lambda_context, mode)
 
     # Then that account fails with the service's error code after exactly MAX_ATTEMPTS attempts
     report = run_report(report_bucket, "outage")
@@ -307,8 +311,9 @@ def assume_role_calls(simulator, account_id: str) -> list[str]:
     return seen
 
 
+@pytest.mark.parametrize("mode", MODES)
 def test_credentials_expiring_mid_account_are_renewed_once(
-    estate, simulator, report_bucket, lambda_context, sequential_api_path
+    estate, simulator, report_bucket, lambda_context, sequential_api_path, mode
 ):
     # Given the first session into 111111111111 expiring after 6 IAM calls
     assumed = assume_role_calls(simulator, "111111111111")
@@ -316,7 +321,7 @@ def test_credentials_expiring_mid_account_are_renewed_once(
     simulator.faults.rules.append(expiry)
 
     # When
-    invoke(manual_event("expiry", REACHABLE), lambda_context)
+    invoke(manual_event("expiry", REACHABLE), lambda_context, mode)
 
     # Then the job assumed the role a second time and the account is complete, without duplicates
     report = run_report(report_bucket, "expiry")
@@ -392,7 +397,12 @@ def fail_put_object(file_name: str, times: int | None) -> InjectedFaults:
 
 
 def put_attempts(simulator) -> int:
-    return sum(count for op, count in simulator.faults.operations.items() if op.startswith("s3:PUT "))
+    """PutObject attempts of published files (the scan store's .json.gz documents are not counted)."""
+    return sum(
+        count
+        for op, count in simulator.faults.operations.items()
+        if op.startswith("s3:PUT ") and not op.endswith(".json.gz")
+    )
 
 
 def test_put_object_failures_are_retried(estate, simulator, report_bucket, lambda_context):
@@ -443,7 +453,7 @@ def test_put_object_that_keeps_failing_fails_the_invocation_and_keeps_latest(
 
     # And that file was tried MAX_ATTEMPTS times, and nothing was written after it
     # The run folder and its Athena JSONL partitions (named after the run id) alike.
-    written = sorted(key for key in s3_keys(report_bucket) if "run-b" in key)
+    written = sorted(key for key in s3_keys(report_bucket) if "run-b" in key and not key.endswith(".json.gz"))
     assert not any(key.endswith(failing_file) for key in written)
     assert simulator.faults.rules[-1].injected["123456789012"] == MAX_ATTEMPTS
     assert put_attempts(simulator) - before == len(written) + MAX_ATTEMPTS

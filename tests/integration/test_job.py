@@ -21,7 +21,8 @@ from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json, re
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EXTERNAL_ID_PARAMETER = "/iam-inventory/external-id"
 # report.json, findings.csv, inventory.csv, history.json, index.html, two JSONL partitions, latest.json
-RUN_FILES = 8
+# The published files (8), the run's manifest, and one stored AccountScan per account (5).
+RUN_FILES = 8 + 1 + 5
 
 
 def estate() -> tuple[AccountSpec, ...]:
@@ -101,14 +102,17 @@ def test_scheduled_run_writes_report_csv_latest_and_metrics(
 
     # And the files land under the deterministic run folder, latest.json pointing at them
     folder = "iam-inventory/runs/dt=2026-11-23/20261123T060000Z-scheduled"
+    accounts = ("111111111111", "222222222222", "333333333333", "444444444444", "555555555555")
     assert list_s3_keys(report_bucket) == [
         "iam-inventory/findings/dt=2026-11-23/20261123T060000Z-scheduled.jsonl",
         "iam-inventory/inventory/dt=2026-11-23/20261123T060000Z-scheduled.jsonl",
         "iam-inventory/latest.json",
+        *(f"{folder}/accounts/{account}.json.gz" for account in accounts),
         f"{folder}/findings.csv",
         f"{folder}/history.json",
         f"{folder}/index.html",
         f"{folder}/inventory.csv",
+        f"{folder}/manifest.json.gz",
         f"{folder}/report.json",
     ]
     latest = read_s3_json(report_bucket, "iam-inventory/latest.json")

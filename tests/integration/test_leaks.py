@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import traceback
@@ -16,7 +17,7 @@ from iam_inventory.core.observability import logger as powertools_logger
 from iam_inventory.entrypoints import handlers as handler
 from iam_inventory_sim import HUB_ACCOUNT_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
 from tests.builders import NOW
-from tests.integration.faultkit import invoke, manual_event
+from tests.integration.faultkit import MODES, invoke, manual_event
 
 # Not the demo's id: a value that appears nowhere else, so any occurrence is a leak.
 EXTERNAL_ID = "leak-test-external-id-4Qz9+wXv"
@@ -101,19 +102,24 @@ def run_secrets() -> set[str]:
 
 
 def bucket_texts(bucket: str) -> dict[str, str]:
+    """Every object's text; the stored AccountScans and manifest uncompressed first."""
     s3 = boto3.client("s3")
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-    return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode() for key in keys}
+    bodies = {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+    return {
+        key: (gzip.decompress(body) if key.endswith(".gz") else body).decode() for key, body in bodies.items()
+    }
 
 
+@pytest.mark.parametrize("mode", MODES)
 def test_no_secret_in_any_log_line_report_or_exception(
-    configured, simulator, report_bucket, lambda_context, debug_logging, capsys
+    configured, simulator, report_bucket, lambda_context, debug_logging, capsys, mode
 ):
     # Given DEBUG logging everywhere and a run that renews one session and fails one account
     simulator.faults.rules.append(expire_first_session("222222222222"))
 
     # When the job runs and publishes
-    summary = invoke(manual_event("leak-check", ACCOUNTS), lambda_context)
+    summary = invoke(manual_event("leak-check", ACCOUNTS), lambda_context, mode)
 
     # And a second run whose publishing fails, so an exception escapes the handler
     simulator.faults.rules.append(
@@ -124,7 +130,7 @@ def test_no_secret_in_any_log_line_report_or_exception(
         )
     )
     with pytest.raises(ClientError) as raised:
-        invoke(manual_event("leak-check-2", ACCOUNTS), lambda_context)
+        invoke(manual_event("leak-check-2", ACCOUNTS), lambda_context, mode)
     logging.getLogger("iam_inventory.test").exception("handler failed", exc_info=raised.value)
 
     # Then the run really issued credentials and really logged botocore's request/response bodies
@@ -146,5 +152,6 @@ def test_no_secret_in_any_log_line_report_or_exception(
         **bucket_texts(report_bucket),
     }
     assert len(texts) > 5  # the report files of the first run are there
+    assert any("/accounts/" in where for where in texts)  # and its stored AccountScans
     leaks = {(where, secret[:6]) for where, text in texts.items() for secret in secrets if secret in text}
     assert leaks == set()

@@ -18,6 +18,7 @@ from iam_inventory.config.events import RunRequest
 from iam_inventory.config.settings import Settings
 from iam_inventory.pipeline.finalize import Outputs
 from iam_inventory.pipeline.job import run_job
+from iam_inventory.pipeline.runtime import open_runtime
 from iam_inventory_sim import DEMO_EXTERNAL_ID, HUB_ACCOUNT_ID, AccountSpec, KeySpec, UserSpec
 from tests.builders import NOW
 from tests.cfn_template import granted_actions, load_spoke_template, render
@@ -117,7 +118,9 @@ def spokes(simulator, seed) -> tuple[str, ...]:
 def recorded_run(spokes: tuple[str, ...], env: dict[str, str]) -> Iterator[RecordingFactory]:
     settings = Settings.from_env({"ACCOUNT_IDS": ",".join(spokes), "EXTERNAL_ID": DEMO_EXTERNAL_ID, **env})
     factory = RecordingFactory(settings)
-    result = run_job(RunRequest(dry_run=True), settings, lambda: NOW, "drift", Outputs(), factory)
+    result = run_job(
+        RunRequest(dry_run=True), open_runtime(settings, factory), lambda: NOW, "drift", Outputs()
+    )
     assert {item.status for item in result.accounts} == {"scanned"}, [
         (item.account.account_id, item.error_code) for item in result.accounts
     ]

@@ -161,7 +161,7 @@ INVALID_ENV_VALUES = {
     "MAX_KEY_AGE_DAYS": st.sampled_from(["0", "-1", "3651", "ninety", "9.5", ""]).filter(bool),
     "UNUSED_KEY_DAYS": st.integers(max_value=0).map(str) | st.integers(min_value=3651).map(str),
     "NEVER_USED_GRACE_DAYS": st.integers(max_value=-1).map(str) | st.integers(min_value=90).map(str),
-    "WORKERS": st.integers(max_value=0).map(str) | st.integers(min_value=65).map(str) | st.just("many"),
+    "WORKERS": st.integers(max_value=-1).map(str) | st.integers(min_value=65).map(str) | st.just("many"),
     "RETRY_MODE": st.sampled_from(["legacy", "STANDARD", "fast", "0"]),
     "MAX_ATTEMPTS": st.integers(max_value=0).map(str) | st.integers(min_value=21).map(str),
     "CONNECT_TIMEOUT_SECONDS": st.floats(max_value=0).map(str)

@@ -16,7 +16,7 @@ def test_defaults_are_the_documented_ones():
         45,
         7,
     )
-    assert settings.workers == 8
+    assert settings.workers == 0  # sized per run: config/concurrency.py
     assert settings.retry_mode is RetryMode.ADAPTIVE
     assert settings.report_prefix == "iam-inventory"
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from iam_inventory.collect.calls import call_patiently
 from iam_inventory.collect.keys import match_keys
 from iam_inventory.collect.report import (
     ReportKey,
@@ -18,6 +17,7 @@ from iam_inventory.collect.report import (
 from iam_inventory.collect.report_path import collect_account_from_report
 from iam_inventory.collect.users import LiveUser
 from iam_inventory.core.budget import Deadline
+from iam_inventory.core.retry import call_patiently
 from iam_inventory.models import KeyLastUse
 from tests.builders import NOW
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 
 from cfnlint.decode import decode_str
+
+from tests.stepfunctions import DEFINITION, load_definition, select
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
@@ -32,19 +35,28 @@ def test_every_function_handler_exists_in_the_package():
 
 
 def test_fanout_is_a_distributed_map_with_tunable_concurrency_and_throttling_retries():
-    # Given the fan-out state machine
+    # Given the fan-out state machine and its definition file, substituted as CloudFormation does
     machine = resources()["FanoutStateMachine"]
-    states = machine["Properties"]["Definition"]["States"]
+    properties = machine["Properties"]
+    states = load_definition(max_concurrency=25, tolerated_failure_percentage=5)["States"]
     scan = states["ScanAccounts"]
 
-    # Then it maps over the account list in S3, in distributed mode, bounded by the parameters
+    # Then the template points at the file, substituting every placeholder it uses
+    assert machine["Type"] == "AWS::Serverless::StateMachine"
     assert machine["Condition"] == "IsFanout"
+    assert properties["DefinitionUri"] == "statemachine/fanout.asl.json"
+    placeholders = set(re.findall(r"\$\{(\w+)\}", DEFINITION.read_text()))
+    assert placeholders == set(properties["DefinitionSubstitutions"])
+    assert properties["DefinitionSubstitutions"]["MaxConcurrency"] == {"Ref": "FanoutMaxConcurrency"}
+    assert properties["Role"] == {"Fn::GetAtt": ["FanoutStateMachineRole", "Arn"]}
+
+    # And it maps over the item list in S3, in distributed mode, bounded by the numbers substituted
+    discovered = select(states["Discover"]["ResultSelector"], {"Payload": {"run_id": "r"}})
+    assert (discovered["max_concurrency"], discovered["tolerated_failure_percentage"]) == (25, 5)
     assert scan["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
     assert scan["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
-    assert scan["MaxConcurrency"] == "${MaxConcurrency}"
-    assert scan["ToleratedFailurePercentage"] == "${ToleratedFailurePercentage}"
-    substitutions = machine["Properties"]["DefinitionSubstitutions"]
-    assert substitutions["MaxConcurrency"] == {"Ref": "FanoutMaxConcurrency"}
+    assert scan["MaxConcurrencyPath"] == "$.max_concurrency"
+    assert scan["ToleratedFailurePercentagePath"] == "$.tolerated_failure_percentage"
 
     # And a worker that stays throttled is retried with jittered backoff, and finalize always runs
     retry = scan["ItemProcessor"]["States"]["ScanAccount"]["Retry"][0]

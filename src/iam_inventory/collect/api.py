@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from iam_inventory.collect.calls import call_patiently, is_no_such_entity, map_bounded
+from iam_inventory.collect.calls import is_no_such_entity, map_bounded
 from iam_inventory.collect.users import LiveUser
 from iam_inventory.core.budget import Deadline
+from iam_inventory.core.retry import call_patiently
 from iam_inventory.models import AccessKey, AccountInventory, IamUser, KeyLastUse
 
 T = TypeVar("T")

@@ -1,31 +1,20 @@
-"""Calling IAM patiently: error codes, throttling backoff within the deadline, a bounded per-account pool."""
+"""IAM-specific call helpers: NoSuchEntity and AccessDenied tests, a bounded per-account pool.
+
+The generic patience (throttling codes, backoff, call_patiently) lives once, in core/retry.py.
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from botocore.exceptions import ClientError
+from iam_inventory.core.retry import client_error_code
 
-from iam_inventory.core.budget import Deadline, backoff_delays
-
-THROTTLING_CODES = frozenset(
-    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
-)
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
 T = TypeVar("T")
 R = TypeVar("R")
-Sleep = Callable[[float], None]
-
-
-def client_error_code(error: BaseException) -> str | None:
-    """The AWS error code of a ClientError, else None."""
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code") or "")
-    return None
 
 
 def is_no_such_entity(error: BaseException) -> bool:
@@ -36,26 +25,6 @@ def is_no_such_entity(error: BaseException) -> bool:
 def is_access_denied(error: BaseException) -> bool:
     """True when the spoke role may not make the call."""
     return client_error_code(error) in ACCESS_DENIED_CODES
-
-
-def call_patiently(
-    call: Callable[[], T],
-    deadline: Deadline,
-    sleep: Sleep = time.sleep,
-    delay: Callable[[int], float] | None = None,
-) -> T:
-    """Call; when throttled beyond botocore's own retries, back off and call again while time remains."""
-    delay = delay or backoff_delays()
-    attempt = 0
-    while True:
-        try:
-            return call()
-        except ClientError as error:
-            wait = delay(attempt)
-            if client_error_code(error) not in THROTTLING_CODES or deadline.remaining() <= wait:
-                raise
-        sleep(wait)
-        attempt += 1
 
 
 def map_bounded(function: Callable[[T], R], items: Iterable[T], concurrency: int) -> list[R]:

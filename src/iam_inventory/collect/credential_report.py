@@ -15,7 +15,6 @@ from datetime import datetime
 from botocore.client import BaseClient
 
 from iam_inventory.collect.api import collect_account_api
-from iam_inventory.collect.calls import THROTTLING_CODES, call_patiently
 from iam_inventory.collect.report import ReportUnavailable, fetch_credential_report
 from iam_inventory.collect.report_path import collect_account_from_report
 from iam_inventory.collect.users import list_live_users
@@ -23,7 +22,7 @@ from iam_inventory.collect.verify import verify_candidates
 from iam_inventory.core.budget import Deadline
 from iam_inventory.models import AccountInventory, CollectionPath, Finding
 
-__all__ = ["THROTTLING_CODES", "CandidateFinder", "Collected", "call_patiently", "collect_account_auto"]
+__all__ = ["CandidateFinder", "Collected", "collect_account_auto"]
 
 # The findings an inventory would produce (evaluate with the run's thresholds): the candidates to verify.
 CandidateFinder = Callable[[AccountInventory], Iterable[Finding]]

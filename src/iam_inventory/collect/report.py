@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from iam_inventory.collect.calls import ACCESS_DENIED_CODES, THROTTLING_CODES, Sleep, client_error_code
-from iam_inventory.core.budget import Deadline, backoff_delays
+from iam_inventory.collect.calls import ACCESS_DENIED_CODES
+from iam_inventory.core.budget import Deadline
+from iam_inventory.core.retry import THROTTLING_CODES, Sleep, backoff_delays, client_error_code
 
 ROOT_ROW = "<root_account>"
 # Values the report uses for "no date": N/A (never / no such key), no_information, not_supported.

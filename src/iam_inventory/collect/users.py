@@ -22,8 +22,9 @@ from urllib.parse import unquote
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from iam_inventory.collect.calls import call_patiently, is_access_denied, is_no_such_entity, map_bounded
+from iam_inventory.collect.calls import is_access_denied, is_no_such_entity, map_bounded
 from iam_inventory.core.budget import Deadline
+from iam_inventory.core.retry import call_patiently
 from iam_inventory.models import AttachedPolicy, InlinePolicy
 
 PAGE_SIZE = 1000  # the largest MaxItems IAM accepts

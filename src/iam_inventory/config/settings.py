@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from iam_inventory.config.concurrency import MAX_POOL, account_pool_size
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.core.text import shorten_repr
 from iam_inventory.evaluate.owners import OwnerConfig
@@ -114,8 +115,10 @@ class Settings(BaseModel):
     """`access_key_unused` when an active key was last used this many days ago or more."""
     never_used_grace_days: int = Field(7, alias="NEVER_USED_GRACE_DAYS", ge=0, le=3650)
     """`access_key_never_used` when a never-used active key is older than this (below MAX_KEY_AGE_DAYS)."""
-    workers: int = Field(8, alias="WORKERS", ge=1, le=64)
-    """Accounts scanned concurrently."""
+    workers: int = Field(0, alias="WORKERS", ge=0, le=MAX_POOL)
+    """Accounts scanned at once; 0 sizes the pool to the estate and the Lambda memory (see performance.md)."""
+    lambda_memory_mb: int | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE", ge=128, le=10240)
+    """Set by Lambda: the function's memory, which sizes the default account pool (CPU scales with it)."""
     retry_mode: RetryMode = Field(RetryMode.ADAPTIVE, alias="RETRY_MODE")
     """botocore retry mode: `standard`, or `adaptive` (client-side rate limiting when throttled)."""
     max_attempts: int = Field(8, alias="MAX_ATTEMPTS", ge=1, le=20)
@@ -277,6 +280,12 @@ class Settings(BaseModel):
             exclude_tags=frozenset(_split_tag(tag) for tag in self.exclude_account_tags),
             scan_hub_account=self.scan_hub_account,
         )
+
+    def account_pool(self, accounts: int, cpus: int) -> int:
+        """Accounts to scan at once: WORKERS when set, else sized to the estate, memory and CPUs."""
+        if self.workers:
+            return min(self.workers, max(1, accounts))
+        return account_pool_size(accounts, self.lambda_memory_mb, cpus)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -58,16 +57,6 @@ class Deadline:
         """This deadline or `seconds` from now, whichever comes first."""
         other = Deadline.after(seconds, clock)
         return Deadline(lambda: min(self.remaining(), other.remaining()))
-
-
-def backoff_delays(base: float = 0.25, cap: float = 8.0) -> Callable[[int], float]:
-    """Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter")."""
-    rng = random.Random()
-
-    def delay(attempt: int) -> float:
-        return rng.uniform(0, min(cap, base * 2**attempt))
-
-    return delay
 
 
 def map_within_deadline(

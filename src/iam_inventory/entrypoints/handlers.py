@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from iam_inventory.config.events import RunRequest
-from iam_inventory.config.settings import Settings
 from iam_inventory.core.budget import Deadline
 from iam_inventory.core.clock import utcnow
 from iam_inventory.core.observability import logger, metrics, tracer
-from iam_inventory.pipeline.fanout import discover_run, finalize_run, scan_one
+from iam_inventory.entrypoints.bootstrap import bootstrap
+from iam_inventory.pipeline.fanout import discover_run, finalize_fanout, scan_worker
 from iam_inventory.pipeline.finalize import Outputs, run_summary
 from iam_inventory.pipeline.job import run_job
 
@@ -23,11 +22,11 @@ from iam_inventory.pipeline.job import run_job
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Run one inventory for the event (schedule or manual) and return its summary."""
     request = RunRequest.from_event(event)
-    settings = Settings.from_env(os.environ)
+    runtime = bootstrap(metrics=metrics)
     # The run stops starting accounts in time to publish what it has before Lambda's limit.
-    deadline = Deadline.from_lambda_context(context, settings.publish_reserve_seconds)
+    deadline = Deadline.from_lambda_context(context, runtime.settings.publish_reserve_seconds)
     result = run_job(
-        request, settings, utcnow, context.aws_request_id, Outputs(metrics=metrics), deadline=deadline
+        request, runtime, utcnow, context.aws_request_id, Outputs(metrics=runtime.metrics), deadline
     )
     return run_summary(result)
 
@@ -35,24 +34,23 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 def discover_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Step 1: discover the accounts and write the Map's item list."""
+    """Step 1: fix the run (or resume it) and write the Map's item list."""
     request = RunRequest.from_event(event)
-    return discover_run(request, Settings.from_env(os.environ), utcnow, context.aws_request_id)
+    return discover_run(request, bootstrap(), utcnow, context.aws_request_id)
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 def worker_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Step 2 (once per account): scan one account and store its result."""
-    settings = Settings.from_env(os.environ)
-    deadline = Deadline.from_lambda_context(context, settings.publish_reserve_seconds)
-    return scan_one(event, settings, deadline)
+    """Step 2 (once per account): scan one account and store its AccountScan."""
+    runtime = bootstrap()
+    deadline = Deadline.from_lambda_context(context, runtime.settings.publish_reserve_seconds)
+    return scan_worker(event, runtime, deadline)
 
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def finalize_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Step 3: merge the results into the report, CSV, latest.json and metrics."""
-    result = finalize_run(event, Settings.from_env(os.environ), utcnow, metrics)
-    return run_summary(result)
+    """Step 3: merge the stored scans into the report, CSVs, pointers and metrics."""
+    return run_summary(finalize_fanout(event, bootstrap(metrics=metrics), utcnow))

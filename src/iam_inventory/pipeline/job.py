@@ -1,53 +1,57 @@
-"""The whole job behind one function, shared by the Lambda handler and the CLI."""
+"""Single mode: the whole run in one process, shared by the Lambda handler and the CLI."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
-from iam_inventory.assume.clients import ClientFactory
 from iam_inventory.config.events import RunRequest
 from iam_inventory.config.settings import ConfigError, Settings
 from iam_inventory.core.budget import Deadline
+from iam_inventory.core.clock import Clock
 from iam_inventory.core.observability import logger
-from iam_inventory.core.redact import Redactor, install_log_redaction
 from iam_inventory.discover.accounts import describe_account_source, discover_accounts
 from iam_inventory.models import RunContext, RunResult
-from iam_inventory.pipeline.finalize import Outputs, publish_run
-from iam_inventory.pipeline.scan import Clock, resolve_external_id, run_inventory
+from iam_inventory.pipeline.finalize import Outputs, finalize_run
+from iam_inventory.pipeline.run import account_plan, open_manifest, open_store, scan_pending, scan_source
+from iam_inventory.pipeline.runtime import Runtime
+from iam_inventory.pipeline.scan import not_scanned
 
 
 def run_job(
     request: RunRequest,
-    settings: Settings,
+    runtime: Runtime,
     clock: Clock,
     request_id: str,
     outputs: Outputs,
-    factory: ClientFactory | None = None,
     deadline: Deadline | None = None,
 ) -> RunResult:
-    """Discover, scan, evaluate and (unless dry run) publish one inventory run."""
+    """Discover (or resume), scan each account into the run's store, then finalize from the store."""
+    settings, factory = runtime.settings, runtime.factory
     context = build_run_context(request, settings, clock(), request_id)
-    run_id = context.run_id
-    logger.set_correlation_id(run_id)
+    logger.set_correlation_id(context.run_id)
     if not request.dry_run and not settings.report_bucket and outputs.local_dir is None:
         raise ConfigError(
             "invalid configuration: environment variable REPORT_BUCKET: required unless dry_run"
         )
-    factory = factory or ClientFactory(
-        settings, max_pool_connections=max(settings.workers, settings.account_concurrency)
+    store = open_store(runtime, context, outputs.local_dir)
+    manifest = open_manifest(
+        store, context, lambda: discover_accounts(settings, request.accounts, factory, context.run_id)
     )
-    redact = Redactor()
-    # Before the first AWS call: botocore's DEBUG output carries the ExternalId and the credentials.
-    install_log_redaction(redact)
-    external_id = resolve_external_id(settings, lambda: factory.hub_client("ssm"))
-    redact.add(external_id)
-    discovery = discover_accounts(settings, request.accounts, factory, run_id)
-    logger.info("run started", extra={"accounts_expected": discovery.expected, "dry_run": request.dry_run})
-    result = run_inventory(
-        context, discovery, settings, factory, external_id, redact, clock, deadline, progress=outputs.progress
+    context = manifest.context
+    logger.info(
+        "run started",
+        extra={
+            "accounts_expected": manifest.expected,
+            "dry_run": request.dry_run,
+        },
     )
-    publish_run(result, settings, factory, outputs)
-    return result
+    plan = account_plan(runtime, context, deadline)
+    pool_size = partial(settings.account_pool, cpus=runtime.cpus)
+    unfinished = scan_pending(plan, store, manifest, pool_size, outputs.progress)
+    # Every account is stored or unfinished by now; `missing` only answers for a scan the store lost.
+    scans = scan_source(store, manifest, unfinished, missing=partial(not_scanned, started=False))
+    return finalize_run(context, scans, settings, factory, outputs, clock)
 
 
 def build_run_context(

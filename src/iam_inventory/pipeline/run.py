@@ -1,0 +1,141 @@
+"""The steps both run modes share around scan_account: open the run's store, resume, map, read back."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+from iam_inventory.core.budget import Deadline, map_within_deadline
+from iam_inventory.core.observability import logger
+from iam_inventory.discover.accounts import Discovery
+from iam_inventory.models import Account, AccountResult, AccountStatus, RunContext
+from iam_inventory.models.codec import RunManifest
+from iam_inventory.models.scan import AccountScan
+from iam_inventory.pipeline.finalize import ScanSource
+from iam_inventory.pipeline.runtime import READ_AHEAD, Runtime, resolve_external_id
+from iam_inventory.pipeline.scan import AccountPlan, Progress, ScanPlan, not_scanned, scan_account
+from iam_inventory.pipeline.store import (
+    LocalScanStore,
+    MemoryScanStore,
+    S3ScanStore,
+    ScanStore,
+    get_manifest,
+    get_scan,
+    put_manifest,
+    put_scan,
+    scan_folder,
+    stored_account_ids,
+)
+
+
+def open_store(runtime: Runtime, context: RunContext, local_dir: Path | None) -> ScanStore:
+    """The report bucket's run folder, else --out's; a dry run keeps its scans in memory only."""
+    folder = scan_folder(context)
+    settings = runtime.settings
+    if context.dry_run:
+        return MemoryScanStore()
+    if settings.report_bucket:
+        return S3ScanStore(
+            runtime.factory.hub_client("s3"), settings.report_bucket, settings.report_prefix, folder
+        )
+    if local_dir is not None:
+        return LocalScanStore(local_dir, folder)
+    return MemoryScanStore()
+
+
+def account_plan(runtime: Runtime, context: RunContext, deadline: Deadline | None) -> AccountPlan:
+    """What scan_account needs for this run; resolves (and masks) the ExternalId."""
+    return AccountPlan(
+        context=context,
+        factory=runtime.factory,
+        sts=runtime.factory.hub_client("sts"),
+        external_id=resolve_external_id(runtime),
+        redact=runtime.redact,
+        scan=ScanPlan.from_settings(runtime.settings, deadline),
+    )
+
+
+def open_manifest(store: ScanStore, context: RunContext, discover: Callable[[], Discovery]) -> RunManifest:
+    """The run's manifest: the stored one when this run id already started (resume), else a new one."""
+    stored = get_manifest(store)
+    if stored is not None and stored.context.run_id == context.run_id:
+        logger.info("resuming run", extra={"run_id": context.run_id, "accounts_expected": stored.expected})
+        return stored
+    discovery = discover()
+    manifest = RunManifest(context=context, to_scan=discovery.to_scan, skipped=discovery.skipped)
+    put_manifest(store, manifest)
+    return manifest
+
+
+def pending_accounts(store: ScanStore, manifest: RunManifest) -> list[Account]:
+    """The accounts of the run whose scan is not stored yet, in discovery order."""
+    stored = stored_account_ids(store)
+    if stored:
+        logger.info("accounts already stored are skipped", extra={"stored": len(stored)})
+    return [account for account in manifest.to_scan if account.account_id not in stored]
+
+
+def scan_and_store(plan: AccountPlan, store: ScanStore, account: Account) -> AccountResult:
+    """Scan one account and store its scan at once; the caller keeps only the slim result."""
+    scan = scan_account(plan, account)
+    put_scan(store, scan)
+    return replace(scan.result, inventory=None)
+
+
+def scan_pending(
+    plan: AccountPlan,
+    store: ScanStore,
+    manifest: RunManifest,
+    pool_size: Callable[[int], int],
+    progress: Progress | None = None,
+) -> dict[str, AccountResult]:
+    """Scan in-process (`pool_size(pending)` at once) every account not stored yet; return the unfinished."""
+    pending = pending_accounts(store, manifest)
+    workers = pool_size(len(pending))
+    logger.info("scanning accounts", extra={"pending": len(pending), "workers": workers})
+    results = map_within_deadline(
+        pending,
+        lambda account: scan_and_store(plan, store, account),
+        workers,
+        plan.scan.deadline,
+        plan.scan.grace_seconds,
+        not_scanned,
+        on_done=progress,
+    )
+    return {
+        result.account.account_id: result for result in results if result.status is AccountStatus.NOT_SCANNED
+    }
+
+
+def scan_source(
+    store: ScanStore,
+    manifest: RunManifest,
+    unfinished: dict[str, AccountResult],
+    missing: Callable[[Account], AccountResult],
+) -> ScanSource:
+    """Every account of the run as an AccountScan, in discovery order, read from the store as needed."""
+    run_id = manifest.context.run_id
+
+    def scans() -> Iterator[AccountScan]:
+        def read(account: Account) -> AccountScan:
+            stored = get_scan(store, account.account_id)
+            if stored is not None:
+                return stored
+            result = unfinished.get(account.account_id) or missing(account)
+            return AccountScan(run_id=run_id, result=result)
+
+        with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="read") as pool:
+            ahead: deque[Future[AccountScan]] = deque()
+            for account in manifest.to_scan:
+                ahead.append(pool.submit(read, account))
+                if len(ahead) >= READ_AHEAD:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
+        for skipped in manifest.skipped:
+            yield AccountScan(run_id=run_id, result=skipped)
+
+    return scans

@@ -1,0 +1,130 @@
+"""The one codec of stored run documents: exact round trips and a committed, generated JSON Schema."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from iam_inventory.evaluate.rules import evaluate
+from iam_inventory.models import (
+    Account,
+    AccountResult,
+    AccountStatus,
+    CollectionPath,
+    RunContext,
+    Thresholds,
+)
+from iam_inventory.models.codec import RunManifest, UnreadableDocument, decode, encode, json_schema
+from iam_inventory.models.scan import AccountScan
+from tests.builders import NOW, make_inventory, make_key, make_user
+
+SCHEMA = Path(__file__).resolve().parents[2] / "src/iam_inventory/schemas/account-scan.schema.json"
+PLUS_TWO = timezone(timedelta(hours=2))
+
+
+def sample_scan() -> AccountScan:
+    alice = replace(
+        make_user("alice", keys=(make_key(age=200, used=None), make_key("AKIAEXAMPLE000000002", 5, 1))),
+        tags={"owner": "alice@example.com", "team": "payments"},
+        password_last_used=datetime(2026, 11, 1, 10, 30, 15, 123456, tzinfo=PLUS_TWO),
+    )
+    inventory = make_inventory(alice, make_user("bob", console=True), root_keys=True)
+    result = AccountResult(
+        account=Account("111111111111", "prod", "Root/Workloads/Prod"),
+        status=AccountStatus.SCANNED,
+        inventory=inventory,
+        duration_ms=1234,
+        api_calls=7,
+        retried_calls=1,
+        collection_path=CollectionPath.CREDENTIAL_REPORT,
+        report_generated_at=datetime(2026, 11, 23, 4, 0, tzinfo=UTC),
+    )
+    findings = tuple(evaluate(inventory, Thresholds(), NOW))
+    return AccountScan(run_id="run-1", result=result, findings=findings)
+
+
+def test_an_account_scan_round_trips_exactly():
+    # Given a scan with tags, OU path, offsets, microseconds, enums and tuples
+    scan = sample_scan()
+    assert scan.findings[-1].tags == {"owner": "alice@example.com", "team": "payments"}
+
+    # When it is encoded and decoded
+    back = decode(AccountScan, encode(scan))
+
+    # Then it is equal, with the same types and the same offsets
+    assert back == scan
+    user = back.result.inventory.users[0]
+    assert user.password_last_used.utcoffset() == timedelta(hours=2)
+    assert user.password_last_used.microsecond == 123456
+    assert isinstance(back.result.inventory.users, tuple)
+    assert isinstance(back.findings, tuple)
+    assert back.result.status is AccountStatus.SCANNED
+    assert back.result.collection_path is CollectionPath.CREDENTIAL_REPORT
+    assert user.tags == {"owner": "alice@example.com", "team": "payments"}
+    # And encoding is deterministic (a retried worker rewrites the same bytes)
+    assert encode(back) == encode(scan)
+
+
+def test_a_failed_scan_and_a_manifest_round_trip():
+    # Given a failed account's scan and a manifest with a skipped account
+    failed = AccountScan(
+        "run-1",
+        AccountResult(
+            Account("222222222222"), AccountStatus.FAILED, error_code="AccessDenied", error_message="x"
+        ),
+    )
+    context = RunContext(
+        run_id="run-1",
+        started_at=NOW,
+        dry_run=False,
+        thresholds=Thresholds(30, 20, 3),
+        role_name="IAMListRole",
+        role_path="/",
+        trigger="manual",
+        account_source="organizations",
+        user_tag_keys=("owner", "team"),
+    )
+    manifest = RunManifest(
+        context=context,
+        to_scan=(Account("111111111111", "prod", "Root/Prod"),),
+        skipped=(AccountResult(Account("999999999999"), AccountStatus.SKIPPED, error_code="HubAccount"),),
+    )
+
+    # When each is encoded and decoded
+    # Then each comes back equal
+    assert decode(AccountScan, encode(failed)) == failed
+    assert decode(RunManifest, encode(manifest)) == manifest
+
+
+def test_the_committed_schema_is_the_generated_one_and_validates_a_stored_scan():
+    # Given the committed schema and an encoded scan
+    committed = json.loads(SCHEMA.read_text())
+    document = json.loads(gzip.decompress(encode(sample_scan())))
+
+    # Then the schema is exactly what the models generate (regenerate it when a model changes)
+    assert committed == json_schema(AccountScan)
+    # And the stored document is valid against it, with its version
+    assert list(Draft202012Validator(committed).iter_errors(document)) == []
+    assert document["schema_version"] == "1.0"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"not gzip", "not gzip JSON"),
+        (gzip.compress(b'{"schema_version": "2.0"}'), "schema_version '2.0' is not 1.0"),
+        (gzip.compress(b'{"schema_version": "1.0", "run_id": 3}'), "invalid field"),
+    ],
+)
+def test_an_unreadable_document_is_one_clear_error(body: bytes, message: str):
+    # Given a stored body that is corrupt, of another major version, or missing fields
+    # When it is decoded
+    # Then the error says which, without a traceback of pydantic internals
+    with pytest.raises(UnreadableDocument, match=message):
+        decode(AccountScan, body)
