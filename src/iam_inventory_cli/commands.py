@@ -17,7 +17,7 @@ from iam_inventory.config.settings import Settings
 from iam_inventory.core.clock import utcnow
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.models import AccountResult
-from iam_inventory.publish.report import build_report, render_findings_csv, render_inventory_csv
+from iam_inventory.publish.document import build_report, render_findings_csv, render_inventory_csv
 from iam_inventory_cli.tables import (
     EXIT_ACCOUNT_FAILED,
     EXIT_OK,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from iam_inventory.models import AccountStatus, RunResult
-from iam_inventory.publish.report import build_report
+from iam_inventory.publish.document import build_report
 
 EXIT_OK = 0
 EXIT_ACCOUNT_FAILED = 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from iam_inventory.config.settings import AccountId, describe_validation_error
 from iam_inventory.core.errors import IamInventoryError
@@ -56,6 +56,23 @@ class RunRequest(BaseModel):
     accounts: tuple[AccountId, ...] | None = Field(None, min_length=1, max_length=10_000)
     thresholds: ThresholdOverrides | None = None
     dry_run: bool = False
+    # A manual run that should move latest.json and become the baseline, like a scheduled one.
+    baseline: bool = False
+
+    @model_validator(mode="after")
+    def _baseline_without_overrides(self) -> RunRequest:
+        if self.baseline and self.overrides:
+            raise ValueError(
+                f"baseline: a run that overrides {' and '.join(self.overrides)} cannot become the baseline"
+            )
+        return self
+
+    @property
+    def overrides(self) -> tuple[str, ...]:
+        """What this event overrides of the configuration: such a run is never the baseline."""
+        return tuple(
+            name for name, value in (("accounts", self.accounts), ("thresholds", self.thresholds)) if value
+        )
 
     @field_validator("scheduled_time", mode="before")
     @classmethod

@@ -108,6 +108,10 @@ class Settings(BaseModel):
     )
     security_hub_export: bool = Field(False, alias="SECURITY_HUB_EXPORT")
     history_runs: int = Field(30, alias="HISTORY_RUNS", ge=1, le=365)
+    # Findings of an account a baseline run could not scan are kept this many runs, then expire.
+    carry_over_runs: int = Field(3, alias="CARRY_OVER_RUNS", ge=0, le=100)
+    # A run with more failed or unscanned accounts than this fraction of those in scope is `failed`.
+    max_failed_fraction: float = Field(0.5, alias="MAX_FAILED_FRACTION", ge=0, le=1)
 
     @field_validator("account_ids", "include_ous", "exclude_ous", "exclude_accounts", mode="before")
     @classmethod

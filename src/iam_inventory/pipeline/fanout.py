@@ -18,6 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import Metrics
 from botocore.client import BaseClient
+from iam_inventory.publish.files import run_folder
 
 from iam_inventory.assume.clients import ClientFactory
 from iam_inventory.collect.credential_report import THROTTLING_CODES
@@ -43,7 +44,6 @@ from iam_inventory.models import (
 from iam_inventory.pipeline.finalize import Outputs, publish_run
 from iam_inventory.pipeline.job import build_run_context
 from iam_inventory.pipeline.scan import Clock, ScanPlan, evaluate_results, resolve_external_id, scan_account
-from iam_inventory.publish.files import run_folder
 
 NO_RESULT_CODE = "NoWorkerResult"
 _READERS = 16
@@ -80,6 +80,8 @@ def context_to_dict(context: RunContext) -> dict[str, Any]:
         "trigger": context.trigger,
         "account_source": context.account_source,
         "user_tag_keys": list(context.user_tag_keys),
+        "baseline_requested": context.baseline_requested,
+        "overrides": list(context.overrides),
     }
 
 
@@ -97,6 +99,8 @@ def context_from_dict(data: dict[str, Any]) -> RunContext:
         trigger=data["trigger"],
         account_source=data["account_source"],
         user_tag_keys=tuple(data["user_tag_keys"]),
+        baseline_requested=bool(data.get("baseline_requested", False)),
+        overrides=tuple(data.get("overrides", ())),
     )
 
 

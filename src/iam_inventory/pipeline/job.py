@@ -65,4 +65,6 @@ def build_run_context(
         trigger=request.source,
         account_source=describe_account_source(settings, request.accounts),
         user_tag_keys=settings.user_tag_keys,
+        baseline_requested=request.baseline,
+        overrides=request.overrides,
     )
