@@ -9,7 +9,7 @@ import json
 import boto3
 import pytest
 
-from iam_inventory.publish.report import FINDINGS_CSV_COLUMNS
+from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS
 from iam_inventory_cli import commands as cli
 from iam_inventory_cli import main as cli_main
 from iam_inventory_cli import tables

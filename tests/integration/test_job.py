@@ -12,7 +12,7 @@ import pytest
 
 from iam_inventory.config.events import InvalidEvent
 from iam_inventory.entrypoints import handlers as handler
-from iam_inventory.publish.report import FINDINGS_CSV_COLUMNS
+from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS
 from iam_inventory.publish.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec, expected_findings
 from tests.builders import NOW

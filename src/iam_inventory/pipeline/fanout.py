@@ -18,7 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import Metrics
 from botocore.client import BaseClient
-from iam_inventory.publish.files import run_folder
+from iam_inventory.publish.pointers import run_folder
 
 from iam_inventory.assume.clients import ClientFactory
 from iam_inventory.collect.credential_report import THROTTLING_CODES
