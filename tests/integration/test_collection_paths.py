@@ -12,7 +12,8 @@ from iam_inventory.config.settings import Settings
 from iam_inventory.models import CollectionPath, RunResult
 from iam_inventory.pipeline.finalize import Outputs
 from iam_inventory.pipeline.job import run_job
-from iam_inventory.publish.report import build_report, finding_entry
+from iam_inventory.publish.document import build_report
+from iam_inventory.publish.report import finding_entry
 from iam_inventory.publish.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
 from iam_inventory_sim import expected_findings as planted_findings
@@ -83,7 +84,7 @@ def run(mode: str, run_id: str = "paths", tag_keys: str = "owner,team") -> RunRe
 
 
 def comparable(result: RunResult) -> list[dict]:
-    return [finding_entry(finding) for finding in result.findings]
+    return [finding_entry(finding, None, True) for finding in result.findings]
 
 
 def test_both_paths_produce_identical_findings(seed):

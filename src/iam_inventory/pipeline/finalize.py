@@ -30,6 +30,7 @@ from iam_inventory.publish.pointers import commit_files, last_good, latest_point
 from iam_inventory.publish.securityhub import export_run
 from iam_inventory.publish.state import DAMAGED_STATE, load_previous, read_latest
 from iam_inventory.publish.store import (
+    SPOOL_BYTES,
     LocalRunStore,
     LocalSink,
     NoRunStore,
@@ -52,6 +53,8 @@ class Outputs:
     local_dir: Path | None = None
     metrics: Metrics | None = None
     progress: Progress | None = None
+    # How much of each output file stays in memory before it is spooled to a temporary file.
+    spool_bytes: int = SPOOL_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +86,7 @@ def finalize_run(
     store = run_store(settings, outputs, factory)
     comparison = Comparison(load_previous(store, context.run_id))
     try:
-        writer = RunWriter(context, comparison, _writer_options(context, settings, store))
+        writer = RunWriter(context, comparison, _writer_options(context, settings, store, outputs))
         for scan in scans():
             writer.add(scan)
             if outputs.metrics is not None and not context.dry_run:
@@ -114,7 +117,9 @@ def finalize_run(
     return outcome
 
 
-def _writer_options(context: RunContext, settings: Settings, store: RunStore) -> WriterOptions:
+def _writer_options(
+    context: RunContext, settings: Settings, store: RunStore, outputs: Outputs
+) -> WriterOptions:
     try:
         latest = read_latest(store)
     except DAMAGED_STATE:
@@ -127,6 +132,7 @@ def _writer_options(context: RunContext, settings: Settings, store: RunStore) ->
         carry_over_runs=settings.carry_over_runs,
         max_failed_fraction=settings.max_failed_fraction,
         last_good=last_good(latest, folder),
+        spool_bytes=outputs.spool_bytes,
     )
 
 
