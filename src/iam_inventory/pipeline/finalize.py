@@ -86,7 +86,8 @@ def finalize_run(
     store = run_store(settings, outputs, factory)
     comparison = Comparison(load_previous(store, context.run_id))
     try:
-        writer = RunWriter(context, comparison, _writer_options(context, settings, store, outputs))
+        options = _writer_options(context, settings, store, outputs)
+        writer = RunWriter(context, comparison, options)
         for scan in scans():
             writer.add(scan)
             if outputs.metrics is not None and not context.dry_run:
@@ -94,20 +95,23 @@ def finalize_run(
         header = comparison.previous.header
         written = writer.finish(clock(), header.history if header else ())
         published: dict[str, str] = {}
-        if not context.dry_run:
-            published = publish_files(
-                written, sinks_for(settings, outputs, factory), location_base(settings, outputs)
+        if not context.dry_run and overwrites_baseline(written, options):
+            logger.warning(
+                "run not published: it is a retry of the baseline run and would overwrite its good files",
+                extra={"status": written.status.value, "reason": written.status_reason},
             )
-            if outputs.metrics is not None:
-                publish_run_metrics(
-                    writer.totals, written.status, (written.new, written.resolved), outputs.metrics
-                )
+        elif not context.dry_run:
+            sinks = sinks_for(settings, outputs, factory)
+            published = publish_files(written, sinks, location_base(settings, outputs))
             if written.baseline:
                 published.update(
                     deliver_findings(
                         written, scans, comparison, settings, factory, published, context.started_at
                     )
                 )
+        if outputs.metrics is not None and not context.dry_run:
+            totals = (written.new, written.resolved)
+            publish_run_metrics(writer.totals, written.status, totals, outputs.metrics)
         for file in written.files:
             file.body.close()
     finally:
@@ -115,6 +119,11 @@ def finalize_run(
     outcome = _outcome(context, written, published)
     logger.info("run finished", extra={"summary": run_summary(outcome)})
     return outcome
+
+
+def overwrites_baseline(written: Written, options: WriterOptions) -> bool:
+    """A retry of the baseline run that may not become the baseline (say, it failed) must not replace it."""
+    return bool(options.last_good) and not written.baseline and options.last_good["folder"] == options.folder
 
 
 def _writer_options(

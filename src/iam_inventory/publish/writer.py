@@ -121,9 +121,7 @@ class RunWriter:
         elif item.status is AccountStatus.SKIPPED:
             self.skipped.append({"account_id": account_id, "reason": item.error_code})
         else:
-            self.failed.append(
-                {"account_id": account_id, "status": item.status.value, "error_code": item.error_code}
-            )
+            self.failed.append({"account_id": account_id, "error_code": item.error_code})
         entry = account_entry(item, len(scan.findings))
         self.lists["accounts"].add(entry)
         if item.inventory is not None:
