@@ -80,6 +80,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     environ.update({name: value for name, value in overrides.items() if value})
     settings = Settings.from_env(environ)
     event: dict[str, Any] = {"source": "manual", "dry_run": bool(args.dry_run)}
+    if args.baseline:
+        event["baseline"] = True
     if args.accounts:
         event["accounts"] = [part.strip() for part in args.accounts.split(",") if part.strip()]
     request = RunRequest.from_event(event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from iam_inventory.config.settings import Settings
 from iam_inventory.core.clock import utcnow
 from iam_inventory.models import Finding, RunResult
 from iam_inventory.pipeline.finalize import Outputs
+from iam_inventory.publish.report import finding_from_entry
 from iam_inventory.pipeline.job import run_job
 from iam_inventory_sim import (
     DEMO_EXTERNAL_ID,
@@ -122,10 +124,10 @@ def run_demo(out_dir: Path, out: TextIO, print_summary: SummaryPrinter) -> int:
         print("\n=== Run 2: after the changes ===", file=out)
         print_summary(second, out)
         print(f"wrote metrics (EMF): {out_dir / 'metrics.emf.jsonl'}", file=out)
-        changes = second.changes
-        assert changes is not None
-        new = {_describe(f) for f in second.findings if f.finding_id in changes.new_ids}
-        resolved = {_describe(f) for f in changes.resolved}
+        changes = json.loads((out_dir / "report.json").read_text())["changes"]
+        new_ids = set(changes["new_finding_ids"])
+        new = {_describe(f) for f in second.findings if f.finding_id in new_ids}
+        resolved = {_describe(finding_from_entry(f)) for f in changes["resolved_findings"]}
         for label, items in (("New", new), ("Resolved", resolved)):
             for item in sorted(items, key=str):
                 print(f"  {label}: {item[3]} in {item[0]} ({item[1] or 'root'})", file=out)
@@ -152,7 +154,8 @@ def _demo_run(
 ) -> RunResult:
     with contextlib.redirect_stdout(emf):
         result = run_job(
-            RunRequest(source="manual", run_id=run_id),
+            # Each demo run is the baseline of the next, as scheduled runs are.
+            RunRequest(source="manual", run_id=run_id, baseline=True),
             settings,
             lambda: now,
             str(uuid.uuid4()),
