@@ -115,7 +115,7 @@ def test_a_spoke_role_without_list_user_tags_is_still_inventoried(
 def test_athena_partitions_match_the_glue_tables(configured, report_bucket, lambda_context):
     # When a run is published
     handler.lambda_handler({"run_id": "run-1"}, lambda_context)
-    # Then both JSONL files are in the run folder, committed by manifests, and agree with template.yaml's tables
+    # Then both JSONL files are in the run folder, committed by manifests, and match the Glue tables
     for table in (FINDINGS_TABLE, INVENTORY_TABLE):
         key = f"{run_folder('run-1')}/{table}.jsonl"
         manifest = read_s3_text(report_bucket, f"{PREFIX}/athena/{table}/dt=2026-11-23/run-1.manifest")
