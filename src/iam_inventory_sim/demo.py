@@ -18,8 +18,8 @@ from iam_inventory.config.settings import Settings
 from iam_inventory.core.clock import utcnow
 from iam_inventory.models import Finding, RunResult
 from iam_inventory.pipeline.finalize import Outputs
-from iam_inventory.publish.report import finding_from_entry
 from iam_inventory.pipeline.job import run_job
+from iam_inventory.publish.report import finding_from_entry
 from iam_inventory_sim import (
     DEMO_EXTERNAL_ID,
     HUB_ACCOUNT_ID,

@@ -57,13 +57,13 @@ def without_durations(report: dict) -> dict:
 def test_merged_report_equals_the_single_mode_report(fanout_env, capsys):
     # Given the estate scanned once in single mode, its report kept aside
     bucket = fanout_env
-    single_summary = handler.lambda_handler({"run_id": RUN_ID}, FakeContext())
+    single_summary = handler.lambda_handler({"run_id": RUN_ID, "baseline": True}, FakeContext())
     single = read_s3_json(bucket, f"{FOLDER}/report.json")
     single_csv = boto3.client("s3").get_object(Bucket=bucket, Key=f"{FOLDER}/findings.csv")["Body"].read()
     capsys.readouterr()
 
     # When the same run id goes through discover, one worker per account, and finalize
-    summary = run_state_machine({"run_id": RUN_ID}, bucket)
+    summary = run_state_machine({"run_id": RUN_ID, "baseline": True}, bucket)
 
     # Then the merged report is the single-mode report, durations aside, and so is the CSV
     merged = read_s3_json(bucket, f"{FOLDER}/report.json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import traceback
@@ -103,7 +104,11 @@ def run_secrets() -> set[str]:
 def bucket_texts(bucket: str) -> dict[str, str]:
     s3 = boto3.client("s3")
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-    return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode() for key in keys}
+    bodies = {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+    # The comparison state is gzipped: read what it holds, not its compressed bytes.
+    return {
+        key: (gzip.decompress(body) if key.endswith(".gz") else body).decode() for key, body in bodies.items()
+    }
 
 
 def test_no_secret_in_any_log_line_report_or_exception(

@@ -131,3 +131,19 @@ def test_a_plain_manual_run_is_not_the_baseline_unless_it_asks(tmp_path):
     )
     assert asked.baseline is True
     assert read_json(tmp_path, "latest.json")["run_id"] == "manual-2"
+
+
+def test_a_failed_retry_of_the_baseline_run_does_not_overwrite_its_files(tmp_path):
+    # Given a good scheduled run, which latest.json names
+    finalize(tmp_path, context("sched-1"), estate())
+    good_report = (tmp_path / "report.json").read_bytes()
+    state = tmp_path / "runs/dt=2026-11-23/sched-1/state.jsonl.gz"
+    good_state = state.read_bytes()
+    # When the same run id is retried and every account fails this time
+    failing = [unscanned(PROD, F, "AccessDenied"), unscanned(DEV, F, "AccessDenied")]
+    retry = finalize(tmp_path, context("sched-1"), failing)
+    # Then nothing is published over the good run, and the outcome says it failed
+    assert (retry.status.value, retry.published) == ("failed", {})
+    assert (tmp_path / "report.json").read_bytes() == good_report
+    assert state.read_bytes() == good_state
+    assert read_json(tmp_path, "latest.json")["run_id"] == "sched-1"

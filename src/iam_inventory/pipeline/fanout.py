@@ -18,7 +18,6 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import Metrics
 from botocore.client import BaseClient
-from iam_inventory.publish.pointers import run_folder
 
 from iam_inventory.assume.clients import ClientFactory
 from iam_inventory.collect.credential_report import THROTTLING_CODES
@@ -44,6 +43,7 @@ from iam_inventory.models import (
 from iam_inventory.pipeline.finalize import Outputs, publish_run
 from iam_inventory.pipeline.job import build_run_context
 from iam_inventory.pipeline.scan import Clock, ScanPlan, evaluate_results, resolve_external_id, scan_account
+from iam_inventory.publish.pointers import run_folder
 
 NO_RESULT_CODE = "NoWorkerResult"
 _READERS = 16

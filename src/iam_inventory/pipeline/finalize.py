@@ -86,7 +86,7 @@ def finalize_run(
     store = run_store(settings, outputs, factory)
     comparison = Comparison(load_previous(store, context.run_id))
     try:
-        options = _writer_options(context, settings, store, outputs)
+        options, baseline_folder = _writer_options(context, settings, store, outputs, comparison)
         writer = RunWriter(context, comparison, options)
         for scan in scans():
             writer.add(scan)
@@ -95,7 +95,7 @@ def finalize_run(
         header = comparison.previous.header
         written = writer.finish(clock(), header.history if header else ())
         published: dict[str, str] = {}
-        if not context.dry_run and overwrites_baseline(written, options):
+        if not context.dry_run and overwrites_baseline(written, options.folder, baseline_folder):
             logger.warning(
                 "run not published: it is a retry of the baseline run and would overwrite its good files",
                 extra={"status": written.status.value, "reason": written.status_reason},
@@ -121,20 +121,26 @@ def finalize_run(
     return outcome
 
 
-def overwrites_baseline(written: Written, options: WriterOptions) -> bool:
+def overwrites_baseline(written: Written, folder: str, baseline_folder: str | None) -> bool:
     """A retry of the baseline run that may not become the baseline (say, it failed) must not replace it."""
-    return bool(options.last_good) and not written.baseline and options.last_good["folder"] == options.folder
+    return not written.baseline and folder == baseline_folder
 
 
 def _writer_options(
-    context: RunContext, settings: Settings, store: RunStore, outputs: Outputs
-) -> WriterOptions:
+    context: RunContext, settings: Settings, store: RunStore, outputs: Outputs, comparison: Comparison
+) -> tuple[WriterOptions, str | None]:
+    """The writer's options, and the folder latest.json names (which only a baseline run may overwrite)."""
     try:
         latest = read_latest(store)
     except DAMAGED_STATE:
         latest = None  # the comparison reports the damage; the banner just has no link
+    baseline_folder = latest["folder"] if latest else None
+    header = comparison.previous.header
+    if latest and latest.get("run_id") == context.run_id:
+        # A retry of the baseline run: the last good run before it is the one it compares with.
+        latest = {"run_id": header.run_id, "folder": header.folder} if header else None
     folder = run_folder(context)
-    return WriterOptions(
+    options = WriterOptions(
         folder=folder,
         history_runs=settings.history_runs,
         console_role_name=settings.console_role_name,
@@ -143,6 +149,7 @@ def _writer_options(
         last_good=last_good(latest, folder),
         spool_bytes=outputs.spool_bytes,
     )
+    return options, baseline_folder
 
 
 def _outcome(context: RunContext, written: Written, published: dict[str, str]) -> RunOutcome:
