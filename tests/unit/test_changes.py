@@ -185,3 +185,22 @@ def test_notification_text_lists_the_urgent_findings_and_counts_the_rest():
     assert "... and 2 more." in message
     assert "Report: s3://b/p/runs/x/index.html" in message
     assert render_notification(NewFindings("run-2", "run-1", (), total=0)) is None
+
+
+def test_security_hub_documents_go_out_in_batches_of_100_as_they_stream():
+    # Given 250 documents from a generator, and a Security Hub that accepts all but one per batch
+    from iam_inventory.publish.securityhub import import_findings
+
+    calls = []
+
+    class SecurityHub:
+        def batch_import_findings(self, Findings):
+            calls.append(len(Findings))
+            return {"SuccessCount": len(Findings) - 1, "FailedCount": 1}
+
+    documents = ({"Id": f"iam-inventory/{number}"} for number in range(250))
+    # When
+    result = import_findings(SecurityHub(), documents)
+    # Then three calls of 100, 100 and 50, refusals counted
+    assert calls == [100, 100, 50]
+    assert (result.imported, result.failed) == (247, 3)

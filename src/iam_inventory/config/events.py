@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from iam_inventory.config.settings import AccountId, describe_validation_error
 from iam_inventory.core.errors import IamInventoryError
@@ -59,13 +59,14 @@ class RunRequest(BaseModel):
     # A manual run that should move latest.json and become the baseline, like a scheduled one.
     baseline: bool = False
 
-    @model_validator(mode="after")
-    def _baseline_without_overrides(self) -> RunRequest:
-        if self.baseline and self.overrides:
-            raise ValueError(
-                f"baseline: a run that overrides {' and '.join(self.overrides)} cannot become the baseline"
-            )
-        return self
+    @field_validator("baseline")
+    @classmethod
+    def _baseline_without_overrides(cls, value: bool, info: ValidationInfo) -> bool:
+        # accounts and thresholds are declared before baseline, so they are validated already.
+        overridden = [name for name in ("accounts", "thresholds") if info.data.get(name)]
+        if value and overridden:
+            raise ValueError(f"a run that overrides {' and '.join(overridden)} cannot become the baseline")
+        return value
 
     @property
     def overrides(self) -> tuple[str, ...]:
