@@ -273,3 +273,17 @@ def test_wrong_external_id_fails_the_run_without_replacing_the_last_good_one(
     # And the RunFailed metric fires, while RunCompleted (the missed-run alarm's metric) does not
     totals = next(blob for blob in emf_blobs(capsys.readouterr().out) if "RunFailed" in blob)
     assert (totals["RunFailed"], "RunCompleted" in totals) == (1.0, False)
+
+
+def test_a_manual_recheck_does_not_become_the_next_scheduled_runs_baseline(
+    configured, report_bucket, lambda_context
+):
+    # Given a scheduled run, then manual.json (two accounts, stricter thresholds)
+    first = invoke(load_event("scheduled.json"), lambda_context)
+    manual = invoke(load_event("manual.json"), lambda_context)
+    assert manual["folder"].startswith("manual/runs/")
+    # When the next scheduled run finds the estate unchanged
+    second = invoke({"source": "schedule", "scheduled_time": "2026-11-24T06:00:00Z"}, lambda_context)
+    # Then it compares with the previous scheduled run: nothing new, nothing (spuriously) resolved
+    assert second["changes"] == {"previous_run_id": first["run_id"], "new": 0, "resolved": 0}
+    assert read_s3_json(report_bucket, "iam-inventory/latest.json")["run_id"] == second["run_id"]

@@ -220,3 +220,35 @@ def test_retried_run_still_reports_its_changes(configured, simulator, report_buc
     history = read_s3_json(report_bucket, f"{run_folder('run-2')}/history.json")["runs"]
     assert [entry["run_id"] for entry in history] == ["run-1", "run-2"]
     assert len([key for key in list_s3_keys(report_bucket) if key.endswith(".jsonl")]) == 4
+
+
+def test_an_unreadable_state_is_reported_and_sends_no_notification(
+    configured, simulator, report_bucket, lambda_context, monkeypatch
+):
+    # Given a topic delivering to a queue, and a first baseline run whose state is then damaged
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="iam-inventory-findings")["TopicArn"]
+    queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    handler.lambda_handler({"run_id": "run-1", "baseline": True}, lambda_context)
+    boto3.client("s3").put_object(
+        Bucket=report_bucket, Key=f"{run_folder('run-1')}/state.jsonl.gz", Body=b"\x1f\x8b damaged"
+    )
+    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
+    # When a new urgent finding appears and the next baseline run compares
+    dev = spoke_iam(simulator, "222222222222")
+    dev.create_user(UserName="mallory")
+    dev.create_login_profile(UserName="mallory", Password="Sim-Passw0rd!-not-real")
+    summary = handler.lambda_handler({"run_id": "run-2", "baseline": True}, lambda_context)
+    # Then the summary and the report say the comparison is unusable, and nothing counts as new
+    assert summary["comparison_state"]["status"] == "unreadable"
+    assert summary["changes"] == {"previous_run_id": None, "new": None, "resolved": None}
+    report = read_s3_json(report_bucket, f"{run_folder('run-2')}/report.json")
+    assert report_schema_errors(report) == []
+    assert not any(finding["is_new"] for finding in report["findings"])
+    assert 'id="banner-state"' in read_s3_text(report_bucket, f"{run_folder('run-2')}/index.html")
+    # And no notification went out
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
