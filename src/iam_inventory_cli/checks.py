@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from iam_inventory.config.settings import ConfigError, Settings
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.core.observability import LOG_LEVELS
-from iam_inventory.models import AccountStatus, RunResult
+from iam_inventory.models import AccountStatus
 
 MAX_ACCOUNTS = 10_000
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -67,11 +68,12 @@ def check_cli_log_level(environ: Mapping[str, str]) -> str:
     return "WARNING"
 
 
-def access_denied_hint(result: RunResult, settings: Settings) -> str | None:
+def access_denied_hint(accounts: Sequence[Mapping[str, Any]], settings: Settings) -> str | None:
     """What to check when every account that was tried refused the spoke role; None otherwise."""
-    tried = [item for item in result.accounts if item.status is not AccountStatus.SKIPPED]
+    tried = [item for item in accounts if item["status"] != AccountStatus.SKIPPED.value]
     if not tried or any(
-        item.status is not AccountStatus.FAILED or item.error_code not in _REFUSED_CODES for item in tried
+        item["status"] != AccountStatus.FAILED.value or item["error_code"] not in _REFUSED_CODES
+        for item in tried
     ):
         return None
     external_id = (

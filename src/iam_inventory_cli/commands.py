@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ from iam_inventory.config.settings import ConfigError, Settings
 from iam_inventory.core.clock import utcnow
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.models import AccountResult
-from iam_inventory.publish.report import build_report, render_findings_csv, render_inventory_csv
+from iam_inventory.publish.document import render_findings_csv, render_inventory_csv
 from iam_inventory.publish.schema import report_schema_errors
 from iam_inventory_cli.checks import (
     UsageError,
@@ -111,6 +112,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.out is not None:
             check_out_dir(args.out)
     event: dict[str, Any] = {"source": "manual", "dry_run": bool(args.dry_run)}
+    if args.baseline:
+        event["baseline"] = True
     if accounts:
         event["accounts"] = accounts
     request = RunRequest.from_event(event)
@@ -121,20 +124,20 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if settings.report_bucket and not args.dry_run:
         check_report_bucket(factory, settings.report_bucket, "--bucket" if args.bucket else "REPORT_BUCKET")
     bar = ProgressBar(err)
+    findings_csv = io.BytesIO() if args.format == "csv" else None
     try:
-        result = run_job(
-            request, runtime, utcnow, str(uuid.uuid4()), Outputs(local_dir=args.out, progress=bar)
-        )
+        outputs = Outputs(local_dir=args.out, progress=bar, findings_csv=findings_csv)
+        outcome = run_job(request, runtime, utcnow, str(uuid.uuid4()), outputs)
     finally:
         bar.close()
-    summary = run_summary(result)
+    summary = run_summary(outcome)
     if args.format == "json":
         print(json.dumps(summary, indent=2), file=out)
-    elif args.format == "csv":
-        out.write(render_findings_csv(build_report(result)).decode())
+    elif findings_csv is not None:
+        out.write(findings_csv.getvalue().decode())
     else:
-        print_summary(result, out)
-    hint = access_denied_hint(result, settings)
+        print_summary(outcome, out)
+    hint = access_denied_hint(outcome.report["accounts"], settings)
     if hint:
         print(f"iam-inventory: {hint}", file=err)
     return exit_code(summary["accounts"])

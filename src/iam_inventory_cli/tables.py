@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from iam_inventory.models import AccountStatus, RunResult
-from iam_inventory.publish.report import build_report
+from iam_inventory.models import AccountStatus
+from iam_inventory.pipeline.finalize import RunOutcome
 
 EXIT_OK = 0
 EXIT_ACCOUNT_FAILED = 1
@@ -19,10 +19,10 @@ def exit_code(accounts: Mapping[str, int]) -> int:
     return EXIT_ACCOUNT_FAILED if any(accounts.get(status, 0) for status in unfinished) else EXIT_OK
 
 
-def print_summary(result: RunResult, out: TextIO) -> None:
+def print_summary(outcome: RunOutcome, out: TextIO) -> None:
     """The summary table of a finished run, then where its files went."""
-    out.write(render_summary_table(build_report(result)))
-    for name, location in result.published.items():
+    out.write(render_summary_table(outcome.report))
+    for name, location in outcome.published.items():
         print(f"wrote {name}: {location}", file=out)
 
 
@@ -30,7 +30,8 @@ def render_summary_table(report: dict[str, Any]) -> str:
     """A per-account table, totals, changes since the last run and findings by rule, for humans."""
     summary = report["summary"]
     run = report["run"]
-    lines = [f"\nRun {run['run_id']}  ({'dry run' if run['dry_run'] else 'published'})"]
+    mode = "dry run" if run["dry_run"] else "published"
+    lines = [f"\nRun {run['run_id']}  ({mode}, {run.get('status', 'complete')})"]
     header = f"{'ACCOUNT':<14}{'NAME':<20}{'STATUS':<13}{'USERS':>6}{'KEYS':>6}{'FINDINGS':>10}  ERROR"
     lines += [header, "-" * len(header)]
     for account in report["accounts"]:
@@ -53,7 +54,10 @@ def render_summary_table(report: dict[str, Any]) -> str:
     changes = report.get("changes")
     if changes is not None:
         since = f"run {changes['previous_run_id']}" if changes["previous_run_id"] else "nothing (first run)"
-        lines.append(f"Changes since {since}: {changes['new']} new, {changes['resolved']} resolved")
+        if changes["new"] is None:
+            lines.append("Changes: unknown (the previous comparison state is unreadable or incompatible)")
+        else:
+            lines.append(f"Changes since {since}: {changes['new']} new, {changes['resolved']} resolved")
     lines.append(f"\nFindings by rule ({summary['findings']['total']} total):")
     lines += [f"  {rule_id:<28}{count:>5}" for rule_id, count in summary["findings"]["by_rule"].items()]
     return "\n".join(lines) + "\n"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -15,8 +17,7 @@ from aws_lambda_powertools.metrics import Metrics
 from iam_inventory.config.events import RunRequest
 from iam_inventory.core.clock import utcnow
 from iam_inventory.entrypoints.bootstrap import bootstrap
-from iam_inventory.models import Finding, RunResult
-from iam_inventory.pipeline.finalize import Outputs
+from iam_inventory.pipeline.finalize import Outputs, RunOutcome
 from iam_inventory.pipeline.job import run_job
 from iam_inventory.pipeline.runtime import Runtime
 from iam_inventory_sim import (
@@ -33,7 +34,7 @@ from iam_inventory_sim import (
 from iam_inventory_sim.credential_report import REPORT_TTL
 
 # Prints a finished run for a human (the CLI's summary table), passed in so the simulator needs no CLI.
-SummaryPrinter = Callable[[RunResult, TextIO], None]
+SummaryPrinter = Callable[[RunOutcome, TextIO], None]
 DEMO_BUCKET = "iam-inventory-demo-reports"
 
 
@@ -90,8 +91,8 @@ def run_demo(out_dir: Path, out: TextIO, print_summary: SummaryPrinter) -> int:
             with (out_dir / "metrics.emf.jsonl").open("w") as emf:
                 first = _demo_run(f"demo-{stamp}-1", runtime, now, out_dir, metrics, emf)
                 print("\n=== Run 1: the organization as seeded ===", file=out)
-                print_summary(first, out)
-                reported = sorted(item.account.account_id for item in first.accounts)
+                print_summary(first.outcome, out)
+                reported = sorted(entry["account_id"] for entry in first.report["accounts"])
                 organization = sorted([HUB_ACCOUNT_ID, *(account.account_id for account in estate)])
                 if reported != organization:
                     print(
@@ -104,7 +105,7 @@ def run_demo(out_dir: Path, out: TextIO, print_summary: SummaryPrinter) -> int:
                     f"\nCheck: each of the organization's {count} accounts is reported exactly once.",
                     file=out,
                 )
-                found = {_describe(f) for f in first.findings}
+                found = _described(first)
                 planted = expected_findings(estate, key_ids)
                 if found != planted:
                     missing, unexpected = sorted(planted - found), sorted(found - planted)
@@ -122,7 +123,7 @@ def run_demo(out_dir: Path, out: TextIO, print_summary: SummaryPrinter) -> int:
                 later = now + timedelta(minutes=1)
                 second = _demo_run(f"demo-{stamp}-2", runtime, later, out_dir, metrics, emf)
                 print("\n=== Run 2: after the changes (credential reports still cached) ===", file=out)
-                print_summary(second, out)
+                print_summary(second.outcome, out)
                 if not _check_changes(second, expected_new, expected_resolved, out):
                     return 3
                 verified = _verification_calls(second)
@@ -143,33 +144,78 @@ def run_demo(out_dir: Path, out: TextIO, print_summary: SummaryPrinter) -> int:
                     file=out,
                 )
                 third = _demo_run(f"demo-{stamp}-3", runtime, later + aged, out_dir, metrics, emf)
-        print_summary(third, out)
+        print_summary(third.outcome, out)
         print(f"wrote metrics (EMF): {out_dir / 'metrics.emf.jsonl'}", file=out)
-        same = {_describe(f) for f in third.findings} == {_describe(f) for f in second.findings}
+        same = {_describe(f) for f in third.report["findings"]} == {
+            _describe(f) for f in second.report["findings"]
+        }
         if not same or _verification_calls(third) or not _check_changes(third, set(), set(), out):
             print("\nCheck FAILED: run 3 on fresh reports differs from run 2 or verified live", file=out)
             return 3
         print(
             "Check: run 3 generated new reports (STARTED), paid no verification calls, and found the same "
-            f"findings as run 2. Open {out_dir / 'index.html'} in a browser.",
+            "findings as run 2.",
             file=out,
         )
+        if not _failed_run_keeps_latest(env, out_dir, stamp, later + aged, out):
+            return 3
+        print(f"Open {out_dir / 'index.html'} in a browser.", file=out)
     # The estate has an unreachable account on purpose: its `failed` status is the expected outcome.
     return 0
 
 
-def _verification_calls(result: RunResult) -> int:
-    return sum(item.verification_calls for item in result.accounts)
+def _failed_run_keeps_latest(
+    env: dict[str, str], out_dir: Path, stamp: str, now: datetime, out: TextIO
+) -> bool:
+    """Run 4 with a wrong ExternalId: every account refuses it, the run fails, latest.json stays put."""
+    print("\n=== Run 4: the hub's ExternalId is wrong, so every spoke refuses AssumeRole ===", file=out)
+    latest_before = (out_dir / "latest.json").read_text()
+    wrong = {**env, "EXTERNAL_ID": "not-the-demo-external-id"}
+    with environment(wrong):
+        runtime = bootstrap(wrong, default_log_level="ERROR")
+        with contextlib.redirect_stdout(open(os.devnull, "w")):
+            outcome = run_job(
+                RunRequest(source="manual", run_id=f"demo-{stamp}-4", baseline=True),
+                runtime,
+                lambda: now,
+                str(uuid.uuid4()),
+                Outputs(local_dir=out_dir),
+            )
+    kept = (out_dir / "latest.json").read_text() == latest_before
+    print(f"Run {outcome.context.run_id}: status {outcome.status.value} ({outcome.status_reason})", file=out)
+    print(f"  published under its own folder: {outcome.folder}", file=out)
+    if outcome.status.value != "failed" or not kept:
+        print("\nCheck FAILED: the failed run moved latest.json or was not marked failed", file=out)
+        return False
+    previous = json.loads(latest_before)["run_id"]
+    print(f"Check: latest.json still points at the last good run ({previous}).", file=out)
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class DemoRun:
+    """One demo run: what run_job returned, and the report.json it wrote (read back as a user would)."""
+
+    outcome: RunOutcome
+    report: dict[str, Any]
+
+
+def _verification_calls(run: DemoRun) -> int:
+    return sum(entry["verification_calls"] for entry in run.report["accounts"])
+
+
+def _described(run: DemoRun) -> ExpectedSet:
+    return {_describe(finding) for finding in run.report["findings"]}
 
 
 def _check_changes(
-    result: RunResult, expected_new: ExpectedSet, expected_resolved: ExpectedSet, out: TextIO
+    run: DemoRun, expected_new: ExpectedSet, expected_resolved: ExpectedSet, out: TextIO
 ) -> bool:
     """Print the run's new and resolved findings; True when they are the expected ones."""
-    changes = result.changes
-    assert changes is not None
-    new = {_describe(f) for f in result.findings if f.finding_id in changes.new_ids}
-    resolved = {_describe(f) for f in changes.resolved}
+    changes = run.report["changes"]
+    new_ids = set(changes["new_finding_ids"])
+    new = {_describe(f) for f in run.report["findings"] if f["finding_id"] in new_ids}
+    resolved = {_describe(f) for f in changes["resolved_findings"]}
     for label, items in (("New", new), ("Resolved", resolved)):
         for item in sorted(items, key=str):
             print(f"  {label}: {item[3]} in {item[0]} ({item[1] or 'root'})", file=out)
@@ -184,23 +230,24 @@ def _check_changes(
     return True
 
 
-def _describe(finding: Finding) -> tuple[str, str | None, str | None, str]:
-    return (finding.account_id, finding.user_name, finding.access_key_id, finding.rule_id)
+def _describe(finding: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
+    return (finding["account_id"], finding["user_name"], finding["access_key_id"], finding["rule_id"])
 
 
 def _demo_run(
     run_id: str, runtime: Runtime, now: datetime, out_dir: Path, metrics: Metrics, emf: TextIO
-) -> RunResult:
+) -> DemoRun:
     with contextlib.redirect_stdout(emf):
-        result = run_job(
-            RunRequest(source="manual", run_id=run_id),
+        outcome = run_job(
+            # Each demo run is the baseline of the next, as scheduled runs are.
+            RunRequest(source="manual", run_id=run_id, baseline=True),
             runtime,
             lambda: now,
             str(uuid.uuid4()),
             Outputs(local_dir=out_dir, metrics=metrics),
         )
         metrics.flush_metrics()
-    return result
+    return DemoRun(outcome, json.loads((out_dir / "report.json").read_text()))
 
 
 ExpectedSet = set[tuple[str, str | None, str | None, str]]

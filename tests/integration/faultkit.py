@@ -103,9 +103,17 @@ def manual_event(run_id: str, accounts: Iterable[str]) -> dict:
     return {"source": "manual", "run_id": run_id, "accounts": list(accounts)}
 
 
+def baseline_event(run_id: str) -> dict:
+    """A manual event over the configured accounts that asks to become the baseline (moves latest.json)."""
+    return {"source": "manual", "run_id": run_id, "baseline": True}
+
+
 def run_report(bucket: str, run_id: str, prefix: str = "iam-inventory") -> dict:
-    """The report.json a run wrote to S3."""
-    return read_s3_json(bucket, f"{prefix}/runs/dt={RUN_DAY}/{run_id}/report.json")
+    """The report.json a run wrote to S3 (a manual event naming its accounts publishes under manual/)."""
+    try:
+        return read_s3_json(bucket, f"{prefix}/manual/runs/dt={RUN_DAY}/{run_id}/report.json")
+    except boto3.client("s3").exceptions.NoSuchKey:
+        return read_s3_json(bucket, f"{prefix}/runs/dt={RUN_DAY}/{run_id}/report.json")
 
 
 def assert_run_invariants(report: dict, discovered: Iterable[str]) -> None:

@@ -9,7 +9,7 @@ import json
 import boto3
 import pytest
 
-from iam_inventory.publish.report import FINDINGS_CSV_COLUMNS
+from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS
 from iam_inventory_cli import commands as cli
 from iam_inventory_cli import main as cli_main
 from iam_inventory_cli import tables
@@ -69,9 +69,13 @@ def test_progress_bar_is_drawn_on_a_terminal_and_hidden_otherwise(spokes):
     assert "Scanning" not in piped
 
 
-def test_summary_table_shows_changes_since_the_previous_run_in_out(spokes, tmp_path):
-    run_cli(["run", "--accounts", spokes, "--out", str(tmp_path)])
-    code, out, _ = run_cli(["run", "--accounts", spokes, "--out", str(tmp_path)])
+def test_summary_table_shows_changes_since_the_previous_run_in_out(spokes, tmp_path, monkeypatch):
+    # Given a first run that asked to be the baseline (runs with --accounts never are)
+    monkeypatch.setenv("ACCOUNT_IDS", spokes)
+    run_cli(["run", "--baseline", "--out", str(tmp_path)])
+    # When a second run writes to the same folder
+    code, out, _ = run_cli(["run", "--out", str(tmp_path)])
+    # Then its table compares with the first
     assert code == tables.EXIT_OK
     assert "Changes since run manual-" in out
     assert ": 0 new, 0 resolved" in out

@@ -14,7 +14,8 @@ from iam_inventory.models import CollectionPath, RunResult
 from iam_inventory.pipeline.finalize import Outputs
 from iam_inventory.pipeline.job import run_job
 from iam_inventory.pipeline.runtime import open_runtime
-from iam_inventory.publish.report import build_report, finding_entry
+from iam_inventory.publish.document import build_report
+from iam_inventory.publish.report import finding_entry
 from iam_inventory.publish.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
 from iam_inventory_sim import expected_findings as planted_findings
@@ -87,7 +88,7 @@ def run(mode: str, run_id: str = "paths", tag_keys: str = "owner,team") -> RunRe
 def comparable(result: RunResult) -> list[dict]:
     """Findings as report.json writes them, without `verified_live` (which says where evidence came from)."""
     return [
-        {name: value for name, value in finding_entry(finding).items() if name != "verified_live"}
+        {name: value for name, value in finding_entry(finding, None, True).items() if name != "verified_live"}
         for finding in result.findings
     ]
 

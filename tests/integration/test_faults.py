@@ -20,6 +20,7 @@ from tests.integration.faultkit import (
     MODES,
     InjectedFaults,
     assert_run_invariants,
+    baseline_event,
     invoke,
     manual_event,
     run_report,
@@ -405,22 +406,22 @@ def put_attempts(simulator) -> int:
     )
 
 
-def test_put_object_failures_are_retried(estate, simulator, report_bucket, lambda_context):
+def test_put_object_failures_are_retried(estate, simulator, report_bucket, lambda_context, monkeypatch):
     # Given the first two PutObject attempts of report.json failing
     simulator.faults.rules.append(fail_put_object("report.json", times=2))
+    monkeypatch.setenv("ACCOUNT_IDS", ",".join(REACHABLE))
     before = put_attempts(simulator)
 
-    # When
-    summary = invoke(manual_event("flaky-s3", REACHABLE), lambda_context)
+    # When a run that should become the baseline publishes
+    summary = invoke(baseline_event("flaky-s3"), lambda_context)
 
     # Then the run is published completely, after two retried attempts
     assert summary["published"]["latest.json"].endswith("iam-inventory/latest.json")
     latest = read_s3_json(report_bucket, "iam-inventory/latest.json")
     assert latest["run_id"] == "flaky-s3"
     assert {f"iam-inventory/{key}" for key in latest["files"].values()} <= s3_keys(report_bucket)
-    assert (
-        put_attempts(simulator) - before == len(latest["files"]) + 1 + 2
-    )  # run files + latest.json + retries
+    # run files + the commit (two Athena manifests, the runs row) + latest.json + retries
+    assert put_attempts(simulator) - before == len(latest["files"]) + 3 + 1 + 2
 
 
 def assert_latest_points_at_complete_run(bucket: str) -> dict | None:
@@ -435,10 +436,11 @@ def assert_latest_points_at_complete_run(bucket: str) -> dict | None:
 
 @pytest.mark.parametrize("failing_file", ["report.json", "findings.csv", "latest.json"])
 def test_put_object_that_keeps_failing_fails_the_invocation_and_keeps_latest(
-    estate, simulator, report_bucket, lambda_context, failing_file
+    estate, simulator, report_bucket, lambda_context, failing_file, monkeypatch
 ):
-    # Given a first run published normally
-    invoke(manual_event("run-a", REACHABLE), lambda_context)
+    # Given a first baseline run published normally
+    monkeypatch.setenv("ACCOUNT_IDS", ",".join(REACHABLE))
+    invoke(baseline_event("run-a"), lambda_context)
     assert assert_latest_points_at_complete_run(report_bucket)["run_id"] == "run-a"
 
     # And S3 failing every PutObject of one file of the next run
@@ -448,11 +450,11 @@ def test_put_object_that_keeps_failing_fails_the_invocation_and_keeps_latest(
     # When the next run publishes, the invocation fails loudly (Lambda's async retry and the
     # failure destination then take over)
     with pytest.raises(ClientError) as raised:
-        invoke(manual_event("run-b", REACHABLE), lambda_context)
+        invoke(baseline_event("run-b"), lambda_context)
     assert raised.value.response["Error"]["Code"] == "InternalError"
 
     # And that file was tried MAX_ATTEMPTS times, and nothing was written after it
-    # The run folder and its Athena JSONL partitions (named after the run id) alike.
+    # The run folder and its Athena commit files (named after the run id) alike; the scan store aside.
     written = sorted(key for key in s3_keys(report_bucket) if "run-b" in key and not key.endswith(".json.gz"))
     assert not any(key.endswith(failing_file) for key in written)
     assert simulator.faults.rules[-1].injected["123456789012"] == MAX_ATTEMPTS
@@ -463,12 +465,15 @@ def test_put_object_that_keeps_failing_fails_the_invocation_and_keeps_latest(
     assert latest["run_id"] == "run-a"
 
 
-def test_first_run_that_cannot_publish_leaves_no_latest(estate, simulator, report_bucket, lambda_context):
+def test_first_run_that_cannot_publish_leaves_no_latest(
+    estate, simulator, report_bucket, lambda_context, monkeypatch
+):
     # Given S3 refusing findings.csv and no earlier run
     simulator.faults.rules.append(fail_put_object("findings.csv", times=None))
+    monkeypatch.setenv("ACCOUNT_IDS", ",".join(REACHABLE))
     # When / Then the invocation fails and no latest.json exists to point at the partial run
     with pytest.raises(ClientError):
-        invoke(manual_event("first", REACHABLE), lambda_context)
+        invoke(baseline_event("first"), lambda_context)
     assert "iam-inventory/latest.json" not in s3_keys(report_bucket)
 
 

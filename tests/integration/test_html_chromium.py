@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from iam_inventory.publish.document import build_report
 from iam_inventory.publish.html import render_html
-from iam_inventory.publish.report import build_report
 from tests.outputs_support import varied_run
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

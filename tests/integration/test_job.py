@@ -12,7 +12,7 @@ import pytest
 
 from iam_inventory.config.events import InvalidEvent
 from iam_inventory.entrypoints import handlers as handler
-from iam_inventory.publish.report import FINDINGS_CSV_COLUMNS
+from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS
 from iam_inventory.publish.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec, expected_findings
 from tests.builders import NOW
@@ -20,9 +20,10 @@ from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json, re
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EXTERNAL_ID_PARAMETER = "/iam-inventory/external-id"
-# report.json, findings.csv, inventory.csv, history.json, index.html, two JSONL partitions, latest.json
-# The published files (8), the run's manifest, and one stored AccountScan per account (5).
-RUN_FILES = 8 + 1 + 5
+# In the run folder: report.json, findings.csv, inventory.csv, history.json, index.html, two JSONL files and
+# state.jsonl.gz; the commit: two Athena manifests and the runs row; then latest.json. Beside them, the
+# run's scan store: its manifest and one stored AccountScan per account (5).
+RUN_FILES = 12 + 1 + 5
 
 
 def estate() -> tuple[AccountSpec, ...]:
@@ -104,23 +105,33 @@ def test_scheduled_run_writes_report_csv_latest_and_metrics(
     folder = "iam-inventory/runs/dt=2026-11-23/20261123T060000Z-scheduled"
     accounts = ("111111111111", "222222222222", "333333333333", "444444444444", "555555555555")
     assert list_s3_keys(report_bucket) == [
-        "iam-inventory/findings/dt=2026-11-23/20261123T060000Z-scheduled.jsonl",
-        "iam-inventory/inventory/dt=2026-11-23/20261123T060000Z-scheduled.jsonl",
+        "iam-inventory/athena/findings/dt=2026-11-23/20261123T060000Z-scheduled.manifest",
+        "iam-inventory/athena/inventory/dt=2026-11-23/20261123T060000Z-scheduled.manifest",
+        "iam-inventory/athena/runs/dt=2026-11-23/20261123T060000Z-scheduled.json",
         "iam-inventory/latest.json",
         *(f"{folder}/accounts/{account}.json.gz" for account in accounts),
         f"{folder}/findings.csv",
+        f"{folder}/findings.jsonl",
         f"{folder}/history.json",
         f"{folder}/index.html",
         f"{folder}/inventory.csv",
         f"{folder}/manifest.json.gz",
+        f"{folder}/inventory.jsonl",
         f"{folder}/report.json",
+        f"{folder}/state.jsonl.gz",
     ]
+    manifest = read_s3_text(
+        report_bucket, "iam-inventory/athena/findings/dt=2026-11-23/20261123T060000Z-scheduled.manifest"
+    )
+    assert manifest == f"s3://{report_bucket}/{folder}/findings.jsonl\n"
+    # And a scheduled run that scanned all it could is degraded (two accounts failed) and the baseline
+    assert (summary["status"], summary["baseline"]) == ("degraded", True)
     latest = read_s3_json(report_bucket, "iam-inventory/latest.json")
     assert latest["files"]["report.json"] == "runs/dt=2026-11-23/20261123T060000Z-scheduled/report.json"
 
     # And the report read back from S3 has the inventory and exactly the planted findings
     report = read_s3_json(report_bucket, f"{folder}/report.json")
-    assert report["schema_version"] == "1.1"
+    assert report["schema_version"] == "1.2"
     assert report_schema_errors(report) == []
     accounts = {entry["account_id"]: entry for entry in report["accounts"]}
     assert accounts["111111111111"]["status"] == "scanned"
@@ -181,11 +192,16 @@ def test_retried_event_overwrites_its_own_run(configured, report_bucket, lambda_
 def test_manual_event_scans_only_its_accounts_with_its_thresholds(configured, report_bucket, lambda_context):
     # Given manual.json: accounts 111111111111 and 222222222222, max key age 60, unused window 30
     summary = invoke(load_event("manual.json"), lambda_context)
-    # Then only those two accounts are scanned
+    # Then only those two accounts are scanned, and the run is published under manual/, not as the baseline
     assert summary["accounts"]["expected"] == 2
     assert summary["run_id"] == "manual-2026-11-23-recheck"
+    assert (summary["folder"], summary["baseline"]) == (
+        "manual/runs/dt=2026-11-23/manual-2026-11-23-recheck",
+        False,
+    )
+    assert "iam-inventory/latest.json" not in list_s3_keys(report_bucket)
     report = read_s3_json(
-        report_bucket, "iam-inventory/runs/dt=2026-11-23/manual-2026-11-23-recheck/report.json"
+        report_bucket, "iam-inventory/manual/runs/dt=2026-11-23/manual-2026-11-23-recheck/report.json"
     )
     assert report["run"]["thresholds"]["max_key_age_days"] == 60
     assert {entry["account_id"] for entry in report["accounts"]} == {"111111111111", "222222222222"}
@@ -232,12 +248,46 @@ def test_role_session_name_carries_the_run_id_and_external_id_is_sent(configured
     assert {params["ExternalId"] for params in seen} == {DEMO_EXTERNAL_ID}
 
 
-def test_wrong_external_id_fails_every_account_but_the_run_completes(
-    configured, report_bucket, lambda_context
+def test_wrong_external_id_fails_the_run_without_replacing_the_last_good_one(
+    configured, report_bucket, lambda_context, capsys
 ):
+    # Given a good scheduled run
+    invoke(load_event("scheduled.json"), lambda_context)
+    good = "runs/dt=2026-11-23/20261123T060000Z-scheduled"
+    # When the next day's scheduled run uses a wrong ExternalId, so that every account fails
     boto3.client("ssm").put_parameter(
         Name=EXTERNAL_ID_PARAMETER, Value="not-the-id", Type="SecureString", Overwrite=True
     )
-    summary = invoke(load_event("scheduled.json"), lambda_context)
+    capsys.readouterr()
+    summary = invoke({"source": "schedule", "scheduled_time": "2026-11-24T06:00:00Z"}, lambda_context)
+    # Then the run completes as a failed run, listing every account it could not scan
     assert summary["accounts"]["failed"] == 5
-    assert len(list_s3_keys(report_bucket)) == RUN_FILES
+    assert (summary["status"], summary["baseline"]) == ("failed", False)
+    assert summary["status_reason"] == "no account was scanned (5 failed or not scanned)"
+    assert [item["account_id"] for item in summary["failed_accounts"]] == ALL_IDS.split(",")
+    # And latest.json still names the good run
+    assert read_s3_json(report_bucket, "iam-inventory/latest.json")["folder"] == good
+    # And the failed run is published under its own folder, its page opening with a banner that links back
+    folder = "iam-inventory/runs/dt=2026-11-23/20261124T060000Z-scheduled"  # started (clock) on the 23rd
+    report = read_s3_json(report_bucket, f"{folder}/report.json")
+    assert (report["run"]["status"], report["run"]["last_good_run"]["folder"]) == ("failed", good)
+    page = read_s3_text(report_bucket, f"{folder}/index.html")
+    assert page.index('id="banner-failed"') < page.index("<h1>")
+    assert f'href="../../../{good}/index.html"' in page
+    # And the RunFailed metric fires, while RunCompleted (the missed-run alarm's metric) does not
+    totals = next(blob for blob in emf_blobs(capsys.readouterr().out) if "RunFailed" in blob)
+    assert (totals["RunFailed"], "RunCompleted" in totals) == (1.0, False)
+
+
+def test_a_manual_recheck_does_not_become_the_next_scheduled_runs_baseline(
+    configured, report_bucket, lambda_context
+):
+    # Given a scheduled run, then manual.json (two accounts, stricter thresholds)
+    first = invoke(load_event("scheduled.json"), lambda_context)
+    manual = invoke(load_event("manual.json"), lambda_context)
+    assert manual["folder"].startswith("manual/runs/")
+    # When the next scheduled run finds the estate unchanged
+    second = invoke({"source": "schedule", "scheduled_time": "2026-11-24T06:00:00Z"}, lambda_context)
+    # Then it compares with the previous scheduled run: nothing new, nothing (spuriously) resolved
+    assert second["changes"] == {"previous_run_id": first["run_id"], "new": 0, "resolved": 0}
+    assert read_s3_json(report_bucket, "iam-inventory/latest.json")["run_id"] == second["run_id"]

@@ -106,6 +106,7 @@ def bucket_texts(bucket: str) -> dict[str, str]:
     s3 = boto3.client("s3")
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     bodies = {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+    # The comparison state is gzipped: read what it holds, not its compressed bytes.
     return {
         key: (gzip.decompress(body) if key.endswith(".gz") else body).decode() for key, body in bodies.items()
     }

@@ -119,12 +119,21 @@ def test_a_spoke_role_without_list_user_tags_is_still_inventoried(
 def test_athena_partitions_match_the_glue_tables(configured, report_bucket, lambda_context):
     # When a run is published
     handler.lambda_handler({"run_id": "run-1"}, lambda_context)
-    # Then both partitions exist under the deterministic keys and agree with template.yaml's tables
+    # Then both JSONL files are in the run folder, committed by manifests, and match the Glue tables
     for table in (FINDINGS_TABLE, INVENTORY_TABLE):
-        key = f"{PREFIX}/{table}/dt=2026-11-23/run-1.jsonl"
+        key = f"{run_folder('run-1')}/{table}.jsonl"
+        manifest = read_s3_text(report_bucket, f"{PREFIX}/athena/{table}/dt=2026-11-23/run-1.manifest")
+        assert manifest == f"s3://{report_bucket}/{key}\n"
         body = boto3.client("s3").get_object(Bucket=report_bucket, Key=key)["Body"].read()
         assert jsonl_contract_violations(body, glue_columns(table)) == [], table
-    findings = read_s3_text(report_bucket, f"{PREFIX}/findings/dt=2026-11-23/run-1.jsonl").splitlines()
+    assert (
+        jsonl_contract_violations(
+            read_s3_text(report_bucket, f"{PREFIX}/athena/runs/dt=2026-11-23/run-1.json").encode(),
+            glue_columns("runs"),
+        )
+        == []
+    )
+    findings = read_s3_text(report_bucket, f"{run_folder('run-1')}/findings.jsonl").splitlines()
     assert len(findings) == 2
     assert {json.loads(line)["run_id"] for line in findings} == {"run-1"}
 
@@ -144,8 +153,8 @@ def test_second_run_reports_new_and_resolved_findings_and_notifies(
     )
     monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
     monkeypatch.setenv("SECURITY_HUB_EXPORT", "true")
-    # And a first run
-    first = handler.lambda_handler({"run_id": "run-1"}, lambda_context)
+    # And a first run (manual runs are compared with and notify only when they ask to be the baseline)
+    first = handler.lambda_handler({"run_id": "run-1", "baseline": True}, lambda_context)
     assert first["changes"] == {"previous_run_id": None, "new": 2, "resolved": 0}
     first_message = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     sqs.delete_message(QueueUrl=queue, ReceiptHandle=first_message[0]["ReceiptHandle"])
@@ -159,7 +168,7 @@ def test_second_run_reports_new_and_resolved_findings_and_notifies(
     dev.create_user(UserName="mallory", Tags=[{"Key": "team", "Value": "growth"}])
     dev.create_login_profile(UserName="mallory", Password="Sim-Passw0rd!-not-real")
     capsys.readouterr()
-    second = handler.lambda_handler({"run_id": "run-2"}, lambda_context)
+    second = handler.lambda_handler({"run_id": "run-2", "baseline": True}, lambda_context)
 
     # Then the summary, the report and the metrics show one new and one resolved finding
     assert second["changes"] == {"previous_run_id": "run-1", "new": 1, "resolved": 1}
@@ -202,16 +211,48 @@ def test_second_run_reports_new_and_resolved_findings_and_notifies(
 
 
 def test_retried_run_still_reports_its_changes(configured, simulator, report_bucket, lambda_context):
-    # Given run-1, then run-2 after a new finding appeared
-    handler.lambda_handler({"run_id": "run-1"}, lambda_context)
+    # Given run-1, then run-2 after a new finding appeared (both baseline runs)
+    handler.lambda_handler({"run_id": "run-1", "baseline": True}, lambda_context)
     dev = spoke_iam(simulator, "222222222222")
     dev.create_user(UserName="mallory")
     dev.create_login_profile(UserName="mallory", Password="Sim-Passw0rd!-not-real")
-    handler.lambda_handler({"run_id": "run-2"}, lambda_context)
+    handler.lambda_handler({"run_id": "run-2", "baseline": True}, lambda_context)
     # When run-2 is retried (latest.json already points at it)
-    retried = handler.lambda_handler({"run_id": "run-2"}, lambda_context)
+    retried = handler.lambda_handler({"run_id": "run-2", "baseline": True}, lambda_context)
     # Then it still compares with run-1, and the history does not count run-2 twice
     assert retried["changes"] == {"previous_run_id": "run-1", "new": 1, "resolved": 0}
     history = read_s3_json(report_bucket, f"{run_folder('run-2')}/history.json")["runs"]
     assert [entry["run_id"] for entry in history] == ["run-1", "run-2"]
     assert len([key for key in list_s3_keys(report_bucket) if key.endswith(".jsonl")]) == 4
+
+
+def test_an_unreadable_state_is_reported_and_sends_no_notification(
+    configured, simulator, report_bucket, lambda_context, monkeypatch
+):
+    # Given a topic delivering to a queue, and a first baseline run whose state is then damaged
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="iam-inventory-findings")["TopicArn"]
+    queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    handler.lambda_handler({"run_id": "run-1", "baseline": True}, lambda_context)
+    boto3.client("s3").put_object(
+        Bucket=report_bucket, Key=f"{run_folder('run-1')}/state.jsonl.gz", Body=b"\x1f\x8b damaged"
+    )
+    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
+    # When a new urgent finding appears and the next baseline run compares
+    dev = spoke_iam(simulator, "222222222222")
+    dev.create_user(UserName="mallory")
+    dev.create_login_profile(UserName="mallory", Password="Sim-Passw0rd!-not-real")
+    summary = handler.lambda_handler({"run_id": "run-2", "baseline": True}, lambda_context)
+    # Then the summary and the report say the comparison is unusable, and nothing counts as new
+    assert summary["comparison_state"]["status"] == "unreadable"
+    assert summary["changes"] == {"previous_run_id": None, "new": None, "resolved": None}
+    report = read_s3_json(report_bucket, f"{run_folder('run-2')}/report.json")
+    assert report_schema_errors(report) == []
+    assert not any(finding["is_new"] for finding in report["findings"])
+    assert 'id="banner-state"' in read_s3_text(report_bucket, f"{run_folder('run-2')}/index.html")
+    # And no notification went out
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)

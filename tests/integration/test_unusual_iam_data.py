@@ -82,7 +82,7 @@ def test_threshold_boundaries_give_exactly_the_planted_findings(run):
 def test_names_that_look_like_formulas_are_escaped_in_the_csv(run, report_bucket):
     # Given a user named "=1+2" with a finding
     # Then the CSV cell starts with a quote, so a spreadsheet shows it as text
-    text = read_s3_text(report_bucket, f"iam-inventory/runs/dt={RUN_DAY}/odd/findings.csv")
+    text = read_s3_text(report_bucket, f"iam-inventory/manual/runs/dt={RUN_DAY}/odd/findings.csv")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert "'=1+2" in {row["user_name"] for row in rows}
     assert not any(row["user_name"].startswith(("=", "+", "@", "-")) for row in rows)

@@ -97,6 +97,10 @@ def test_user_tag_keys_default_split_dedupe_and_switch_off():
         ("SECURITY_HUB_EXPORT", "maybe"),
         ("CONSOLE_ROLE_NAME", "role/with/slash"),
         ("HISTORY_RUNS", "0"),
+        ("CARRY_OVER_RUNS", "-1"),
+        ("CARRY_OVER_RUNS", "many"),
+        ("MAX_FAILED_FRACTION", "1.5"),
+        ("MAX_FAILED_FRACTION", "half"),
     ],
 )
 def test_output_settings_are_validated_and_named(variable, value):
@@ -116,3 +120,10 @@ def test_output_settings_parse():
     assert settings.security_hub_export is True
     assert settings.console_role_name == "SecurityAudit"
     assert Settings.from_env({}).security_hub_export is False
+
+
+def test_comparison_and_status_settings_default_and_parse():
+    defaults = Settings.from_env({})
+    assert (defaults.carry_over_runs, defaults.max_failed_fraction) == (3, 0.5)
+    custom = Settings.from_env({"CARRY_OVER_RUNS": "0", "MAX_FAILED_FRACTION": "0.2"})
+    assert (custom.carry_over_runs, custom.max_failed_fraction) == (0, 0.2)

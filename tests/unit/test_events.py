@@ -52,6 +52,10 @@ def test_threshold_overrides_apply_over_configuration():
         ({"thresholds": {"unused_key_days": 0}}, "thresholds.unused_key_days"),
         ({"scheduled_time": "yesterday"}, "scheduled_time"),
         ({"run_id": "../../etc"}, "run_id"),
+        ({"baseline": "true"}, "baseline"),
+        ({"baseline": 1}, "baseline"),
+        ({"baseline": True, "accounts": ["111111111111"]}, "baseline"),
+        ({"baseline": True, "thresholds": {"max_key_age_days": 30}}, "baseline"),
     ],
 )
 def test_invalid_event_names_the_field(event, field):
@@ -70,3 +74,11 @@ def test_threshold_overrides_that_contradict_are_refused():
     request = RunRequest.from_event({"thresholds": {"max_key_age_days": 5}})
     with pytest.raises(InvalidEvent, match="never_used_grace_days"):
         request.thresholds.apply(Thresholds())
+
+
+def test_baseline_and_overrides_are_read_from_the_event():
+    assert RunRequest.from_event({"baseline": True}).baseline is True
+    assert RunRequest.from_event({}).baseline is False
+    overriding = RunRequest.from_event({"accounts": ["111111111111"], "thresholds": {"unused_key_days": 10}})
+    assert overriding.overrides == ("accounts", "thresholds")
+    assert RunRequest.from_event({"source": "schedule"}).overrides == ()

@@ -9,22 +9,15 @@ import re
 
 import pytest
 
-from iam_inventory.publish.athena import (
-    FINDINGS_TABLE,
-    INVENTORY_TABLE,
-    partition_key,
-    render_findings_jsonl,
-    render_inventory_jsonl,
-)
-from iam_inventory.publish.files import render_run_files
-from iam_inventory.publish.html import render_html, switch_role_link
-from iam_inventory.publish.report import (
-    FINDINGS_CSV_COLUMNS,
-    INVENTORY_CSV_COLUMNS,
+from iam_inventory.publish.athena import FINDINGS_TABLE, INVENTORY_TABLE, manifest_key, runs_key
+from iam_inventory.publish.document import (
     build_report,
+    render_files,
     render_findings_csv,
     render_inventory_csv,
 )
+from iam_inventory.publish.html import render_html, switch_role_link
+from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, INVENTORY_CSV_COLUMNS
 from iam_inventory.publish.schema import report_schema_errors
 from tests.outputs_support import glue_columns, jsonl_contract_violations, varied_run
 
@@ -97,15 +90,12 @@ def test_findings_csv_keeps_the_1_0_columns_in_front():
     assert FINDINGS_CSV_COLUMNS[12:] == ("tags", "first_seen_at", "is_new")
 
 
-@pytest.mark.parametrize(
-    ("table", "render"),
-    [(FINDINGS_TABLE, render_findings_jsonl), (INVENTORY_TABLE, render_inventory_jsonl)],
-)
-def test_every_jsonl_field_is_a_glue_column_of_the_right_type_and_vice_versa(table, render):
+@pytest.mark.parametrize("table", [FINDINGS_TABLE, INVENTORY_TABLE])
+def test_every_jsonl_field_is_a_glue_column_of_the_right_type_and_vice_versa(table):
     # Given a run with every kind of value (nulls, ints, booleans, tags)
-    report = build_report(varied_run())
+    run = varied_run()
     # When the rows are rendered for Athena
-    body = render(report)
+    body = render_files(run)[f"{table}.jsonl"]
     # Then field names, order and types match the Glue table in template.yaml exactly
     assert jsonl_contract_violations(body, glue_columns(table)) == []
 
@@ -116,22 +106,24 @@ def test_contract_check_catches_a_drifted_column():
     drifted = {("severity_label" if name == "severity" else name): kind for name, kind in columns.items()}
     drifted["measured_value"] = "string"
     # When / Then the contract check reports both
-    problems = jsonl_contract_violations(render_findings_jsonl(build_report(varied_run())), drifted)
+    problems = jsonl_contract_violations(render_files(varied_run())["findings.jsonl"], drifted)
     assert any("fields" in problem for problem in problems)
     assert any("measured_value" in problem for problem in problems)
 
 
-def test_partition_keys_are_deterministic_per_run_and_day():
-    report = build_report(varied_run("20261123T060000Z-scheduled"))
-    assert partition_key(FINDINGS_TABLE, report) == "findings/dt=2026-11-23/20261123T060000Z-scheduled.jsonl"
+def test_commit_keys_are_deterministic_per_run_and_day():
+    started, run_id = "2026-11-23T06:00:00Z", "20261123T060000Z-scheduled"
+    assert manifest_key(FINDINGS_TABLE, started, run_id) == f"athena/findings/dt=2026-11-23/{run_id}.manifest"
     assert (
-        partition_key(INVENTORY_TABLE, report) == "inventory/dt=2026-11-23/20261123T060000Z-scheduled.jsonl"
+        manifest_key(INVENTORY_TABLE, started, run_id) == f"athena/inventory/dt=2026-11-23/{run_id}.manifest"
     )
+    assert runs_key(started, run_id) == f"athena/runs/dt=2026-11-23/{run_id}.json"
 
 
-def test_report_1_1_validates_and_carries_tags_and_changes():
+def test_report_1_2_validates_and_carries_tags_status_and_changes():
     report = build_report(varied_run())
-    assert report["schema_version"] == "1.1"
+    assert report["schema_version"] == "1.2"
+    assert (report["run"]["status"], report["changes"]["state"]["status"]) == ("degraded", "none")
     assert report_schema_errors(report) == []
     evil = next(f for f in report["findings"] if f["user_name"] == "=evil")
     assert evil["tags"] == {"owner": "<script>alert(1)</script>", "team": "+payments"}
@@ -204,10 +196,10 @@ def test_trend_chart_plots_one_point_per_run():
     assert ">9</text>" in svg
 
 
-def test_run_files_are_rendered_in_publish_order_with_partitions_last():
-    report, rendered = render_run_files(varied_run())
-    files = list(rendered)
-    assert [file.name for file in files] == [
+def test_run_files_are_rendered_in_publish_order_with_the_state_last():
+    files = render_files(varied_run())
+    report = json.loads(files["report.json"])
+    assert list(files) == [
         "report.json",
         "findings.csv",
         "inventory.csv",
@@ -215,8 +207,9 @@ def test_run_files_are_rendered_in_publish_order_with_partitions_last():
         "index.html",
         "findings.jsonl",
         "inventory.jsonl",
+        "state.jsonl.gz",
     ]
-    history = json.loads(next(file for file in files if file.name == "history.json").body)
+    history = json.loads(files["history.json"])
     assert history["runs"][-1]["findings"] == report["summary"]["findings"]["total"]
 
 

@@ -12,7 +12,7 @@ import pytest
 from iam_inventory.evaluate.owners import OwnerConfig
 from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import Account, AccountResult, AccountStatus, RunContext, RunResult, Thresholds
-from iam_inventory.publish.report import build_report
+from iam_inventory.publish.document import build_report
 from iam_inventory_cli.plan import InvalidPlanInput, build_plan, plan_document
 from iam_inventory_cli.plan_script import render_plan_script
 from tests.builders import NOW, make_inventory, make_key, make_user

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from iam_inventory.publish.report import render_report_json
 from iam_inventory_cli.main import main
 from tests.unit.test_plan import estate_report
 
@@ -76,7 +75,7 @@ def test_plan_writes_script_and_json_for_one_owner(tmp_path, capsys, monkeypatch
     # Given a saved report
     monkeypatch.setattr("iam_inventory_cli.remediation_commands.utcnow", lambda: _at(date(2026, 11, 23)))
     report = tmp_path / "report.json"
-    report.write_bytes(render_report_json(estate_report()))
+    report.write_text(json.dumps(estate_report()))
     # When a plan is written for one owner
     code = main(
         [
@@ -118,7 +117,7 @@ def test_plan_writes_script_and_json_for_one_owner(tmp_path, capsys, monkeypatch
 )
 def test_plan_refuses_bad_flags(tmp_path, capsys, arguments, message):
     report = tmp_path / "report.json"
-    report.write_bytes(render_report_json(estate_report()))
+    report.write_text(json.dumps(estate_report()))
     assert main(["plan", "--report", str(report), "--out", str(tmp_path / "p"), *arguments]) == 2
     assert capsys.readouterr().err == message
     assert not (tmp_path / "p").exists()

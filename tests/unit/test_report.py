@@ -17,12 +17,8 @@ from iam_inventory.models import (
     RunResult,
     Thresholds,
 )
-from iam_inventory.publish.report import (
-    FINDINGS_CSV_COLUMNS,
-    build_report,
-    csv_safe,
-    render_findings_csv,
-)
+from iam_inventory.publish.document import build_report, render_findings_csv
+from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, csv_safe
 from tests.builders import NOW, make_inventory, make_key, make_user
 
 

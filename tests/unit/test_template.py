@@ -13,9 +13,11 @@ import pytest
 from aws_lambda_powertools.metrics import Metrics
 from cfnlint.decode import decode_str
 
-from iam_inventory.models import Account, AccountResult, AccountStatus, RunContext, RunResult, Thresholds
-from iam_inventory.publish.files import publish_metrics
-from tests.builders import NOW, make_inventory
+from iam_inventory.evaluate.changes import RunStatus
+from iam_inventory.models import Account, AccountResult, AccountStatus
+from iam_inventory.publish.metrics import publish_run_metrics
+from iam_inventory.publish.report import RunTotals
+from tests.builders import make_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 SPOKE_TEMPLATES = sorted((ROOT / "spoke").glob("*.yaml"))
@@ -240,14 +242,19 @@ def alarm_on(template: dict[str, Any], metric: str) -> dict[str, Any]:
 
 def emitted_metric_names() -> set[str]:
     """The run-level metric names publish_metrics really emits."""
-    context = RunContext("r", NOW, False, Thresholds(), "IAMListRole", "/", "manual")
     accounts = [
         AccountResult(Account("111111111111"), AccountStatus.SCANNED, inventory=make_inventory()),
         AccountResult(Account("222222222222"), AccountStatus.FAILED, error_code="AccessDenied"),
     ]
+    totals = RunTotals()
+    for item in accounts:
+        totals.add(item, [])
     metrics = Metrics(namespace="IAMInventory", service="iam-inventory")
-    publish_metrics(RunResult(context, accounts, [], NOW), metrics)
+    publish_run_metrics(totals, RunStatus.DEGRADED, (0, 0), metrics)
     names = set(metrics.metric_set)
+    metrics.clear_metrics()
+    publish_run_metrics(totals, RunStatus.FAILED, (None, None), metrics)
+    names |= set(metrics.metric_set)
     metrics.clear_metrics()
     return names
 

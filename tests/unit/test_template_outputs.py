@@ -34,9 +34,10 @@ def test_security_hub_import_only_when_enabled_and_only_into_the_default_product
     assert template()["Parameters"]["SecurityHubExport"]["Default"] == "DISABLED"
 
 
-def test_athena_tables_use_partition_projection_on_dt_under_the_report_prefix():
+def test_athena_tables_use_partition_projection_on_dt_under_the_commit_prefix():
     resources = template()["Resources"]
-    for logical_id, table in (("FindingsTable", "findings"), ("InventoryTable", "inventory")):
+    tables = (("FindingsTable", "findings"), ("InventoryTable", "inventory"), ("RunsTable", "runs"))
+    for logical_id, table in tables:
         table_input = resources[logical_id]["Properties"]["TableInput"]
         assert table_input["Name"] == table
         assert table_input["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
@@ -45,6 +46,9 @@ def test_athena_tables_use_partition_projection_on_dt_under_the_report_prefix():
         assert parameters["projection.dt.format"] == "yyyy-MM-dd"
         assert (
             parameters["storage.location.template"][0]
-            == f"s3://${{Bucket}}/${{ReportPrefix}}/{table}/dt=${{!dt}}/"
+            == f"s3://${{Bucket}}/${{ReportPrefix}}/athena/{table}/dt=${{!dt}}/"
         )
+        # findings and inventory read the symlink manifests a run's commit writes, never run folders
+        symlink = table_input["StorageDescriptor"]["InputFormat"].endswith("SymlinkTextInputFormat")
+        assert symlink is (table != "runs"), table
     assert not any(resource["Type"] == "AWS::Glue::Crawler" for resource in resources.values())

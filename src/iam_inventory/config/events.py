@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from iam_inventory.config.settings import AccountId, describe_validation_error
 from iam_inventory.core.errors import IamInventoryError
@@ -56,6 +56,24 @@ class RunRequest(BaseModel):
     accounts: tuple[AccountId, ...] | None = Field(None, min_length=1, max_length=10_000)
     thresholds: ThresholdOverrides | None = None
     dry_run: bool = False
+    # A manual run that should move latest.json and become the baseline, like a scheduled one.
+    baseline: bool = False
+
+    @field_validator("baseline")
+    @classmethod
+    def _baseline_without_overrides(cls, value: bool, info: ValidationInfo) -> bool:
+        # accounts and thresholds are declared before baseline, so they are validated already.
+        overridden = [name for name in ("accounts", "thresholds") if info.data.get(name)]
+        if value and overridden:
+            raise ValueError(f"a run that overrides {' and '.join(overridden)} cannot become the baseline")
+        return value
+
+    @property
+    def overrides(self) -> tuple[str, ...]:
+        """What this event overrides of the configuration: such a run is never the baseline."""
+        return tuple(
+            name for name, value in (("accounts", self.accounts), ("thresholds", self.thresholds)) if value
+        )
 
     @field_validator("scheduled_time", mode="before")
     @classmethod

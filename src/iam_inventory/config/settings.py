@@ -171,6 +171,10 @@ class Settings(BaseModel):
     """SSM parameter holding the risk exceptions file (instead of EXCEPTIONS_S3_URI)."""
     remediation_wait_days: int = Field(14, alias="REMEDIATION_WAIT_DAYS", ge=1, le=365)
     """Days a remediation plan waits between deactivating a key and deleting it."""
+    carry_over_runs: int = Field(3, alias="CARRY_OVER_RUNS", ge=0, le=100)
+    """Runs a finding of an account that could not be scanned is carried over before it expires."""
+    max_failed_fraction: float = Field(0.5, alias="MAX_FAILED_FRACTION", ge=0, le=1)
+    """A run is `failed` when more than this fraction of its in-scope accounts failed or were not scanned."""
 
     @field_validator("account_ids", "include_ous", "exclude_ous", "exclude_accounts", mode="before")
     @classmethod

@@ -217,6 +217,10 @@ class RunContext:
     # Where the account list came from: "event", "static", "ssm" or "organizations".
     account_source: str = "static"
     user_tag_keys: tuple[str, ...] = ()
+    # The event asked for this run to become the baseline (`"baseline": true`).
+    baseline_requested: bool = False
+    # What the event overrode ("accounts", "thresholds"): such a run is published under manual/.
+    overrides: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -229,3 +233,5 @@ class RunResult:
     finished_at: datetime
     published: dict[str, str] = field(default_factory=dict)
     changes: FindingChanges | None = None
+    # What finalize decided about the run (pipeline.finalize.RunOutcome), once it has run.
+    outcome: object | None = None

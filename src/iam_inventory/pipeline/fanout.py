@@ -16,9 +16,9 @@ from iam_inventory.core.clock import Clock
 from iam_inventory.core.observability import logger
 from iam_inventory.core.retry import THROTTLING_CODES
 from iam_inventory.discover.accounts import discover_accounts
-from iam_inventory.models import Account, AccountResult, AccountStatus, RunResult
+from iam_inventory.models import Account, AccountResult, AccountStatus
 from iam_inventory.models.codec import RunManifest, decode_item, encode_items
-from iam_inventory.pipeline.finalize import Outputs, finalize_run
+from iam_inventory.pipeline.finalize import Outputs, RunOutcome, finalize_run
 from iam_inventory.pipeline.job import build_run_context
 from iam_inventory.pipeline.run import account_plan, open_manifest, pending_accounts, scan_source
 from iam_inventory.pipeline.runtime import Runtime
@@ -95,7 +95,7 @@ def scan_worker(event: dict[str, Any], runtime: Runtime, deadline: Deadline) -> 
     return {"account_id": account.account_id, "status": result.status.value}
 
 
-def finalize_fanout(event: dict[str, Any], runtime: Runtime, clock: Clock) -> RunResult:
+def finalize_fanout(event: dict[str, Any], runtime: Runtime, clock: Clock) -> RunOutcome:
     """Merge the stored scans, in discovery order, through the same finalize as single mode."""
     run = event["run"]
     store = _store(runtime, run["bucket"], run["folder"])

@@ -1,14 +1,17 @@
 """Finalize a run: from every account's AccountScan to the published report, metrics and notifications.
 
-Single mode and fan-out mode both end here, with the same AccountScans in discovery order.
+Single mode and fan-out mode both end here, with the same AccountScans in discovery order. The scans
+are streamed: once to write every file, once more (baseline runs only) to export to Security Hub.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from aws_lambda_powertools.metrics import Metrics
 
@@ -16,28 +19,28 @@ from iam_inventory.assume.clients import ClientFactory
 from iam_inventory.config.settings import Settings
 from iam_inventory.core.clock import Clock
 from iam_inventory.core.observability import logger
-from iam_inventory.models import AccountResult, RunContext, RunResult
+from iam_inventory.evaluate.changes import RunStatus
+from iam_inventory.models import RunContext, RunResult
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.scan import Progress
-from iam_inventory.publish.changes import (
+from iam_inventory.publish.comparison import Comparison
+from iam_inventory.publish.document import account_scans
+from iam_inventory.publish.metrics import publish_account_metrics, publish_run_metrics
+from iam_inventory.publish.notify import NewFindings, notify_new_findings
+from iam_inventory.publish.pointers import commit_files, last_good, latest_pointer, run_folder
+from iam_inventory.publish.securityhub import export_run
+from iam_inventory.publish.state import DAMAGED_STATE, load_previous, read_latest
+from iam_inventory.publish.store import (
+    SPOOL_BYTES,
     LocalRunStore,
+    LocalSink,
+    NoRunStore,
+    ReportSink,
     RunStore,
     S3RunStore,
-    change_counts,
-    compare_runs,
-    load_baseline,
-)
-from iam_inventory.publish.files import (
-    LocalSink,
-    PublishOptions,
-    ReportSink,
     S3Sink,
-    publish_metrics,
-    publish_report,
 )
-from iam_inventory.publish.notify import notify_new_findings
-from iam_inventory.publish.report import build_summary
-from iam_inventory.publish.securityhub import export_run
+from iam_inventory.publish.writer import RunWriter, WriterOptions, Written
 
 # Every account of the run (scanned, failed, skipped, not scanned) as an AccountScan, in discovery order.
 # A callable, so that a streaming finalize may read the scans more than once without holding them.
@@ -51,6 +54,29 @@ class Outputs:
     local_dir: Path | None = None
     metrics: Metrics | None = None
     progress: Progress | None = None
+    # How much of each output file stays in memory before it is spooled to a temporary file.
+    spool_bytes: int = SPOOL_BYTES
+    # Also copy findings.csv here (the CLI's `--format csv` on stdout), dry runs included.
+    findings_csv: IO[bytes] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What a finalized run amounts to: small, whatever the size of the estate."""
+
+    context: RunContext
+    status: RunStatus
+    status_reason: str
+    baseline: bool
+    folder: str
+    summary: dict[str, Any]
+    changes: dict[str, Any]
+    comparison_state: dict[str, str]
+    failed_accounts: list[dict[str, Any]] = field(default_factory=list)
+    skipped_accounts: list[dict[str, Any]] = field(default_factory=list)
+    published: dict[str, str] = field(default_factory=dict)
+    # report.json without its inventory and findings: run, summary, changes and the per-account entries.
+    report: dict[str, Any] = field(default_factory=dict)
 
 
 def finalize_run(
@@ -60,38 +86,135 @@ def finalize_run(
     factory: ClientFactory,
     outputs: Outputs,
     clock: Clock,
-) -> RunResult:
-    """Merge the run's AccountScans and publish them (unless dry run); the result summarises the run."""
-    accounts: list[AccountResult] = []
-    findings = []
-    for scan in scans():
-        accounts.append(scan.result)
-        findings.extend(scan.findings)
-    result = RunResult(context=context, accounts=accounts, findings=findings, finished_at=clock())
-    publish_run(result, settings, factory, outputs)
-    return result
+) -> RunOutcome:
+    """Stream the run's AccountScans into every output, commit the run, then notify (unless dry run)."""
+    store = run_store(settings, outputs, factory)
+    comparison = Comparison(load_previous(store, context.run_id))
+    try:
+        options, baseline_folder = _writer_options(context, settings, store, outputs, comparison)
+        writer = RunWriter(context, comparison, options)
+        for scan in scans():
+            writer.add(scan)
+            if outputs.metrics is not None and not context.dry_run:
+                publish_account_metrics(scan.result, len(scan.findings), outputs.metrics)
+        header = comparison.previous.header
+        written = writer.finish(clock(), header.history if header else ())
+        published: dict[str, str] = {}
+        if not context.dry_run and overwrites_baseline(written, options.folder, baseline_folder):
+            logger.warning(
+                "run not published: it is a retry of the baseline run and would overwrite its good files",
+                extra={"status": written.status.value, "reason": written.status_reason},
+            )
+        elif not context.dry_run:
+            sinks = sinks_for(settings, outputs, factory)
+            published = publish_files(written, sinks, location_base(settings, outputs))
+            if written.baseline:
+                published.update(
+                    deliver_findings(
+                        written, scans, comparison, settings, factory, published, context.started_at
+                    )
+                )
+        if outputs.metrics is not None and not context.dry_run:
+            totals = (written.new, written.resolved)
+            publish_run_metrics(writer.totals, written.status, totals, outputs.metrics)
+        for file in written.files:
+            if outputs.findings_csv is not None and file.name == "findings.csv":
+                shutil.copyfileobj(file.body.reader(), outputs.findings_csv)
+            file.body.close()
+    finally:
+        comparison.close()
+    outcome = _outcome(context, written, published)
+    logger.info("run finished", extra={"summary": run_summary(outcome)})
+    return outcome
 
 
-def publish_run(result: RunResult, settings: Settings, factory: ClientFactory, outputs: Outputs) -> None:
-    """Compare with the previous run, then (unless dry run) write files, metrics, notifications, exports."""
-    baseline = load_baseline(run_store(settings, outputs, factory), result.context.run_id)
-    result.changes = compare_runs(result, baseline)
-    if not result.context.dry_run:
-        sinks: list[ReportSink] = []
-        if settings.report_bucket:
-            sinks.append(S3Sink(factory.hub_client("s3"), settings.report_bucket, settings.report_prefix))
-        if outputs.local_dir is not None:
-            sinks.append(LocalSink(outputs.local_dir))
-        options = PublishOptions(
-            previous_history=baseline.history if baseline else (),
-            history_runs=settings.history_runs,
-            console_role_name=settings.console_role_name,
-        )
-        result.published = publish_report(result, sinks, options)
-        if outputs.metrics is not None:
-            publish_metrics(result, outputs.metrics)
-        deliver_findings(result, settings, factory)
-    logger.info("run finished", extra={"summary": run_summary(result)})
+def overwrites_baseline(written: Written, folder: str, baseline_folder: str | None) -> bool:
+    """A retry of the baseline run that may not become the baseline (say, it failed) must not replace it."""
+    return not written.baseline and folder == baseline_folder
+
+
+def _writer_options(
+    context: RunContext, settings: Settings, store: RunStore, outputs: Outputs, comparison: Comparison
+) -> tuple[WriterOptions, str | None]:
+    """The writer's options, and the folder latest.json names (which only a baseline run may overwrite)."""
+    try:
+        latest = read_latest(store)
+    except DAMAGED_STATE:
+        latest = None  # the comparison reports the damage; the banner just has no link
+    baseline_folder = latest["folder"] if latest else None
+    header = comparison.previous.header
+    if latest and latest.get("run_id") == context.run_id:
+        # A retry of the baseline run: the last good run before it is the one it compares with.
+        latest = {"run_id": header.run_id, "folder": header.folder} if header else None
+    folder = run_folder(context)
+    options = WriterOptions(
+        folder=folder,
+        history_runs=settings.history_runs,
+        console_role_name=settings.console_role_name,
+        carry_over_runs=settings.carry_over_runs,
+        max_failed_fraction=settings.max_failed_fraction,
+        last_good=last_good(latest, folder),
+        spool_bytes=outputs.spool_bytes,
+    )
+    return options, baseline_folder
+
+
+def _outcome(context: RunContext, written: Written, published: dict[str, str]) -> RunOutcome:
+    changes = written.report["changes"]
+    return RunOutcome(
+        context=context,
+        status=written.status,
+        status_reason=written.status_reason,
+        baseline=written.baseline,
+        folder=written.report["run"]["folder"],
+        summary=written.report["summary"],
+        changes={key: changes[key] for key in ("previous_run_id", "new", "resolved")},
+        comparison_state=dict(changes["state"]),
+        failed_accounts=written.failed_accounts,
+        skipped_accounts=written.skipped_accounts,
+        published=published,
+        report={**written.report, "accounts": written.accounts},
+    )
+
+
+def publish_files(written: Written, sinks: list[ReportSink], base: str) -> dict[str, str]:
+    """Every run file to every sink; then the commit (Athena); then latest.json, for a baseline run only."""
+    locations: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    for file in written.files:
+        keys[file.name] = file.key
+        # A failed run never replaces the files of a good one: in a local folder it goes under its key.
+        publishable = replace(file, flat=False) if written.status is RunStatus.FAILED else file
+        for sink in sinks:
+            locations.setdefault(file.name, sink.write(publishable))
+    commits = commit_files(written, base)
+    if written.baseline:
+        commits.append(latest_pointer(written, keys))
+    for file in commits:
+        for sink in sinks:
+            location = sink.write(file)
+            if file.name == "latest.json":
+                locations.setdefault(file.name, location)
+        file.body.close()
+    return locations
+
+
+def sinks_for(settings: Settings, outputs: Outputs, factory: ClientFactory) -> list[ReportSink]:
+    """The report bucket and/or the local output folder."""
+    sinks: list[ReportSink] = []
+    if settings.report_bucket:
+        sinks.append(S3Sink(factory.hub_client("s3"), settings.report_bucket, settings.report_prefix))
+    if outputs.local_dir is not None:
+        sinks.append(LocalSink(outputs.local_dir))
+    return sinks
+
+
+def location_base(settings: Settings, outputs: Outputs) -> str:
+    """What the Athena manifests put before a run file's key: the report root's URL."""
+    if settings.report_bucket:
+        prefix = f"{settings.report_prefix}/" if settings.report_prefix else ""
+        return f"s3://{settings.report_bucket}/{prefix}"
+    return f"{outputs.local_dir.resolve().as_uri()}/" if outputs.local_dir is not None else ""
 
 
 def run_store(settings: Settings, outputs: Outputs, factory: ClientFactory) -> RunStore:
@@ -100,46 +223,76 @@ def run_store(settings: Settings, outputs: Outputs, factory: ClientFactory) -> R
         return S3RunStore(factory.hub_client("s3"), settings.report_bucket, settings.report_prefix)
     if outputs.local_dir is not None:
         return LocalRunStore(outputs.local_dir)
-    return _NoRuns()
+    return NoRunStore()
 
 
-class _NoRuns:
-    def read(self, key: str) -> bytes | None:
-        return None
-
-
-def deliver_findings(result: RunResult, settings: Settings, factory: ClientFactory) -> None:
-    """After publishing: SNS summary of new urgent findings, Security Hub export (each when configured)."""
-    if settings.notify_topic_arn:
-        location = result.published.get("index.html") or result.published.get("report.json")
-        message_id = notify_new_findings(
-            factory.hub_client("sns"), settings.notify_topic_arn, result, location
+def deliver_findings(
+    written: Written,
+    scans: ScanSource,
+    comparison: Comparison,
+    settings: Settings,
+    factory: ClientFactory,
+    published: dict[str, str],
+    now: datetime,
+) -> dict[str, str]:
+    """After the commit of a baseline run: SNS summary of new urgent findings, Security Hub export."""
+    delivered: dict[str, str] = {}
+    if settings.notify_topic_arn and comparison.previous.comparable:
+        new = NewFindings(
+            run_id=written.report["run"]["run_id"],
+            previous_run_id=written.report["changes"]["previous_run_id"],
+            listed=tuple(written.urgent),
+            total=written.urgent_total,
+            report_location=published.get("index.html") or published.get("report.json"),
         )
+        message_id = notify_new_findings(factory.hub_client("sns"), settings.notify_topic_arn, new)
         logger.info("notification", extra={"sent": message_id is not None})
+    elif settings.notify_topic_arn:
+        logger.warning("no notification: the previous comparison state is not usable")
     if settings.security_hub_export:
         exported = export_run(
             factory.hub_client("securityhub"),
             factory.hub_client("sts"),
-            result,
-            factory.region,
-            factory.partition,
+            scans(),
+            comparison,
+            now,
+            (factory.region, factory.partition),
         )
         level = logger.warning if exported.failed else logger.info
         level("security hub export", extra={"imported": exported.imported, "failed": exported.failed})
-        result.published["securityhub"] = f"{exported.imported} imported, {exported.failed} refused"
+        delivered["securityhub"] = f"{exported.imported} imported, {exported.failed} refused"
+    return delivered
 
 
-def run_summary(result: RunResult) -> dict[str, Any]:
-    """What the handler returns and the logs show: counts and where the report landed."""
+def run_summary(run: RunOutcome | RunResult) -> dict[str, Any]:
+    """What the handler returns and the logs show: status, counts, changes and where the report landed."""
+    outcome = run.outcome if isinstance(run, RunResult) else run
+    assert isinstance(outcome, RunOutcome), "the run was not finalized"
     return {
-        "run_id": result.context.run_id,
-        "dry_run": result.context.dry_run,
-        **build_summary(result),
-        "failed_accounts": [
-            {"account_id": item.account.account_id, "error_code": item.error_code}
-            for item in result.accounts
-            if item.error_code
-        ],
-        "changes": change_counts(result.changes),
-        "published": dict(result.published),
+        "run_id": outcome.context.run_id,
+        "dry_run": outcome.context.dry_run,
+        "status": outcome.status.value,
+        "status_reason": outcome.status_reason,
+        "baseline": outcome.baseline,
+        "folder": outcome.folder,
+        **outcome.summary,
+        # Accounts the run could not scan; deliberate skips (hub, suspended) are listed apart.
+        "failed_accounts": outcome.failed_accounts,
+        "skipped_accounts": outcome.skipped_accounts,
+        "changes": outcome.changes,
+        "comparison_state": outcome.comparison_state,
+        "published": dict(outcome.published),
     }
+
+
+def publish_run(
+    result: RunResult, settings: Settings, factory: ClientFactory, outputs: Outputs
+) -> RunOutcome:
+    """Finalize a run already held in memory (a bridge for callers not yet streaming their scans)."""
+    scans = account_scans(result)
+    outcome = finalize_run(
+        result.context, lambda: iter(scans), settings, factory, outputs, lambda: result.finished_at
+    )
+    result.published = dict(outcome.published)
+    result.outcome = outcome
+    return outcome

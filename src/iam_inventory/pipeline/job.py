@@ -11,8 +11,8 @@ from iam_inventory.core.budget import Deadline
 from iam_inventory.core.clock import Clock
 from iam_inventory.core.observability import logger
 from iam_inventory.discover.accounts import describe_account_source, discover_accounts
-from iam_inventory.models import RunContext, RunResult
-from iam_inventory.pipeline.finalize import Outputs, finalize_run
+from iam_inventory.models import RunContext
+from iam_inventory.pipeline.finalize import Outputs, RunOutcome, finalize_run
 from iam_inventory.pipeline.run import account_plan, open_manifest, open_store, scan_pending, scan_source
 from iam_inventory.pipeline.runtime import Runtime
 from iam_inventory.pipeline.scan import not_scanned
@@ -25,7 +25,7 @@ def run_job(
     request_id: str,
     outputs: Outputs,
     deadline: Deadline | None = None,
-) -> RunResult:
+) -> RunOutcome:
     """Discover (or resume), scan each account into the run's store, then finalize from the store."""
     settings, factory = runtime.settings, runtime.factory
     context = build_run_context(request, settings, clock(), request_id)
@@ -69,4 +69,6 @@ def build_run_context(
         trigger=request.source,
         account_source=describe_account_source(settings, request.accounts),
         user_tag_keys=settings.user_tag_keys,
+        baseline_requested=request.baseline,
+        overrides=request.overrides,
     )

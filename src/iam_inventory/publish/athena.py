@@ -1,59 +1,63 @@
-"""JSON Lines for Athena: `findings/dt=YYYY-MM-DD/<run_id>.jsonl` and the same under `inventory/`.
+"""JSON Lines for Athena, written into the run folder and made visible only when the run is committed.
 
-The Glue tables in template.yaml read these with the OpenX JSON SerDe and partition projection on
-`dt`; a contract test keeps every field here equal to a column there. Timestamps stay ISO 8601
-strings (query them with from_iso8601_timestamp): the SerDe's own timestamp parsing is format-picky.
+A run's rows are `<run folder>/findings.jsonl` and `<run folder>/inventory.jsonl`. Athena reads every
+file under a table location, and a run folder also holds report.json and the CSVs, so the tables do
+not point at the run folders: they use SymlinkTextInputFormat over manifests, `athena/<table>/dt=<day>/
+<run_id>.manifest`, each naming one run's JSONL file (https://athena.guide/articles/stitching-tables-
+with-symlinktextinputformat/). The manifests and the `runs` table row are the commit: written after
+every run file, so a run that stops half-way is in no table. The Glue tables in template.yaml read the
+rows with the OpenX JSON SerDe and partition projection on `dt`; a contract test keeps every field here
+equal to a column there. Timestamps stay ISO 8601 strings (query them with from_iso8601_timestamp).
 """
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import UTC, datetime
 from typing import Any
 
-from iam_inventory.publish.report import (
-    FINDINGS_CSV_COLUMNS,
-    INVENTORY_CSV_COLUMNS,
-    finding_rows,
-    inventory_rows,
-)
+from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, INVENTORY_CSV_COLUMNS
 
 FINDINGS_TABLE = "findings"
 INVENTORY_TABLE = "inventory"
+RUNS_TABLE = "runs"
+ATHENA_ROOT = "athena"
 # Per-run columns in front of the CSV columns: which run a row came from.
 RUN_COLUMNS: tuple[str, ...] = ("run_id", "run_started_at")
 FINDINGS_JSONL_FIELDS: tuple[str, ...] = (*RUN_COLUMNS, *FINDINGS_CSV_COLUMNS)
 INVENTORY_JSONL_FIELDS: tuple[str, ...] = (*RUN_COLUMNS, *INVENTORY_CSV_COLUMNS)
+RUNS_FIELDS: tuple[str, ...] = (
+    "run_id",
+    "run_started_at",
+    "folder",
+    "status",
+    "trigger",
+    "baseline",
+    "findings",
+    "accounts_scanned",
+    "accounts_failed",
+)
 
 
-def partition_day(report: dict[str, Any]) -> str:
+def partition_day(started_at: str) -> str:
     """The `dt` partition of a run: the UTC day it started."""
-    started = datetime.fromisoformat(report["run"]["started_at"].replace("Z", "+00:00"))
+    started = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
     return started.astimezone(UTC).strftime("%Y-%m-%d")
 
 
-def partition_key(table: str, report: dict[str, Any]) -> str:
-    """Deterministic key of a run's rows in a table: a retried run overwrites its own file."""
-    return f"{table}/dt={partition_day(report)}/{report['run']['run_id']}.jsonl"
+def manifest_key(table: str, started_at: str, run_id: str) -> str:
+    """Where a run's symlink manifest for `table` goes (relative to the report root)."""
+    return f"{ATHENA_ROOT}/{table}/dt={partition_day(started_at)}/{run_id}.manifest"
 
 
-def _jsonl(fields: tuple[str, ...], report: dict[str, Any], rows: list[dict[str, Any]]) -> bytes:
-    run = {"run_id": report["run"]["run_id"], "run_started_at": report["run"]["started_at"]}
-    # Written line by line into one buffer: a list of every line first would double the memory.
-    buffer = io.BytesIO()
-    for row in rows:
-        line = {field: {**run, **row}[field] for field in fields}
-        buffer.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode())
-        buffer.write(b"\n")
-    return buffer.getvalue()
+def runs_key(started_at: str, run_id: str) -> str:
+    """Where a run's row of the `runs` table goes: written last, it commits the run for Athena."""
+    return f"{ATHENA_ROOT}/{RUNS_TABLE}/dt={partition_day(started_at)}/{run_id}.json"
 
 
-def render_findings_jsonl(report: dict[str, Any]) -> bytes:
-    """One JSON object per finding, fields in FINDINGS_JSONL_FIELDS order."""
-    return _jsonl(FINDINGS_JSONL_FIELDS, report, finding_rows(report))
-
-
-def render_inventory_jsonl(report: dict[str, Any]) -> bytes:
-    """One JSON object per access key (and per user without keys), fields in INVENTORY_JSONL_FIELDS order."""
-    return _jsonl(INVENTORY_JSONL_FIELDS, report, inventory_rows(report))
+def jsonl_line(fields: tuple[str, ...], run: dict[str, Any], row: dict[str, Any]) -> str:
+    """One JSON Lines row: the run columns, then the row's fields, in `fields` order."""
+    merged = {**run, **row}
+    return (
+        json.dumps({name: merged[name] for name in fields}, ensure_ascii=False, separators=(",", ":")) + "\n"
+    )

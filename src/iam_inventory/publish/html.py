@@ -7,52 +7,20 @@ spoke accounts, and a tag value is as good a place for `<script>` as any.
 from __future__ import annotations
 
 from collections import Counter
-from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
 from iam_inventory.evaluate.rules import RULES
 from iam_inventory.models import SEVERITY_ORDER
-from iam_inventory.publish.report import format_tags
+from iam_inventory.publish.htmlkit import CSP, STYLE, esc, trend_chart, when
+from iam_inventory.publish.rows import format_tags
 
 SWITCH_ROLE_URL = "https://signin.aws.amazon.com/switchrole"
 # Rows of the findings table; beyond this the page points at findings.csv (which has every finding).
 MAX_FINDING_ROWS = 2_000
 _RULE_TITLES = {rule.rule_id: rule.title for rule in RULES}
+URGENT = frozenset({"critical", "high"})
 _SEVERITY_RANK = {severity.value: rank for rank, severity in enumerate(SEVERITY_ORDER)}
-# The page loads nothing from anywhere: the policy makes a browser refuse it even if markup slipped in.
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-_STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px}
-body{color:#1d2330;background:#f6f7f9}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
-.meta{color:#5b6475;margin-bottom:16px}
-.cards{display:flex;flex-wrap:wrap;gap:12px}
-.card{background:#fff;border:1px solid #dfe3ea;border-radius:8px;padding:10px 16px;min-width:120px}
-.card .n{font-size:26px;font-weight:600}.card .l{color:#5b6475;font-size:12px;text-transform:uppercase}
-table{border-collapse:collapse;background:#fff;border:1px solid #dfe3ea;margin-bottom:8px}
-th,td{padding:5px 10px;border-bottom:1px solid #eef0f4;text-align:left;vertical-align:top}
-th{background:#eef1f6;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.sev{display:inline-block;border-radius:4px;padding:0 6px;font-size:12px;font-weight:600;color:#fff}
-.critical{background:#8b1a1a}.high{background:#d9480f}.medium{background:#e0a100}.low{background:#5c7cfa}
-.status-scanned{color:#2b8a3e}.status-failed{color:#c92a2a;font-weight:600}.status-skipped{color:#868e96}
-.new{background:#fff3bf;border-radius:4px;padding:0 5px;font-size:12px}
-.grid{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
-svg text{font:11px system-ui,sans-serif;fill:#5b6475}.nowrap{white-space:nowrap}td.detail{min-width:180px}
-"""
-
-
-def esc(value: Any) -> str:
-    """HTML-escaped text of any value (None is empty)."""
-    return "" if value is None else escape(str(value), quote=True)
-
-
-def when(timestamp: str | None) -> str:
-    """An ISO 8601 timestamp shortened for people: `2026-11-23 06:00 UTC`."""
-    if not timestamp:
-        return ""
-    text = str(timestamp)
-    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 and text[10] == "T" else text
 
 
 def switch_role_link(account_id: str, role_name: str, display_name: str = "") -> str:
@@ -66,16 +34,46 @@ def switch_role_link(account_id: str, role_name: str, display_name: str = "") ->
 def render_html(
     report: dict[str, Any], history: list[dict[str, Any]] | None = None, console_role_name: str | None = None
 ) -> bytes:
-    """The whole page for one report; `history` (oldest first) feeds the trend chart."""
+    """The page of a report held in memory (the `report` command); publishing streams the same parts."""
+    role = console_role_name or report["run"]["role_name"]
+    names = {account["account_id"]: account["name"] for account in report["accounts"]}
+    urgent: Counter[str] = Counter(
+        finding["account_id"] for finding in report["findings"] if finding["severity"] in URGENT
+    )
+    account_rows = "".join(
+        account_row(account, urgent[account["account_id"]], role) for account in report["accounts"]
+    )
+    changes = report.get("changes") or {}
+    resolved = changes.get("resolved_findings", [])
+    parts = [
+        page_head(report, history or []),
+        accounts_open(),
+        account_rows,
+        accounts_close(),
+        findings_section(
+            [(finding, names.get(finding["account_id"], "")) for finding in top_findings(report["findings"])],
+            len(report["findings"]),
+        ),
+        resolved_section(
+            [(finding, names.get(finding["account_id"], "")) for finding in top_findings(resolved)],
+            len(resolved),
+        ),
+        PAGE_END,
+    ]
+    return "".join(parts).encode()
+
+
+def page_head(report: dict[str, Any], history: list[dict[str, Any]]) -> str:
+    """Everything above the accounts table: banner, run line, counts, charts (`report` without its lists)."""
     run = report["run"]
-    role = console_role_name or run["role_name"]
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>IAM inventory - {esc(run['run_id'])}</title>",
-        f"<style>{_STYLE}</style></head><body>",
+        f"<style>{STYLE}</style></head><body>",
+        banners(report),
         "<h1>IAM users and access keys</h1>",
         f'<div class="meta">Run <b>{esc(run["run_id"])}</b> ({esc(run["trigger"])}) started '
         f"{esc(when(run['started_at']))}, finished {esc(when(run['finished_at']))}. Thresholds: key age "
@@ -86,14 +84,13 @@ def render_html(
         '<div class="grid">',
         _by_severity(report),
         _by_rule(report),
-        _trend(history or []),
+        trend_chart(history),
         "</div>",
-        _accounts(report, role),
-        _findings(report),
-        _resolved(report),
-        "</body></html>",
     ]
-    return ("\n".join(parts) + "\n").encode()
+    return "\n".join(parts) + "\n"
+
+
+PAGE_END = "</body></html>\n"
 
 
 def _card(key: str, label: str, value: Any) -> str:
@@ -140,81 +137,39 @@ def _by_rule(report: dict[str, Any]) -> str:
     return f"<div><h2>Findings by rule</h2><table><tr><th>Rule</th><th>Findings</th></tr>{rows}</table></div>"
 
 
-def _trend(history: list[dict[str, Any]]) -> str:
-    """An inline SVG line of findings per run (and critical+high), oldest on the left."""
-    width, height, pad = 460, 180, 30
-    title = "<h2>Trend over the last runs</h2>"
-    if len(history) < 2:
-        return f"<div>{title}<p>The chart appears after the second run ({len(history)} so far).</p></div>"
-    totals = [int(item.get("findings", 0)) for item in history]
-    urgent = [
-        int(item.get("by_severity", {}).get("critical", 0)) + int(item.get("by_severity", {}).get("high", 0))
-        for item in history
-    ]
-    top = max([*totals, 1])
-    step = (width - 2 * pad) / (len(history) - 1)
-
-    def point(index: int, value: int) -> tuple[float, float]:
-        return pad + index * step, height - pad - (value / top) * (height - 2 * pad)
-
-    def line(values: list[int], colour: str, name: str) -> str:
-        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, v) for i, v in enumerate(values)))
-        dots = "".join(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{esc(history[i]["run_id"])}: '
-            f"{esc(v)} {esc(name)}</title></circle>"
-            for i, v in enumerate(values)
-            for x, y in [point(i, v)]
-        )
-        return f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>{dots}'
-
-    axis = (
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#adb5bd"/>'
-        f'<text x="4" y="{pad + 4}">{top}</text><text x="4" y="{height - pad + 4}">0</text>'
-        f'<text x="{pad}" y="{height - 8}">{esc(when(history[0].get("started_at")))}</text>'
-        f'<text x="{width - pad}" y="{height - 8}" text-anchor="end">'
-        f"{esc(when(history[-1].get('started_at')))}</text>"
-    )
-    legend = (
-        f'<text x="{pad}" y="14" fill="#1d2330">&#9632; findings</text>'
-        f'<text x="{pad + 90}" y="14" style="fill:#d9480f">&#9632; critical + high</text>'
-    )
-    svg = (
-        f'<svg role="img" aria-label="findings per run" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" data-runs="{len(history)}">'
-        f"{axis}{legend}{line(totals, '#1d2330', 'findings')}{line(urgent, '#d9480f', 'critical+high')}</svg>"
-    )
-    return f"<div>{title}{svg}</div>"
-
-
-def _accounts(report: dict[str, Any], role: str) -> str:
-    by_account: dict[str, Counter[str]] = {}
-    for finding in report["findings"]:
-        by_account.setdefault(finding["account_id"], Counter())[finding["severity"]] += 1
-    rows = []
-    for account in report["accounts"]:
-        counts = by_account.get(account["account_id"], Counter())
-        link = switch_role_link(account["account_id"], role, account["name"])
-        error = f"{account['error_code'] or ''} {account['error_message'] or ''}".strip()
-        rows.append(
-            f'<tr data-account="{esc(account["account_id"])}"><td>{esc(account["account_id"])}</td>'
-            f"<td>{esc(account['name'])}</td>"
-            f'<td class="status-{esc(account["status"])}">{esc(account["status"])}</td>'
-            f'<td class="num">{esc(account["users"])}</td><td class="num">{esc(account["access_keys"])}</td>'
-            f'<td class="num">{esc(account["findings"])}</td>'
-            f'<td class="num">{esc(counts["critical"] + counts["high"])}</td>'
-            f"<td><small>{esc(error)}</small></td>"
-            f'<td class="nowrap"><a href="{esc(link)}" rel="noopener noreferrer">switch role</a></td></tr>'
-        )
+def accounts_open() -> str:
+    """The accounts table up to its first row."""
     header = (
         "<tr><th>Account</th><th>Name</th><th>Coverage</th><th>Users</th><th>Keys</th><th>Findings</th>"
         "<th>Critical+high</th><th>Error</th><th>Console</th></tr>"
     )
-    return f"<h2>Accounts</h2><table>{header}{''.join(rows)}</table>"
+    return f"<h2>Accounts</h2><table>{header}"
 
 
-def _finding_row(finding: dict[str, Any], names: dict[str, str], new_ids: set[str]) -> str:
-    badge = ' <span class="new">new</span>' if finding["finding_id"] in new_ids else ""
-    account = f"{finding['account_id']} {names.get(finding['account_id'], '')}".strip()
+def accounts_close() -> str:
+    """The end of the accounts table."""
+    return "</table>\n"
+
+
+def account_row(account: dict[str, Any], urgent: int, role: str) -> str:
+    """One account's row; `urgent` counts its critical and high findings."""
+    link = switch_role_link(account["account_id"], role, account["name"])
+    error = f"{account['error_code'] or ''} {account['error_message'] or ''}".strip()
+    return (
+        f'<tr data-account="{esc(account["account_id"])}"><td>{esc(account["account_id"])}</td>'
+        f"<td>{esc(account['name'])}</td>"
+        f'<td class="status-{esc(account["status"])}">{esc(account["status"])}</td>'
+        f'<td class="num">{esc(account["users"])}</td><td class="num">{esc(account["access_keys"])}</td>'
+        f'<td class="num">{esc(account["findings"])}</td>'
+        f'<td class="num">{esc(urgent)}</td>'
+        f"<td><small>{esc(error)}</small></td>"
+        f'<td class="nowrap"><a href="{esc(link)}" rel="noopener noreferrer">switch role</a></td></tr>'
+    )
+
+
+def _finding_row(finding: dict[str, Any], account_name: str) -> str:
+    badge = ' <span class="new">new</span>' if finding.get("is_new") else ""
+    account = f"{finding['account_id']} {account_name}".strip()
     seen = finding.get("first_seen_at")
     return (
         f'<tr><td><span class="sev {esc(finding["severity"])}">{esc(finding["severity"])}</span>{badge}</td>'
@@ -232,42 +187,65 @@ _FINDING_HEADER = (
 )
 
 
-def _sorted(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(
-        findings,
-        key=lambda f: (
-            _SEVERITY_RANK.get(f["severity"], 9),
-            f["account_id"],
-            f["user_name"] or "",
-            f["rule_id"],
-        ),
+def severity_order(finding: dict[str, Any]) -> tuple[int, str, str, str, str]:
+    """Most severe first, then by account, user and rule: the page's order."""
+    return (
+        _SEVERITY_RANK.get(finding["severity"], 9),
+        finding["account_id"],
+        finding["user_name"] or "",
+        finding["rule_id"],
+        finding["finding_id"],
     )
 
 
-def _findings(report: dict[str, Any]) -> str:
-    names = {account["account_id"]: account["name"] for account in report["accounts"]}
-    new_ids = set((report.get("changes") or {}).get("new_finding_ids", []))
+def top_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The MAX_FINDING_ROWS most severe findings, in page order."""
+    return sorted(findings, key=severity_order)[:MAX_FINDING_ROWS]
+
+
+def findings_section(shown: list[tuple[dict[str, Any], str]], total: int) -> str:
+    """The findings table: the most severe `shown` (finding, account name) pairs of `total`."""
     # A page of a hundred thousand rows helps nobody and costs the Lambda memory: the most severe
     # findings are listed, and the page says where the rest are.
-    shown = _sorted(report["findings"])[:MAX_FINDING_ROWS]
-    rows = "".join(_finding_row(finding, names, new_ids) for finding in shown)
-    total = len(report["findings"])
+    rows = "".join(_finding_row(finding, name) for finding, name in shown)
     note = (
         f'<p id="findings-truncated">The {len(shown)} most severe of {total} findings are listed; '
         "findings.csv and report.json hold them all.</p>"
         if total > len(shown)
         else ""
     )
-    return f'<h2>Findings ({total})</h2>{note}<table id="findings">{_FINDING_HEADER}{rows}</table>'
+    return f'<h2>Findings ({total})</h2>{note}<table id="findings">{_FINDING_HEADER}{rows}</table>\n'
 
 
-def _resolved(report: dict[str, Any]) -> str:
-    resolved = (report.get("changes") or {}).get("resolved_findings", [])
-    if not resolved:
-        return "<h2>Resolved since last run (0)</h2>"
-    names = {account["account_id"]: account["name"] for account in report["accounts"]}
-    rows = "".join(_finding_row(finding, names, set()) for finding in _sorted(resolved)[:MAX_FINDING_ROWS])
-    return (
-        f"<h2>Resolved since last run ({len(resolved)})</h2>"
-        f'<table id="resolved">{_FINDING_HEADER}{rows}</table>'
-    )
+def resolved_section(shown: list[tuple[dict[str, Any], str]], total: int) -> str:
+    """The findings resolved since the baseline (the most severe of them)."""
+    if not total:
+        return "<h2>Resolved since last run (0)</h2>\n"
+    rows = "".join(_finding_row(finding, name) for finding, name in shown)
+    return f'<h2>Resolved since last run ({total})</h2><table id="resolved">{_FINDING_HEADER}{rows}</table>\n'
+
+
+def banners(report: dict[str, Any]) -> str:
+    """Warnings that open the page: a failed run (why, and the last good run), an unusable comparison."""
+    run = report["run"]
+    parts = []
+    if run.get("status") == "failed":
+        last_good = run.get("last_good_run") or {}
+        link = (
+            f' The last good run is <a href="{esc(last_good["href"])}">{esc(last_good["run_id"])}</a>.'
+            if last_good.get("href")
+            else " There is no earlier good run."
+        )
+        parts.append(
+            f'<div class="banner failed" id="banner-failed"><b>This run failed:</b> '
+            f"{esc(run.get('status_reason'))}. Its numbers are not the state of the estate, and it did not "
+            f"replace the latest report.{link}</div>"
+        )
+    state = (report.get("changes") or {}).get("state") or {}
+    if state.get("status") in ("unreadable", "incompatible"):
+        parts.append(
+            f'<div class="banner warn" id="banner-state"><b>No comparison:</b> the previous run\'s '
+            f"comparison state is {esc(state['status'])} ({esc(state.get('detail'))}), so nothing is marked "
+            "new or resolved and no notification was sent.</div>"
+        )
+    return "\n".join(parts)

@@ -1,11 +1,9 @@
-"""Render a run as the versioned JSON report and the findings CSV (pure: no I/O)."""
+"""The entries of the versioned JSON report (run, accounts, inventory, findings) and the run totals (pure)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,54 +15,14 @@ from iam_inventory.models import (
     AccountResult,
     AccountStatus,
     Finding,
-    FindingChanges,
     IamUser,
-    RunResult,
+    RunContext,
     Severity,
 )
 
-SCHEMA_VERSION = "1.1"
-FINDINGS_CSV_COLUMNS: tuple[str, ...] = (
-    "finding_id",
-    "account_id",
-    "account_name",
-    "rule_id",
-    "severity",
-    "cis_control",
-    "user_name",
-    "access_key_id",
-    "measured_value",
-    "threshold",
-    "unit",
-    "message",
-    # Added in schema 1.1, appended so that the columns before them keep their positions.
-    "tags",
-    "first_seen_at",
-    "is_new",
-)
-INVENTORY_CSV_COLUMNS: tuple[str, ...] = (
-    "account_id",
-    "account_name",
-    "user_name",
-    "user_id",
-    "user_arn",
-    "user_path",
-    "user_created_at",
-    "console_access",
-    "mfa_enabled",
-    "password_last_used",
-    "access_key_id",
-    "key_status",
-    "key_created_at",
-    "key_age_days",
-    "key_never_used",
-    "key_last_used_at",
-    "key_last_used_service",
-    "key_last_used_region",
-    "tags",
-)
-# Spreadsheets execute cells starting with these (formula injection); IAM names may start with + = @ -.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# 1.2: run.status (complete/degraded/failed), run.baseline, run.folder, changes.state; new/resolved may
+# be null when the previous state could not be read.
+SCHEMA_VERSION = "1.2"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -74,73 +32,87 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def build_report(result: RunResult) -> dict[str, Any]:
-    """The full report document: run metadata, per-account status, inventory, findings and summary."""
-    context = result.context
-    now = context.started_at
-    findings_by_account = Counter(finding.account_id for finding in result.findings)
-    changes = result.changes
+def run_entry(context: RunContext, finished_at: datetime) -> dict[str, Any]:
+    """The report's `run` object, before the status the whole run decides (added by the writer)."""
     return {
-        "schema_version": SCHEMA_VERSION,
-        "run": {
-            "run_id": context.run_id,
-            "trigger": context.trigger,
-            "started_at": iso(context.started_at),
-            "finished_at": iso(result.finished_at),
-            "dry_run": context.dry_run,
-            "role_name": context.role_name,
-            "role_path": context.role_path,
-            "account_source": context.account_source,
-            "thresholds": {
-                "max_key_age_days": context.thresholds.max_key_age_days,
-                "unused_key_days": context.thresholds.unused_key_days,
-                "never_used_grace_days": context.thresholds.never_used_grace_days,
+        "run_id": context.run_id,
+        "trigger": context.trigger,
+        "started_at": iso(context.started_at),
+        "finished_at": iso(finished_at),
+        "dry_run": context.dry_run,
+        "role_name": context.role_name,
+        "role_path": context.role_path,
+        "account_source": context.account_source,
+        "thresholds": {
+            "max_key_age_days": context.thresholds.max_key_age_days,
+            "unused_key_days": context.thresholds.unused_key_days,
+            "never_used_grace_days": context.thresholds.never_used_grace_days,
+        },
+        "overrides": list(context.overrides),
+    }
+
+
+@dataclass(slots=True)
+class RunTotals:
+    """Counts for the whole run, added up one account at a time (nothing else is kept)."""
+
+    statuses: Counter[AccountStatus] = field(default_factory=Counter)
+    users: int = 0
+    console_users: int = 0
+    access_keys: int = 0
+    active_access_keys: int = 0
+    api_calls: int = 0
+    retried_calls: int = 0
+    by_severity: Counter[Severity] = field(default_factory=Counter)
+    by_rule: Counter[str] = field(default_factory=Counter)
+
+    def add(self, item: AccountResult, findings: tuple[Finding, ...] | list[Finding]) -> None:
+        """Count one account and its findings."""
+        self.statuses[item.status] += 1
+        self.api_calls += item.api_calls
+        self.retried_calls += item.retried_calls
+        users = item.inventory.users if item.inventory is not None else ()
+        self.users += len(users)
+        self.console_users += sum(1 for user in users if user.console_access)
+        keys = [key for user in users for key in user.access_keys]
+        self.access_keys += len(keys)
+        self.active_access_keys += sum(1 for key in keys if key.active)
+        self.by_severity.update(finding.severity for finding in findings)
+        self.by_rule.update(finding.rule_id for finding in findings)
+
+    @property
+    def expected(self) -> int:
+        """Every account of the run, whatever its status."""
+        return sum(self.statuses.values())
+
+    @property
+    def findings(self) -> int:
+        """Findings of the accounts scanned in this run."""
+        return sum(self.by_severity.values())
+
+    def summary(self) -> dict[str, Any]:
+        """The report's `summary` object: accounts by status, users, keys, findings by severity and rule."""
+        return {
+            "accounts": {
+                "expected": self.expected,
+                **{status.value: self.statuses[status] for status in AccountStatus},
             },
-        },
-        "summary": build_summary(result),
-        "accounts": [
-            _account_entry(item, findings_by_account[item.account.account_id]) for item in result.accounts
-        ],
-        "inventory": [
-            _inventory_entry(item.inventory, now) for item in result.accounts if item.inventory is not None
-        ],
-        "findings": [finding_entry(finding, changes, now) for finding in result.findings],
-        "changes": _changes_entry(result),
-    }
+            "users": self.users,
+            "console_users": self.console_users,
+            "access_keys": self.access_keys,
+            "active_access_keys": self.active_access_keys,
+            "api_calls": self.api_calls,
+            "retried_calls": self.retried_calls,
+            "findings": {
+                "total": self.findings,
+                "by_severity": {severity.value: self.by_severity[severity] for severity in SEVERITY_ORDER},
+                "by_rule": {rule_id: self.by_rule[rule_id] for rule_id in RULE_IDS},
+            },
+        }
 
 
-def build_summary(result: RunResult) -> dict[str, Any]:
-    """Counts for the whole run: accounts by status, users, keys, findings by severity and rule."""
-    statuses = Counter(item.status for item in result.accounts)
-    inventories = [item.inventory for item in result.accounts if item.inventory is not None]
-    users = [user for inventory in inventories for user in inventory.users]
-    keys = [key for user in users for key in user.access_keys]
-    by_severity = Counter(finding.severity for finding in result.findings)
-    by_rule = Counter(finding.rule_id for finding in result.findings)
-    return {
-        "accounts": {
-            "expected": len(result.accounts),
-            **{status.value: statuses[status] for status in AccountStatus},
-        },
-        "users": len(users),
-        "console_users": sum(1 for user in users if user.console_access),
-        "access_keys": len(keys),
-        "active_access_keys": sum(1 for key in keys if key.active),
-        "api_calls": sum(item.api_calls for item in result.accounts),
-        "retried_calls": sum(item.retried_calls for item in result.accounts),
-        "findings": {
-            "total": len(result.findings),
-            "by_severity": {severity.value: by_severity[severity] for severity in SEVERITY_ORDER},
-            "by_rule": {rule_id: by_rule[rule_id] for rule_id in RULE_IDS},
-        },
-    }
-
-
-def finding_entry(
-    finding: Finding, changes: FindingChanges | None = None, now: datetime | None = None
-) -> dict[str, Any]:
-    """One finding as a JSON object; without `changes` it is new and first seen `now`."""
-    first_seen = changes.first_seen_at.get(finding.finding_id) if changes else None
+def finding_entry(finding: Finding, first_seen_at: datetime | None, is_new: bool) -> dict[str, Any]:
+    """One finding as a JSON object."""
     return {
         "finding_id": finding.finding_id,
         "rule_id": finding.rule_id,
@@ -154,14 +126,14 @@ def finding_entry(
         "unit": finding.unit,
         "message": finding.message,
         "tags": dict(finding.tags),
-        "first_seen_at": iso(first_seen or now),
-        "is_new": changes is None or finding.finding_id in changes.new_ids,
+        "first_seen_at": iso(first_seen_at),
+        "is_new": is_new,
         "verified_live": finding.verified_live,
     }
 
 
 def finding_from_entry(entry: dict[str, Any]) -> Finding:
-    """A finding read back from a report (the previous run's, for changes)."""
+    """A finding read back from its JSON object (the comparison state keeps findings this way)."""
     return Finding(
         finding_id=entry["finding_id"],
         rule_id=entry["rule_id"],
@@ -179,34 +151,8 @@ def finding_from_entry(entry: dict[str, Any]) -> Finding:
     )
 
 
-def _changes_entry(result: RunResult) -> dict[str, Any]:
-    changes = result.changes
-    if changes is None:
-        return {
-            "previous_run_id": None,
-            "previous_folder": None,
-            "new": len(result.findings),
-            "resolved": 0,
-            "new_finding_ids": [finding.finding_id for finding in result.findings],
-            "resolved_findings": [],
-            "carried_over": [],
-        }
-    scanned = {item.account.account_id for item in result.accounts if item.inventory is not None}
-    return {
-        "previous_run_id": changes.previous_run_id,
-        "previous_folder": changes.previous_folder,
-        "new": len(changes.new_ids),
-        "resolved": len(changes.resolved),
-        "new_finding_ids": [f.finding_id for f in result.findings if f.finding_id in changes.new_ids],
-        "resolved_findings": [finding_entry(f, changes) for f in changes.resolved],
-        # Findings of accounts this run could not scan: neither resolved nor new, kept for the next run.
-        "carried_over": [
-            finding_entry(f, changes) for f in changes.carried_over if f.account_id not in scanned
-        ],
-    }
-
-
-def _account_entry(item: AccountResult, findings: int) -> dict[str, Any]:
+def account_entry(item: AccountResult, findings: int) -> dict[str, Any]:
+    """One account's status and counts."""
     inventory = item.inventory
     return {
         "account_id": item.account.account_id,
@@ -228,7 +174,8 @@ def _account_entry(item: AccountResult, findings: int) -> dict[str, Any]:
     }
 
 
-def _inventory_entry(inventory: AccountInventory, now: datetime) -> dict[str, Any]:
+def inventory_entry(inventory: AccountInventory, now: datetime) -> dict[str, Any]:
+    """One scanned account's users and keys."""
     return {
         "account_id": inventory.account_id,
         "collected_at": iso(inventory.collected_at),
@@ -266,103 +213,17 @@ def _key_entry(key: AccessKey, now: datetime) -> dict[str, Any]:
     }
 
 
-def render_report_json(report: dict[str, Any]) -> bytes:
-    """The report as pretty, stable JSON bytes."""
-    # json.dumps with an indent joins a list of every token at the end: for a 1,000-account report
-    # that list costs over a gigabyte. Streaming the same tokens into a buffer costs the output's size.
-    buffer = io.BytesIO()
-    for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(report):
-        buffer.write(chunk.encode())
-    buffer.write(b"\n")
-    return buffer.getvalue()
-
-
-def csv_safe(value: Any) -> str:
-    """A cell value that a spreadsheet will show as text, never evaluate as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
-
-
-def format_tags(tags: dict[str, str] | None) -> str:
-    """Tags as one readable cell: `owner=alice@example.com; team=payments`."""
-    return "; ".join(f"{key}={value}" for key, value in (tags or {}).items())
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return csv_safe(format_tags(value))
-    return csv_safe(value)
-
-
-def finding_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One flat row per finding (typed values), with the account name joined in."""
-    names = {account["account_id"]: account["name"] for account in report["accounts"]}
-    return [
-        {
-            **{column: None for column in FINDINGS_CSV_COLUMNS},
-            **finding,
-            "account_name": names.get(finding["account_id"], ""),
-            "tags": finding.get("tags") or {},
-        }
-        for finding in report["findings"]
-    ]
-
-
-def inventory_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One flat row per access key, plus one per user without keys (key columns empty)."""
-    names = {account["account_id"]: account["name"] for account in report["accounts"]}
-    rows = []
-    for account in report["inventory"]:
-        for user in account["users"]:
-            base = {
-                "account_id": account["account_id"],
-                "account_name": names.get(account["account_id"], ""),
-                "user_name": user["user_name"],
-                "user_id": user["user_id"],
-                "user_arn": user["arn"],
-                "user_path": user["path"],
-                "user_created_at": user["created_at"],
-                "console_access": user["console_access"],
-                "mfa_enabled": user["mfa_enabled"],
-                "password_last_used": user["password_last_used"],
-            }
-            keys = user["access_keys"] or [None]
-            for key in keys:
-                rows.append({**base, **_key_columns(key), "tags": user.get("tags") or {}})
-    return rows
-
-
-def _key_columns(key: dict[str, Any] | None) -> dict[str, Any]:
-    if key is None:
-        return dict.fromkeys(INVENTORY_CSV_COLUMNS[10:18])
+def history_entry(report: dict[str, Any]) -> dict[str, Any]:
+    """The few numbers of one run that the trend chart needs."""
+    summary, changes = report["summary"], report.get("changes") or {}
     return {
-        "access_key_id": key["access_key_id"],
-        "key_status": key["status"],
-        "key_created_at": key["created_at"],
-        "key_age_days": key["age_days"],
-        "key_never_used": key["never_used"],
-        "key_last_used_at": key["last_used_at"],
-        "key_last_used_service": key["last_used_service"],
-        "key_last_used_region": key["last_used_region"],
+        "run_id": report["run"]["run_id"],
+        "started_at": report["run"]["started_at"],
+        "status": report["run"].get("status"),
+        "accounts_scanned": summary["accounts"]["scanned"],
+        "accounts_failed": summary["accounts"]["failed"],
+        "findings": summary["findings"]["total"],
+        "by_severity": dict(summary["findings"]["by_severity"]),
+        "new": changes.get("new") or 0,
+        "resolved": changes.get("resolved") or 0,
     }
-
-
-def _render_csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row[column]) for column in columns])
-    return buffer.getvalue().encode()
-
-
-def render_findings_csv(report: dict[str, Any]) -> bytes:
-    """One row per finding, columns in FINDINGS_CSV_COLUMNS order."""
-    return _render_csv(FINDINGS_CSV_COLUMNS, finding_rows(report))
-
-
-def render_inventory_csv(report: dict[str, Any]) -> bytes:
-    """One row per access key plus one per user without keys, columns in INVENTORY_CSV_COLUMNS order."""
-    return _render_csv(INVENTORY_CSV_COLUMNS, inventory_rows(report))

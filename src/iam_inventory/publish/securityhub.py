@@ -10,7 +10,7 @@ AwsAccountId is the hub's account; the spoke account is in the resource id and i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,9 @@ from typing import Any
 from botocore.client import BaseClient
 
 from iam_inventory.evaluate.rules import RULES
-from iam_inventory.models import Finding, RunResult
+from iam_inventory.models import Finding
+from iam_inventory.models.scan import AccountScan
+from iam_inventory.publish.comparison import Comparison
 from iam_inventory.publish.report import iso
 
 ASFF_SCHEMA_VERSION = "2018-10-08"
@@ -122,47 +124,51 @@ def asff_finding(
     return document
 
 
-def build_asff_findings(result: RunResult, hub: HubIdentity) -> list[dict[str, Any]]:
-    """Current findings (ACTIVE, FAILED) and findings resolved since the last run (ARCHIVED, PASSED)."""
-    now = result.context.started_at
-    first_seen = result.changes.first_seen_at if result.changes else {}
-    user_arns = {
-        (item.account.account_id, user.user_name): user.arn
-        for item in result.accounts
-        if item.inventory is not None
-        for user in item.inventory.users
-    }
-    documents = [
-        asff_finding(finding, hub, user_arns, first_seen.get(finding.finding_id, now), now)
-        for finding in result.findings
-    ]
-    resolved = result.changes.resolved if result.changes else ()
-    documents += [
-        asff_finding(finding, hub, user_arns, first_seen.get(finding.finding_id, now), now, resolved=True)
-        for finding in resolved
-    ]
-    return documents
+def asff_documents(
+    scans: Iterable[AccountScan], comparison: Comparison, hub: HubIdentity, now: datetime
+) -> Iterator[dict[str, Any]]:
+    """Current findings (ACTIVE, FAILED), account by account, then the resolved ones (ARCHIVED, PASSED)."""
+    for scan in scans:
+        users = scan.result.inventory.users if scan.result.inventory is not None else ()
+        user_arns = {(scan.result.account.account_id, user.user_name): user.arn for user in users}
+        for finding in scan.findings:
+            known = comparison.known(finding.finding_id)
+            first_seen = known.first_seen_at if known is not None else now
+            yield asff_finding(finding, hub, user_arns, first_seen, now)
+    for entry in comparison.resolved():
+        yield asff_finding(entry.finding, hub, {}, entry.first_seen_at, now, resolved=True)
 
 
-def _batches(documents: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
-    for start in range(0, len(documents), BATCH_SIZE):
-        yield documents[start : start + BATCH_SIZE]
-
-
-def import_findings(securityhub: BaseClient, documents: list[dict[str, Any]]) -> ExportResult:
-    """BatchImportFindings in batches of 100; refused findings are counted, not raised."""
+def import_findings(securityhub: BaseClient, documents: Iterable[dict[str, Any]]) -> ExportResult:
+    """BatchImportFindings in batches of 100, as the documents stream by; refusals are counted, not raised."""
     imported = failed = 0
-    for batch in _batches(documents):
-        response = securityhub.batch_import_findings(Findings=batch)
-        imported += response.get("SuccessCount", 0)
-        failed += response.get("FailedCount", 0)
+    batch: list[dict[str, Any]] = []
+    for document in documents:
+        batch.append(document)
+        if len(batch) == BATCH_SIZE:
+            imported, failed = _send(securityhub, batch, imported, failed)
+    if batch:
+        imported, failed = _send(securityhub, batch, imported, failed)
     return ExportResult(imported=imported, failed=failed)
 
 
+def _send(
+    securityhub: BaseClient, batch: list[dict[str, Any]], imported: int, failed: int
+) -> tuple[int, int]:
+    response = securityhub.batch_import_findings(Findings=batch)
+    batch.clear()
+    return imported + response.get("SuccessCount", 0), failed + response.get("FailedCount", 0)
+
+
 def export_run(
-    securityhub: BaseClient, sts: BaseClient, result: RunResult, region: str, partition: str
+    securityhub: BaseClient,
+    sts: BaseClient,
+    scans: Iterable[AccountScan],
+    comparison: Comparison,
+    now: datetime,
+    location: tuple[str, str],
 ) -> ExportResult:
     """Export a run's findings (and the ones it resolved) to the caller account's Security Hub."""
-    account_id = sts.get_caller_identity()["Account"]
-    hub = HubIdentity(account_id=account_id, region=region, partition=partition)
-    return import_findings(securityhub, build_asff_findings(result, hub))
+    region, partition = location
+    hub = HubIdentity(account_id=sts.get_caller_identity()["Account"], region=region, partition=partition)
+    return import_findings(securityhub, asff_documents(scans, comparison, hub, now))

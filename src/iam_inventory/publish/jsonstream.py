@@ -1,0 +1,63 @@
+"""Large JSON documents written piece by piece: lists are spooled as they grow, then stitched in place."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from iam_inventory.publish.store import SPOOL_BYTES, Spool
+
+
+def _dumps(value: Any, level: int) -> str:
+    # Strings escape their newlines, so every raw newline is indentation and can be shifted.
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * level)
+
+
+class JsonList:
+    """A JSON array that lives in a spool until it is written into its document."""
+
+    def __init__(self, level: int, spool_bytes: int = SPOOL_BYTES) -> None:
+        self.level = level
+        self.count = 0
+        self._spool = Spool(spool_bytes)
+
+    def add(self, value: Any) -> None:
+        """Append one element."""
+        pad = "  " * (self.level + 1)
+        self._spool.write(("," if self.count else "") + "\n" + pad + _dumps(value, self.level + 1))
+        self.count += 1
+
+    def write_to(self, target: Spool) -> None:
+        """The whole array, into `target`; the spool is freed."""
+        if not self.count:
+            target.write("[]")
+        else:
+            target.write("[")
+            self._spool.copy_to(target)
+            target.write("\n" + "  " * self.level + "]")
+        self._spool.close()
+
+    def close(self) -> None:
+        """Free the spool without writing it."""
+        self._spool.close()
+
+
+def write_json(target: Spool, value: Any, level: int = 0) -> None:
+    """`value` as indented JSON, where any JsonList stands for the array it spooled."""
+    if isinstance(value, JsonList):
+        value.write_to(target)
+    elif isinstance(value, dict) and _holds_lists(value):
+        pad = "  " * (level + 1)
+        target.write("{")
+        for index, (key, item) in enumerate(value.items()):
+            target.write(("," if index else "") + "\n" + pad + json.dumps(key) + ": ")
+            write_json(target, item, level + 1)
+        target.write("\n" + "  " * level + "}")
+    else:
+        target.write(_dumps(value, level))
+
+
+def _holds_lists(value: Any) -> bool:
+    if isinstance(value, JsonList):
+        return True
+    return isinstance(value, dict) and any(_holds_lists(item) for item in value.values())

@@ -1,0 +1,54 @@
+"""Run metrics as EMF: totals on the shared Metrics, one small blob per account as it is written."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.metrics import EphemeralMetrics, Metrics, MetricUnit, single_metric
+
+from iam_inventory.evaluate.changes import RunStatus
+from iam_inventory.evaluate.rules import RULE_IDS
+from iam_inventory.models import AccountResult, AccountStatus
+from iam_inventory.publish.report import RunTotals
+
+
+def publish_account_metrics(item: AccountResult, findings: int, metrics: Metrics) -> None:
+    """One EMF blob with an AccountId dimension for one account."""
+    per_account = EphemeralMetrics(namespace=metrics.namespace, service=metrics.service)
+    per_account.add_dimension(name="AccountId", value=item.account.account_id)
+    per_account.add_metric("ScanFailed", MetricUnit.Count, int(item.status is AccountStatus.FAILED))
+    if item.inventory is not None:
+        keys = [key for user in item.inventory.users for key in user.access_keys]
+        per_account.add_metric("Users", MetricUnit.Count, len(item.inventory.users))
+        per_account.add_metric("ActiveAccessKeys", MetricUnit.Count, sum(1 for key in keys if key.active))
+        per_account.add_metric("Findings", MetricUnit.Count, findings)
+    per_account.flush_metrics()
+
+
+def publish_run_metrics(
+    totals: RunTotals, status: RunStatus, changes: tuple[int | None, int | None], metrics: Metrics
+) -> None:
+    """Run totals, new/resolved when known, and the run's status (RunFailed drives an alarm)."""
+    statuses = totals.statuses
+    metrics.add_metric("AccountsExpected", MetricUnit.Count, totals.expected)
+    metrics.add_metric("AccountsScanned", MetricUnit.Count, statuses[AccountStatus.SCANNED])
+    metrics.add_metric("AccountsFailed", MetricUnit.Count, statuses[AccountStatus.FAILED])
+    metrics.add_metric("AccountsSkipped", MetricUnit.Count, statuses[AccountStatus.SKIPPED])
+    metrics.add_metric("AccountsNotScanned", MetricUnit.Count, statuses[AccountStatus.NOT_SCANNED])
+    metrics.add_metric("Users", MetricUnit.Count, totals.users)
+    metrics.add_metric("ActiveAccessKeys", MetricUnit.Count, totals.active_access_keys)
+    metrics.add_metric("Findings", MetricUnit.Count, totals.findings)
+    new, resolved = changes
+    if new is not None and resolved is not None:
+        metrics.add_metric("NewFindings", MetricUnit.Count, new)
+        metrics.add_metric("ResolvedFindings", MetricUnit.Count, resolved)
+    metrics.add_metric("RunFailed", MetricUnit.Count, int(status is RunStatus.FAILED))
+    # The missed-run alarm watches RunCompleted: a failed run is not a completed one.
+    if status is not RunStatus.FAILED:
+        metrics.add_metric("RunCompleted", MetricUnit.Count, 1)
+    for rule_id in RULE_IDS:
+        with single_metric(
+            name="FindingsByRule",
+            unit=MetricUnit.Count,
+            value=totals.by_rule[rule_id],
+            namespace=metrics.namespace,
+        ) as metric:
+            metric.add_dimension(name="RuleId", value=rule_id)

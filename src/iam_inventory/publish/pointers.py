@@ -1,0 +1,92 @@
+"""Where a run is published, and the commit that makes it visible: Athena manifests, runs row, latest.json.
+
+Every run file is written first. Then the run is committed: its Athena manifests and its `runs` row
+(so the documented queries see it), and, only for a run that becomes the baseline, latest.json. A run
+that stops before the commit is invisible to latest.json, to the next run's comparison and to Athena.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+from typing import Any
+
+from iam_inventory.models import RunContext, RunResult
+from iam_inventory.publish.athena import (
+    FINDINGS_TABLE,
+    INVENTORY_TABLE,
+    RUNS_FIELDS,
+    manifest_key,
+    runs_key,
+)
+from iam_inventory.publish.state import LATEST_KEY
+from iam_inventory.publish.store import ReportFile, Spool
+from iam_inventory.publish.writer import Written
+
+MANUAL_ROOT = "manual"
+
+
+def run_folder(run: RunContext | RunResult) -> str:
+    """Deterministic folder of a run (a retry overwrites its own files); overriding runs go under manual/."""
+    context = run.context if isinstance(run, RunResult) else run
+    day = context.started_at.astimezone(UTC).strftime("%Y-%m-%d")
+    folder = f"runs/dt={day}/{context.run_id}"
+    return f"{MANUAL_ROOT}/{folder}" if context.overrides else folder
+
+
+def _small(name: str, key: str, text: str, content_type: str) -> ReportFile:
+    body = Spool()
+    body.write(text)
+    return ReportFile(name, key, content_type, body, flat=False)
+
+
+def commit_files(written: Written, location_base: str) -> list[ReportFile]:
+    """The Athena commit: one symlink manifest per table naming the run's JSONL, then the `runs` row."""
+    run = written.report["run"]
+    files = [
+        _small(
+            f"{table}.manifest",
+            manifest_key(table, run["started_at"], run["run_id"]),
+            f"{location_base}{run['folder']}/{table}.jsonl\n",
+            "text/plain",
+        )
+        for table in (FINDINGS_TABLE, INVENTORY_TABLE)
+    ]
+    summary = written.report["summary"]
+    row = {
+        "run_id": run["run_id"],
+        "run_started_at": run["started_at"],
+        "folder": run["folder"],
+        "status": run["status"],
+        "trigger": run["trigger"],
+        "baseline": written.baseline,
+        "findings": summary["findings"]["total"],
+        "accounts_scanned": summary["accounts"]["scanned"],
+        "accounts_failed": summary["accounts"]["failed"] + summary["accounts"]["not_scanned"],
+    }
+    line = json.dumps({name: row[name] for name in RUNS_FIELDS}, separators=(",", ":")) + "\n"
+    files.append(_small("runs.json", runs_key(run["started_at"], run["run_id"]), line, "application/json"))
+    return files
+
+
+def latest_pointer(written: Written, keys: dict[str, str]) -> ReportFile:
+    """latest.json: the baseline run's folder, files and summary."""
+    run = written.report["run"]
+    pointer: dict[str, Any] = {
+        "schema_version": written.report["schema_version"],
+        "run_id": run["run_id"],
+        "finished_at": run["finished_at"],
+        "status": run["status"],
+        "folder": run["folder"],
+        "files": keys,
+        "summary": written.report["summary"],
+    }
+    return _small(LATEST_KEY, LATEST_KEY, json.dumps(pointer, indent=2) + "\n", "application/json")
+
+
+def last_good(latest: dict[str, Any] | None, folder: str) -> dict[str, Any] | None:
+    """The run latest.json points at, with a link to its page relative to the page in `folder`."""
+    if not latest:
+        return None
+    href = "../" * (folder.count("/") + 1) + f"{latest['folder']}/index.html"
+    return {"run_id": latest.get("run_id"), "folder": latest["folder"], "href": href}

@@ -1,0 +1,127 @@
+"""Flat rows of the findings and inventory tables, shared by the CSVs and the Athena JSON Lines (pure)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+FINDINGS_CSV_COLUMNS: tuple[str, ...] = (
+    "finding_id",
+    "account_id",
+    "account_name",
+    "rule_id",
+    "severity",
+    "cis_control",
+    "user_name",
+    "access_key_id",
+    "measured_value",
+    "threshold",
+    "unit",
+    "message",
+    # Added in schema 1.1, appended so that the columns before them keep their positions.
+    "tags",
+    "first_seen_at",
+    "is_new",
+)
+INVENTORY_CSV_COLUMNS: tuple[str, ...] = (
+    "account_id",
+    "account_name",
+    "user_name",
+    "user_id",
+    "user_arn",
+    "user_path",
+    "user_created_at",
+    "console_access",
+    "mfa_enabled",
+    "password_last_used",
+    "access_key_id",
+    "key_status",
+    "key_created_at",
+    "key_age_days",
+    "key_never_used",
+    "key_last_used_at",
+    "key_last_used_service",
+    "key_last_used_region",
+    "tags",
+)
+# Spreadsheets execute cells starting with these (formula injection); IAM names may start with + = @ -.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> str:
+    """A cell value that a spreadsheet will show as text, never evaluate as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+def format_tags(tags: dict[str, str] | None) -> str:
+    """Tags as one readable cell: `owner=alice@example.com; team=payments`."""
+    return "; ".join(f"{key}={value}" for key, value in (tags or {}).items())
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return csv_safe(format_tags(value))
+    return csv_safe(value)
+
+
+def finding_row(finding: dict[str, Any], account_name: str) -> dict[str, Any]:
+    """One flat row (typed values) of a finding entry, with the account name joined in."""
+    return {
+        **dict.fromkeys(FINDINGS_CSV_COLUMNS),
+        **finding,
+        "account_name": account_name,
+        "tags": finding.get("tags") or {},
+    }
+
+
+def inventory_rows(inventory: dict[str, Any], account_name: str) -> Iterator[dict[str, Any]]:
+    """One flat row per access key, plus one per user without keys (key columns empty)."""
+    for user in inventory["users"]:
+        base = {
+            "account_id": inventory["account_id"],
+            "account_name": account_name,
+            "user_name": user["user_name"],
+            "user_id": user["user_id"],
+            "user_arn": user["arn"],
+            "user_path": user["path"],
+            "user_created_at": user["created_at"],
+            "console_access": user["console_access"],
+            "mfa_enabled": user["mfa_enabled"],
+            "password_last_used": user["password_last_used"],
+        }
+        for key in user["access_keys"] or [None]:
+            yield {**base, **_key_columns(key), "tags": user.get("tags") or {}}
+
+
+def _key_columns(key: dict[str, Any] | None) -> dict[str, Any]:
+    if key is None:
+        return dict.fromkeys(INVENTORY_CSV_COLUMNS[10:18])
+    return {
+        "access_key_id": key["access_key_id"],
+        "key_status": key["status"],
+        "key_created_at": key["created_at"],
+        "key_age_days": key["age_days"],
+        "key_never_used": key["never_used"],
+        "key_last_used_at": key["last_used_at"],
+        "key_last_used_service": key["last_used_service"],
+        "key_last_used_region": key["last_used_region"],
+    }
+
+
+def csv_lines(columns: tuple[str, ...], rows: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> str:
+    """CSV text of `rows` (no header), cells made spreadsheet-safe."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in rows:
+        writer.writerow([_cell(row[column]) for column in columns])
+    return buffer.getvalue()
+
+
+def csv_header(columns: tuple[str, ...]) -> str:
+    """The header line of a CSV with `columns`."""
+    return ",".join(columns) + "\n"

@@ -1,0 +1,299 @@
+"""Stream a run's AccountScans into its files: report.json, the CSVs, the JSON Lines, index.html, state.
+
+One account at a time goes in; what stays in memory is counts, the few hundred rows the page and the
+notification show, and one line per failed or skipped account. Everything else is spooled.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from iam_inventory.evaluate.changes import RunStatus, StateEntry, becomes_baseline, run_status
+from iam_inventory.models import AccountStatus, Finding, RunContext
+from iam_inventory.models.scan import AccountScan
+from iam_inventory.publish import html
+from iam_inventory.publish.athena import FINDINGS_JSONL_FIELDS, INVENTORY_JSONL_FIELDS, jsonl_line
+from iam_inventory.publish.comparison import Comparison
+from iam_inventory.publish.jsonstream import JsonList, write_json
+from iam_inventory.publish.notify import NOTIFY_SEVERITIES, urgency
+from iam_inventory.publish.report import (
+    SCHEMA_VERSION,
+    RunTotals,
+    account_entry,
+    finding_entry,
+    history_entry,
+    inventory_entry,
+    iso,
+    run_entry,
+)
+from iam_inventory.publish.rows import (
+    FINDINGS_CSV_COLUMNS,
+    INVENTORY_CSV_COLUMNS,
+    csv_header,
+    csv_lines,
+    finding_row,
+    inventory_rows,
+)
+from iam_inventory.publish.state import STATE_FILE, StateHeader, encode_entry, encode_header
+from iam_inventory.publish.store import SPOOL_BYTES, ReportFile, Spool
+from iam_inventory.publish.topn import TopN
+
+CSV_TYPE = "text/csv; charset=utf-8"
+JSON_TYPE = "application/json"
+JSONL_TYPE = "application/x-ndjson"
+# The notification lists this many new urgent findings, and counts the rest.
+NOTIFY_LISTED = 20
+
+
+@dataclass(frozen=True, slots=True)
+class WriterOptions:
+    """What the files need besides the scans."""
+
+    folder: str
+    history_runs: int = 30
+    console_role_name: str | None = None
+    carry_over_runs: int = 3
+    max_failed_fraction: float = 0.5
+    # The run latest.json pointed at when this run started: {"run_id", "folder", "href"}.
+    last_good: dict[str, Any] | None = None
+    spool_bytes: int = SPOOL_BYTES
+
+
+@dataclass(slots=True)
+class Written:
+    """A run's rendered files and what the summary, metrics and notification need."""
+
+    files: list[ReportFile]
+    report: dict[str, Any]  # report.json without its lists
+    status: RunStatus
+    status_reason: str
+    baseline: bool
+    new: int | None
+    resolved: int | None
+    expired: int
+    urgent: list[Finding] = field(default_factory=list)
+    urgent_total: int = 0
+    failed_accounts: list[dict[str, Any]] = field(default_factory=list)
+    skipped_accounts: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    # report.json's per-account entries: one small dict an account, for the CLI's table and hints.
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+
+
+class RunWriter:
+    """Feed it every AccountScan of a run with add(), then finish()."""
+
+    def __init__(self, context: RunContext, comparison: Comparison, options: WriterOptions) -> None:
+        self.context, self.comparison, self.options = context, comparison, options
+        self.comparable = comparison.previous.comparable
+        size = options.spool_bytes
+        self.totals = RunTotals()
+        self.lists = {name: JsonList(1, size) for name in ("accounts", "inventory", "findings")}
+        self.changes = {name: JsonList(2, size) for name in ("new", "resolved", "carried")}
+        self.files = {name: self._file(name, content_type) for name, content_type in _RUN_FILES.items()}
+        self.files["findings.csv"].body.write(csv_header(FINDINGS_CSV_COLUMNS))
+        self.files["inventory.csv"].body.write(csv_header(INVENTORY_CSV_COLUMNS))
+        self.state = self._file(STATE_FILE, "application/gzip", flat=False)
+        self._state_gzip = gzip.GzipFile(fileobj=self.state.body.file, mode="wb", mtime=0)
+        self.html_accounts = Spool(size)
+        self.top = TopN[dict[str, Any]](html.MAX_FINDING_ROWS)
+        self.top_resolved = TopN[dict[str, Any]](html.MAX_FINDING_ROWS)
+        self.urgent = TopN[Finding](NOTIFY_LISTED)
+        self.names: dict[str, str] = {}
+        self.failed: list[dict[str, Any]] = []
+        self.skipped: list[dict[str, Any]] = []
+        self.account_entries: list[dict[str, Any]] = []
+        self.run_columns = {"run_id": context.run_id, "run_started_at": iso(context.started_at)}
+
+    def _file(self, name: str, content_type: str, flat: bool = True) -> ReportFile:
+        key = f"{self.options.folder}/{name}"
+        return ReportFile(name, key, content_type, Spool(self.options.spool_bytes), flat=flat)
+
+    def add(self, scan: AccountScan) -> None:
+        """Write one account: its status, inventory and findings, into every file."""
+        item, now = scan.result, self.context.started_at
+        account_id, name = item.account.account_id, item.account.name
+        self.names[account_id] = name
+        self.totals.add(item, scan.findings)
+        if item.status is AccountStatus.SCANNED:
+            self.comparison.scanned(account_id)
+        elif item.status is AccountStatus.SKIPPED:
+            self.skipped.append({"account_id": account_id, "reason": item.error_code})
+        else:
+            self.failed.append({"account_id": account_id, "error_code": item.error_code})
+        entry = account_entry(item, len(scan.findings))
+        self.lists["accounts"].add(entry)
+        self.account_entries.append(entry)
+        if item.inventory is not None:
+            inventory = inventory_entry(item.inventory, now)
+            self.lists["inventory"].add(inventory)
+            rows = list(inventory_rows(inventory, name))
+            self.files["inventory.csv"].body.write(csv_lines(INVENTORY_CSV_COLUMNS, rows))
+            jsonl = "".join(jsonl_line(INVENTORY_JSONL_FIELDS, self.run_columns, row) for row in rows)
+            self.files["inventory.jsonl"].body.write(jsonl)
+        urgent = sum(1 for finding in scan.findings if finding.severity.value in html.URGENT)
+        self.html_accounts.write(
+            html.account_row(entry, urgent, self.options.console_role_name or self.context.role_name)
+        )
+        for finding in scan.findings:
+            self._add_finding(finding, name)
+
+    def _add_finding(self, finding: Finding, account_name: str) -> None:
+        now = self.context.started_at
+        known = self.comparison.known(finding.finding_id) if self.comparable else None
+        is_new = self.comparable and known is None
+        first_seen = known.first_seen_at if known is not None else now
+        self.comparison.see(finding.finding_id)
+        entry = finding_entry(finding, first_seen, is_new)
+        self.lists["findings"].add(entry)
+        row = finding_row(entry, account_name)
+        self.files["findings.csv"].body.write(csv_lines(FINDINGS_CSV_COLUMNS, [row]))
+        self.files["findings.jsonl"].body.write(jsonl_line(FINDINGS_JSONL_FIELDS, self.run_columns, row))
+        self._state_gzip.write(encode_entry(StateEntry(finding, first_seen)).encode())
+        self.top.add(html.severity_order(entry), entry)
+        if is_new:
+            self.changes["new"].add(finding.finding_id)
+            if finding.severity in NOTIFY_SEVERITIES:
+                self.urgent.add(urgency(finding), finding)
+
+    def finish(self, finished_at: datetime, history: tuple[dict[str, Any], ...]) -> Written:
+        """Decide the run's status, add resolved and carried-over findings, and complete every file."""
+        status, reason = run_status(self.totals.statuses, self.options.max_failed_fraction)
+        baseline = becomes_baseline(self.context, status)
+        expired = 0
+        for entry in self.comparison.resolved() if self.comparable else ():
+            resolved = finding_entry(entry.finding, entry.first_seen_at, False)
+            self.changes["resolved"].add(resolved)
+            self.top_resolved.add(html.severity_order(resolved), resolved)
+        for carried in self.comparison.carried_over(self.options.carry_over_runs) if self.comparable else ():
+            if carried is None:
+                expired += 1
+                continue
+            self.changes["carried"].add(finding_entry(carried.finding, carried.first_seen_at, False))
+            self._state_gzip.write(encode_entry(carried).encode())
+        new = self.changes["new"].count if self.comparable else None
+        resolved_count = self.changes["resolved"].count if self.comparable else None
+        report = self._head(finished_at, status, reason, baseline, new, resolved_count, expired)
+        this_run = history_entry(report)
+        runs = [*(item for item in history if item.get("run_id") != this_run["run_id"]), this_run]
+        runs = runs[-self.options.history_runs :]
+        self._finish_state(runs)
+        self._finish_report(report)
+        self._finish_html(report, runs)
+        self.files["history.json"].body.write(json.dumps({"runs": runs}, indent=2) + "\n")
+        return Written(
+            files=[*self.files.values(), self.state],
+            report=report,
+            status=status,
+            status_reason=reason,
+            baseline=baseline,
+            new=new,
+            resolved=resolved_count,
+            expired=expired,
+            urgent=self.urgent.items(),
+            urgent_total=self.urgent.seen,
+            failed_accounts=self.failed,
+            skipped_accounts=self.skipped,
+            history=runs,
+            accounts=self.account_entries,
+        )
+
+    def _head(
+        self,
+        finished_at: datetime,
+        status: RunStatus,
+        reason: str,
+        baseline: bool,
+        new: int | None,
+        resolved: int | None,
+        expired: int,
+    ) -> dict[str, Any]:
+        header = self.comparison.previous.header
+        run = {
+            **run_entry(self.context, finished_at),
+            "status": status.value,
+            "status_reason": reason,
+            "baseline": baseline,
+            "folder": self.options.folder,
+            "last_good_run": self.options.last_good,
+        }
+        changes = {
+            "previous_run_id": header.run_id if header else None,
+            "previous_folder": header.folder if header else None,
+            "state": {
+                "status": self.comparison.previous.status.value,
+                "detail": self.comparison.previous.detail,
+            },
+            "new": new,
+            "resolved": resolved,
+            "expired": expired,
+        }
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "run": run,
+            "summary": self.totals.summary(),
+            "changes": changes,
+        }
+
+    def _finish_state(self, history: list[dict[str, Any]]) -> None:
+        previous = self.comparison.previous.header
+        header = StateHeader(
+            run_id=self.context.run_id,
+            folder=self.options.folder,
+            started_at=iso(self.context.started_at) or "",
+            previous_run_id=previous.run_id if previous else None,
+            previous_folder=previous.folder if previous else None,
+            history=tuple(history),
+        )
+        # The header goes in a gzip member of its own, before the findings: one file, two members.
+        self._state_gzip.close()
+        findings = self.state.body
+        self.state.body = Spool(self.options.spool_bytes)
+        self.state.body.write(gzip.compress(encode_header(header).encode(), mtime=0))
+        findings.copy_to(self.state.body)
+        findings.close()
+
+    def _finish_report(self, report: dict[str, Any]) -> None:
+        document = {
+            "schema_version": report["schema_version"],
+            "run": report["run"],
+            "summary": report["summary"],
+            **self.lists,
+            "changes": {
+                **report["changes"],
+                "new_finding_ids": self.changes["new"],
+                "resolved_findings": self.changes["resolved"],
+                "carried_over": self.changes["carried"],
+            },
+        }
+        body = self.files["report.json"].body
+        write_json(body, document)
+        body.write("\n")
+
+    def _finish_html(self, report: dict[str, Any], history: list[dict[str, Any]]) -> None:
+        page = self.files["index.html"].body
+        page.write(html.page_head(report, history))
+        page.write(html.accounts_open())
+        self.html_accounts.copy_to(page)
+        self.html_accounts.close()
+        page.write(html.accounts_close())
+        named = [(entry, self.names.get(entry["account_id"], "")) for entry in self.top.items()]
+        page.write(html.findings_section(named, self.lists["findings"].count))
+        resolved = [(entry, self.names.get(entry["account_id"], "")) for entry in self.top_resolved.items()]
+        page.write(html.resolved_section(resolved, self.top_resolved.seen))
+        page.write(html.PAGE_END)
+
+
+_RUN_FILES = {
+    "report.json": JSON_TYPE,
+    "findings.csv": CSV_TYPE,
+    "inventory.csv": CSV_TYPE,
+    "history.json": JSON_TYPE,
+    "index.html": "text/html; charset=utf-8",
+    "findings.jsonl": JSONL_TYPE,
+    "inventory.jsonl": JSONL_TYPE,
+}
