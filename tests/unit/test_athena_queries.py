@@ -12,17 +12,16 @@ from sqlglot import exp
 from tests.outputs_support import glue_columns
 
 ROOT = Path(__file__).resolve().parents[2]
-# The section is folded into README.md; read whichever holds the queries.
-DOCUMENTS = (ROOT / "docs" / "sections" / "issue4.md", ROOT / "README.md")
+# Wherever the documentation keeps the queries: the README and every page under docs/.
+DOCUMENTS = (ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")))
 TABLES = {name: {**glue_columns(name), "dt": "string"} for name in ("findings", "inventory")}
 
 
 def documented_queries() -> list[str]:
     queries: list[str] = []
     for document in DOCUMENTS:
-        if document.is_file():
-            blocks = re.findall(r"```sql\n(.*?)```", document.read_text(), re.S)
-            queries += [block for block in blocks if "iam_inventory." in block and block not in queries]
+        blocks = re.findall(r"```sql\n(.*?)```", document.read_text(), re.S)
+        queries += [block for block in blocks if "iam_inventory." in block and block not in queries]
     return queries
 
 
