@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: demo test lint unit integration cfn-lint checkov sam-build bench build deploy clean chromium screenshot
+.PHONY: demo test lint unit mutation integration cfn-lint checkov sam-build bench build deploy clean chromium screenshot
 
 # Creates the virtualenv and installs the package with pinned (constraints.txt) dependencies.
 $(STAMP): pyproject.toml constraints.txt
@@ -20,14 +20,18 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/iam-inventory demo --out out
 
-test: lint cfn-lint checkov unit chromium integration sam-build
+test: lint cfn-lint checkov unit mutation chromium integration sam-build
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
+
+# mutmut over the pure core with the unit tests; one line per module, fails under 95% (docs/testing.md).
+mutation: $(STAMP)
+	$(BIN)/python tools/mutation.py
 
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
@@ -84,4 +88,4 @@ deploy:
 	sam build && sam deploy --config-env $${ENV:-default}
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .venv-sam .aws-sam out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .venv-sam .aws-sam out .pytest_cache .ruff_cache mutants

@@ -98,7 +98,8 @@ def run_mutmut(modules: list[str], max_children: int, keep: bool) -> None:
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *selection]
     log = WORK / "mutmut.log"
     with log.open("w") as out:
-        done = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False)
+        # the command is this interpreter and fixed arguments, no shell
+        done = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False)  # noqa: S603
     if done.returncode != 0:
         print(log.read_text()[-3000:], file=sys.stderr)
         raise SystemExit(f"mutation: mutmut run failed (exit {done.returncode}); full output in {log}")
@@ -122,7 +123,9 @@ def mutated_line(name: str, path: str) -> str:
         diff = get_diff_for_mutant(name, path=WORK / path)
     finally:
         os.chdir(cwd)
-    added = [line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("++")]
+    added = [
+        line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("++")
+    ]
     return added[0] if added else ""
 
 
@@ -162,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     scope = in_scope_modules()
     missing = [path for path in scope if not (ROOT / path).is_file()]
     if missing:
-        print(f"mutation: [tool.mutmut] only_mutate names missing files: {', '.join(missing)}", file=sys.stderr)
+        print(
+            f"mutation: [tool.mutmut] only_mutate names missing files: {', '.join(missing)}", file=sys.stderr
+        )
         return 2
     unknown = [path for path in args.modules if path not in scope]
     if unknown:
@@ -184,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         print(f"mutation-equivalents.txt: {problem}")
     if failed:
-        print(f"mutation: a module scores under {THRESHOLD:.0f}%; `.venv/bin/mutmut show NAME` shows a mutant")
+        print(
+            f"mutation: a module scores under {THRESHOLD:.0f}%; `.venv/bin/mutmut show NAME` shows a mutant"
+        )
     return 1 if failed or problems else 0
 
 

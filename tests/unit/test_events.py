@@ -99,7 +99,9 @@ def test_contradicting_overrides_get_one_clear_line():
     request = RunRequest.from_event({"thresholds": {"max_key_age_days": 5}})
     with pytest.raises(InvalidEvent) as caught:
         request.thresholds.apply(Thresholds())
-    assert str(caught.value) == "event.thresholds: never_used_grace_days must be smaller than max_key_age_days"
+    assert (
+        str(caught.value) == "event.thresholds: never_used_grace_days must be smaller than max_key_age_days"
+    )
 
 
 @pytest.fixture

@@ -135,9 +135,7 @@ def test_console_user_without_mfa(console, mfa, expected):
 
 
 def test_root_access_key_is_one_account_level_finding():
-    assert pinned(make_inventory(root_keys=True)) == [
-        ("root_access_key_present", ACCOUNT, None, None, 1, 0)
-    ]
+    assert pinned(make_inventory(root_keys=True)) == [("root_access_key_present", ACCOUNT, None, None, 1, 0)]
 
 
 def _bob(*keys, console=False):
