@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         print(result.line())
         failed |= result.percent < THRESHOLD
         for name in survivors[: max(0, args.show - shown)]:
-            print(f"  survived: {name}  ({mutated_line(name, path)})")
+            print(f"  {status(path, name)}: {name}  ({mutated_line(name, path)})")
             shown += 1
     for problem in problems:
         print(f"mutation-equivalents.txt: {problem}")

@@ -241,27 +241,46 @@ class ListingIam:
         class NoSuchEntityException(Exception):
             pass
 
-    def __init__(self, keys: dict[str, list[dict]], last_used: dict | None = None) -> None:
+    def __init__(
+        self,
+        keys: dict[str, list[dict]],
+        last_used: dict | None = None,
+        throttled: tuple[str, ...] = (),
+        in_pairs: bool = False,
+    ) -> None:
         self.keys = keys
         self.last_used = last_used or {}
+        self.throttled = set(throttled)  # operations that answer Throttling once
+        # ListAccessKeys calls wait for a partner: a pool of two runs them in pairs, and a pool that is
+        # larger has to start more threads while two calls wait.
+        self.pairs = threading.Barrier(2, timeout=5) if in_pairs else None
         self.calls: list[str] = []
-        self.threads: set[str] = set()
+        self.threads: set[str] = set()  # where ListAccessKeys ran
         self.lock = threading.Lock()
 
-    def list_access_keys(self, UserName: str) -> dict:
+    def _call(self, operation: str) -> None:
         with self.lock:
-            self.calls.append(f"ListAccessKeys:{UserName}")
-            self.threads.add(threading.current_thread().name)
+            self.calls.append(operation)
+            name = operation.split(":")[0]
+            if name in self.throttled:
+                self.throttled.discard(name)
+                raise client_error("Throttling", name)
+
+    def list_access_keys(self, UserName: str) -> dict:
+        self._call(f"ListAccessKeys:{UserName}")
+        self.threads.add(threading.current_thread().name)
+        if self.pairs:
+            self.pairs.wait()
         if UserName not in self.keys:
             raise self.exceptions.NoSuchEntityException(UserName)
         return {"AccessKeyMetadata": self.keys[UserName]}
 
     def get_access_key_last_used(self, AccessKeyId: str) -> dict:
-        self.calls.append(f"GetAccessKeyLastUsed:{AccessKeyId}")
+        self._call(f"GetAccessKeyLastUsed:{AccessKeyId}")
         return {"AccessKeyLastUsed": self.last_used[AccessKeyId]}
 
     def get_account_summary(self) -> dict:
-        self.calls.append("GetAccountSummary")
+        self._call("GetAccountSummary")
         return {"SummaryMap": {"AccountAccessKeysPresent": 0, "AccountMFAEnabled": 1}}
 
 
@@ -276,7 +295,7 @@ def test_inventory_from_the_report_is_the_report_plus_listed_keys():
     # Given a report with a console user without MFA, a user deleted since, and a user with MFA but no
     # password; the first user also has a key created after the report
     rows = [
-        row("alice", password="true", key1=KEY1),
+        row("alice", password="true", key1=KEY1).replace(",true,N/A,", ",true,2026-11-20T08:00:00Z,"),
         row("gone", key1=KEY1),
         row("bob", mfa="true"),
     ]
@@ -304,7 +323,7 @@ def test_inventory_from_the_report_is_the_report_plus_listed_keys():
                 path="/",
                 created_at=datetime(2024, 1, 1, tzinfo=UTC),
                 console_access=True,
-                password_last_used=None,
+                password_last_used=datetime(2026, 11, 20, 8, tzinfo=UTC),
                 mfa_enabled=False,
                 access_keys=(
                     AccessKey(
@@ -351,6 +370,36 @@ def test_console_user_with_mfa_keeps_it_and_a_missing_creation_time_is_the_repor
     assert (carol.mfa_enabled, carol.created_at, carol.password_last_used) == (True, GENERATED, None)
 
 
+@pytest.fixture
+def no_backoff(monkeypatch):
+    """call_patiently's default backoff made instant (the waits themselves are pinned above)."""
+    monkeypatch.setattr(credential_report, "backoff_delays", lambda **_: lambda attempt: 0.0)
+
+
+def test_every_call_of_the_report_path_is_patient_with_throttling(no_backoff):
+    # Given a report without a root row, a key newer than the report, and each call throttled once
+    report = parse_credential_report(f"{HEADER}\n{row('alice', key1=KEY1)}\n", GENERATED)
+    fresh = NOW - timedelta(hours=1)
+    iam = ListingIam(
+        {"alice": [listed("AKIAFRESH1", fresh)]},
+        last_used={"AKIAFRESH1": {}},
+        throttled=("ListAccessKeys", "GetAccessKeyLastUsed", "GetAccountSummary"),
+    )
+    # When the inventory is built with time to spare
+    inventory = collect_account_from_report(iam, "111111111111", NOW, report, 1, Deadline.after(60))
+    # Then each call was made again, and the account is complete
+    assert iam.calls == [
+        "ListAccessKeys:alice",
+        "ListAccessKeys:alice",
+        "GetAccessKeyLastUsed:AKIAFRESH1",
+        "GetAccessKeyLastUsed:AKIAFRESH1",
+        "GetAccountSummary",
+        "GetAccountSummary",
+    ]
+    assert [key.access_key_id for key in inventory.users[0].access_keys] == ["AKIAFRESH1"]
+    assert (inventory.root_access_keys_present, inventory.root_mfa_enabled) == (False, True)
+
+
 @pytest.mark.parametrize(
     ("users_with_keys", "concurrency", "threads"),
     [
@@ -365,7 +414,7 @@ def test_keys_are_listed_in_a_pool_of_account_concurrency_threads(users_with_key
     rows = [row(f"user{n}", key1=KEY1) for n in range(users_with_keys)]
     report = parse_credential_report("\n".join([HEADER, *rows]), GENERATED)
     keys = {f"user{n}": [listed(f"AKIAUSER{n}", datetime(2026, 1, 10, 12, tzinfo=UTC))] for n in range(6)}
-    iam = ListingIam(keys)
+    iam = ListingIam(keys, in_pairs=threads != {"MainThread"})
     # When the inventory is built
     inventory = collect_account_from_report(
         iam, "111111111111", NOW, report, concurrency, Deadline.unlimited()
@@ -379,6 +428,9 @@ def test_keys_are_listed_in_a_pool_of_account_concurrency_threads(users_with_key
     ]
 
 
+IAM = object()  # the account's IAM client, as the collection paths must receive it
+
+
 @pytest.fixture
 def paths(monkeypatch):
     """Both collection paths replaced by recorders; the report path's fetch answers from `outcome`."""
@@ -387,16 +439,19 @@ def paths(monkeypatch):
 
     def api(iam, account_id, now, concurrency):
         seen["api"] = (account_id, now, concurrency)
+        assert iam is IAM
         return AccountInventory(account_id, (), False, True, now)
 
     def fetch(iam, deadline):
+        assert iam is IAM
         seen["report_wait"] = deadline.remaining()
         if isinstance(outcome["report"], ReportUnavailable):
             raise outcome["report"]
         return outcome["report"]
 
     def from_report(iam, account_id, now, report, concurrency, deadline):
-        seen["report"] = (account_id, now, report, concurrency)
+        assert iam is IAM
+        seen["report"] = (account_id, now, report, concurrency, deadline.remaining() > 500)
         return AccountInventory(account_id, (), True, False, now)
 
     monkeypatch.setattr(credential_report, "collect_account", api)
@@ -408,20 +463,21 @@ def paths(monkeypatch):
 def test_auto_uses_the_report_and_says_so(paths):
     seen, outcome = paths
     outcome["report"] = parse_credential_report(HEADER, GENERATED)
-    # When an account is collected with the report allowed, 600 s left and a 60 s report wait
-    collected = collect_account_auto(object(), "111111111111", NOW, True, 3, Deadline.after(600), 60.0)
+    # When an account is collected with the report allowed, 600 s left and the default report wait (60 s)
+    collected = collect_account_auto(IAM, "111111111111", NOW, True, 3, Deadline.after(600))
     # Then the report path built it, and the result says which path and how old the report was
     assert collected == Collected(
         AccountInventory("111111111111", (), True, False, NOW), CollectionPath.CREDENTIAL_REPORT, GENERATED
     )
-    assert seen["report"] == ("111111111111", NOW, outcome["report"], 3)
+    # (the inventory itself may use the account's whole deadline, not only the report wait)
+    assert seen["report"] == ("111111111111", NOW, outcome["report"], 3, True)
     assert 59.0 < seen["report_wait"] <= 60.0
 
 
 def test_auto_falls_back_to_the_api_and_gives_the_reason(paths):
     seen, outcome = paths
     outcome["report"] = ReportUnavailable("credential report not permitted (AccessDenied)")
-    collected = collect_account_auto(object(), "111111111111", NOW, True, 3, Deadline.after(600), 600.0)
+    collected = collect_account_auto(IAM, "111111111111", NOW, True, 3, Deadline.after(600), 900.0)
     assert collected == Collected(
         AccountInventory("111111111111", (), False, True, NOW),
         CollectionPath.API,
@@ -429,18 +485,19 @@ def test_auto_falls_back_to_the_api_and_gives_the_reason(paths):
     )
     assert seen["api"] == ("111111111111", NOW, 3)
     # the report wait is bounded by the account's own deadline too
-    assert seen["report_wait"] <= 600.0
+    assert 599.0 < seen["report_wait"] <= 600.0
 
 
 def test_api_mode_never_asks_for_the_report(paths):
     seen, _ = paths
-    collected = collect_account_auto(object(), "111111111111", NOW, False, 2, Deadline.unlimited())
+    collected = collect_account_auto(IAM, "111111111111", NOW, False, 2, Deadline.unlimited())
     assert collected == Collected(AccountInventory("111111111111", (), False, True, NOW), CollectionPath.API)
     assert seen == {"api": ("111111111111", NOW, 2)}
 
 
-def test_api_path_is_patient_with_throttling(monkeypatch):
-    # Given an API collection throttled once
+@pytest.mark.parametrize("use_report", [False, True], ids=["api mode", "fallback"])
+def test_api_path_is_patient_with_throttling(monkeypatch, no_backoff, use_report):
+    # Given an API collection throttled once (in API mode, or after the report was refused)
     answers = [client_error("Throttling", "ListUsers")]
 
     def api(iam, account_id, now, concurrency):
@@ -448,9 +505,13 @@ def test_api_path_is_patient_with_throttling(monkeypatch):
             raise answers.pop(0)
         return AccountInventory(account_id, (), False, True, now)
 
+    def refused(iam, deadline):
+        raise ReportUnavailable("credential report not permitted (AccessDenied)")
+
     monkeypatch.setattr(credential_report, "collect_account", api)
-    monkeypatch.setattr(credential_report.time, "sleep", lambda seconds: None)
-    collected = collect_account_auto(object(), "111111111111", NOW, False, 1, Deadline.unlimited())
+    monkeypatch.setattr(credential_report, "fetch_credential_report", refused)
+    collected = collect_account_auto(IAM, "111111111111", NOW, use_report, 1, Deadline.after(60))
     # Then it was retried rather than failing the account
     assert collected.path is CollectionPath.API
+    assert collected.inventory == AccountInventory("111111111111", (), False, True, NOW)
     assert answers == []
