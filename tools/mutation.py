@@ -129,8 +129,10 @@ def mutated_line(name: str, path: str) -> str:
     return added[0] if added else ""
 
 
-def score(path: str, equivalents: dict[str, Equivalent], problems: list[str]) -> tuple[Score, list[str]]:
-    """The module's score and its unexplained survivors; stale equivalent entries go to `problems`."""
+def score(
+    path: str, equivalents: dict[str, Equivalent], problems: list[str]
+) -> tuple[Score, list[tuple[str, str]]]:
+    """The module's score and its unkilled mutants (name, verdict); stale equivalents go to `problems`."""
     counts: Counter[str] = Counter()
     survivors = []
     killed = total = 0
@@ -149,8 +151,9 @@ def score(path: str, equivalents: dict[str, Equivalent], problems: list[str]) ->
             killed += 1
             counts["timeout"] += code in TIMEOUT
             continue
-        counts["survived" if code == SURVIVED else "no tests" if code in NO_TESTS else f"exit {code}"] += 1
-        survivors.append(name)
+        verdict = "survived" if code == SURVIVED else "no tests" if code in NO_TESTS else f"exit {code}"
+        counts[verdict] += 1
+        survivors.append((name, verdict))
     return Score(module_name(path), killed, total, counts), survivors
 
 
@@ -183,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         result, survivors = score(path, equivalents, problems)
         print(result.line())
         failed |= result.percent < THRESHOLD
-        for name in survivors[: max(0, args.show - shown)]:
-            print(f"  {status(path, name)}: {name}  ({mutated_line(name, path)})")
+        for name, verdict in survivors[: max(0, args.show - shown)]:
+            print(f"  {verdict}: {name}  ({mutated_line(name, path)})")
             shown += 1
     for problem in problems:
         print(f"mutation-equivalents.txt: {problem}")

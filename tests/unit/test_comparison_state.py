@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -240,3 +241,19 @@ def test_a_run_is_never_compared_with_itself():
         }
     )
     assert load_baseline(store, "run-2") is None
+
+
+def test_an_unreadable_previous_run_is_logged_with_its_error(caplog):
+    # Given latest.json that is not JSON
+    store = DictStore({})
+    store.read = lambda key: b"{not json"  # type: ignore[method-assign]
+    # When the baseline is read
+    with caplog.at_level(logging.WARNING):
+        assert load_baseline(store, "run-2") is None
+    # Then one warning says why every finding will count as new, with the parser's error
+    (record,) = caplog.records
+    assert (record.levelname, record.getMessage()) == (
+        "WARNING",
+        "previous run not readable; every finding counts as new",
+    )
+    assert record.error == "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
