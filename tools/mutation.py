@@ -6,7 +6,10 @@ A mutant the tests cannot kill because it changes no behaviour is listed in muta
 with its reason; an entry that no longer matches its mutant (renamed, changed, or now killed) fails the
 run, so the file cannot silently excuse a real survivor.
 
-Usage: python tools/mutation.py [--keep] [--max-children N] [--show N] [MODULE_PATH ...]
+Usage: python tools/mutation.py [--changed [--base REF]] [--keep] [--max-children N] [--show N] [MODULE ...]
+`--changed` (what `make test` runs) scores only the in-scope modules that differ from the base: the merge
+base with origin/main, or HEAD~1 where that is HEAD itself (CI's clean checkout of main: the commit under
+test, the lead's merge, is HEAD). A change to the mutation setup itself reruns every module.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "mutants"
 EQUIVALENTS = ROOT / "mutation-equivalents.txt"
 THRESHOLD = 95.0
+# A change to any of these can move every module's score.
+SETUP_FILES = ("pyproject.toml", "tools/mutation.py", "mutation-equivalents.txt")
 # mutmut's exit codes per mutant (mutmut.stats.status_by_exit_code): a failing test run kills it, a
 # timeout too (the tests noticed: they never finished).
 KILLED = {1, 3}
@@ -74,6 +79,32 @@ def in_scope_modules() -> list[str]:
 def module_name(path: str) -> str:
     """src/iam_inventory/core/redact.py -> iam_inventory.core.redact (mutmut's mutant name prefix)."""
     return Path(path).relative_to("src").with_suffix("").as_posix().replace("/", ".")
+
+
+def git(*args: str) -> str | None:
+    """stdout of a git command in the repository, or None when it fails."""
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603, S607
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def default_base() -> str | None:
+    """The merge base with origin/main; HEAD~1 when that is HEAD itself or unknown; None without history."""
+    head = git("rev-parse", "HEAD")
+    base = git("merge-base", "HEAD", "origin/main")
+    if base and base != head:
+        return base
+    return git("rev-parse", "--verify", "--quiet", "HEAD~1")
+
+
+def changed_modules(base: str, scope: list[str]) -> list[str]:
+    """In-scope modules that differ from `base` (committed or not); all of them if the setup changed."""
+    listing = git("diff", "--name-only", base)
+    if listing is None:
+        raise SystemExit(f"mutation: git diff against {base} failed")
+    changed = set(listing.splitlines())
+    if changed & set(SETUP_FILES):
+        return scope
+    return [path for path in scope if path in changed]
 
 
 def read_equivalents(path: Path = EQUIVALENTS) -> dict[str, Equivalent]:
@@ -161,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run, score, print; 1 when a module is under the threshold or the equivalents file is stale."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="in-scope module paths (default: all of them)")
+    parser.add_argument("--changed", action="store_true", help="only the modules changed since the base")
+    parser.add_argument("--base", help="with --changed: the git revision to compare with")
     parser.add_argument("--keep", action="store_true", help="reuse mutants/ (mutmut reruns what changed)")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--show", type=int, default=20, help="diffs of at most this many survivors")
@@ -177,6 +210,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mutation: not in [tool.mutmut] only_mutate: {', '.join(unknown)}", file=sys.stderr)
         return 2
     modules = [path for path in scope if path in args.modules] if args.modules else scope
+    if args.changed:
+        base = args.base or default_base()
+        if base is None:
+            print("mutation: no base revision to compare with; running every module")
+        else:
+            modules = [path for path in modules if path in changed_modules(base, scope)]
+            print(f"mutation: {len(modules)} of {len(scope)} in-scope modules changed since {base[:12]}")
+            if not modules:
+                return 0
     equivalents = read_equivalents()
     run_mutmut(modules, args.max_children, args.keep)
     problems: list[str] = []

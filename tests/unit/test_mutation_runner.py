@@ -81,3 +81,47 @@ def test_stale_equivalents_are_problems(results):
         f"{results}1 is listed as equivalent but the tests kill it: remove the entry",
         f"{results}2 now writes 'x = None', not 'x = 0': re-check the entry",
     ]
+
+
+SCOPE = ["src/iam_inventory/evaluate/rules.py", MODULE]
+
+
+@pytest.mark.parametrize(
+    ("diff", "expected"),
+    [
+        ("README.md\nsrc/iam_inventory/core/redact.py\ntests/unit/test_redact.py", [MODULE]),
+        ("README.md\nsrc/iam_inventory/core/clock.py", []),
+        # the mutation setup itself changed: every module is scored again
+        ("mutation-equivalents.txt", SCOPE),
+        ("pyproject.toml", SCOPE),
+    ],
+)
+def test_changed_modules_are_the_in_scope_files_the_diff_names(monkeypatch, diff, expected):
+    asked = []
+    monkeypatch.setattr(runner, "git", lambda *args: asked.append(args) or diff)
+    assert runner.changed_modules("abc123", SCOPE) == expected
+    assert asked == [("diff", "--name-only", "abc123")]
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        # a branch: the merge base with origin/main
+        ({"rev-parse HEAD": "h", "merge-base HEAD origin/main": "m"}, "m"),
+        # CI's clean checkout of main: the merge base is HEAD, so the commit under test is HEAD~1..HEAD
+        (
+            {
+                "rev-parse HEAD": "h",
+                "merge-base HEAD origin/main": "h",
+                "rev-parse --verify --quiet HEAD~1": "p",
+            },
+            "p",
+        ),
+        ({"rev-parse HEAD": "h", "rev-parse --verify --quiet HEAD~1": "p"}, "p"),
+        # a single commit (or a shallow clone): no base, so everything runs
+        ({"rev-parse HEAD": "h"}, None),
+    ],
+)
+def test_default_base(monkeypatch, answers, expected):
+    monkeypatch.setattr(runner, "git", lambda *args: answers.get(" ".join(args)))
+    assert runner.default_base() == expected
