@@ -122,7 +122,7 @@ def test_hub_role_is_assumable_only_by_lambda(template):
 
 def test_the_spoke_template_is_found():
     # The read-only check below is parametrized over these files: none found would check nothing.
-    assert [path.name for path in SPOKE_TEMPLATES] == ["template.yaml"]
+    assert "template.yaml" in [path.name for path in SPOKE_TEMPLATES]
 
 
 READ_ONLY_ACTION = re.compile(
