@@ -120,31 +120,25 @@ REPORT = {
 }
 
 
+ROW = {
+    "run_id": "run-7",
+    "started_at": "2026-11-23T06:00:00Z",
+    "accounts_scanned": 3,
+    "accounts_failed": 1,
+    "findings": 5,
+    "by_severity": {"critical": 1, "high": 0, "medium": 4, "low": 0},
+    "new": 2,
+    "resolved": 3,
+}
+
+
 def test_history_row_holds_what_the_trend_chart_draws():
-    assert history_entry(REPORT) == {
-        "run_id": "run-7",
-        "started_at": "2026-11-23T06:00:00Z",
-        "accounts_scanned": 3,
-        "accounts_failed": 1,
-        "findings": 5,
-        "by_severity": {"critical": 1, "high": 0, "medium": 4, "low": 0},
-        "new": 2,
-        "resolved": 3,
-    }
+    assert history_entry(REPORT) == ROW
 
 
-def test_history_row_of_a_first_run_counts_nothing_new_or_resolved():
-    assert history_entry({**REPORT, "changes": None}) == {
-        "run_id": "run-7",
-        "started_at": "2026-11-23T06:00:00Z",
-        "accounts_scanned": 3,
-        "accounts_failed": 1,
-        "findings": 5,
-        "by_severity": {"critical": 1, "high": 0, "medium": 4, "low": 0},
-        "new": 0,
-        "resolved": 0,
-    }
-    assert history_entry({**REPORT, "changes": {}})["new"] == 0
+@pytest.mark.parametrize("changes", [None, {}])
+def test_history_row_of_a_first_run_counts_nothing_new_or_resolved(changes):
+    assert history_entry({**REPORT, "changes": changes}) == {**ROW, "new": 0, "resolved": 0}
 
 
 class FakeS3:

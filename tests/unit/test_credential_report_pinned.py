@@ -24,6 +24,7 @@ from iam_inventory.collect.credential_report import (
 from iam_inventory.core.budget import Deadline
 from iam_inventory.models import AccessKey, AccountInventory, CollectionPath, IamUser, KeyLastUse
 from tests.builders import NOW
+from tests.fakes import FakeTime
 
 GENERATED = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 HEADER = (
@@ -132,21 +133,6 @@ def test_report_unavailable_keeps_its_reason_for_the_run_summary():
     assert ReportUnavailable("credential report not permitted (AccessDenied)").reason == (
         "credential report not permitted (AccessDenied)"
     )
-
-
-class FakeTime:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_throttled_calls_back_off_attempt_by_attempt():
