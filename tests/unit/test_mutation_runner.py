@@ -125,3 +125,30 @@ def test_changed_modules_are_the_in_scope_files_the_diff_names(monkeypatch, diff
 def test_default_base(monkeypatch, answers, expected):
     monkeypatch.setattr(runner, "git", lambda *args: answers.get(" ".join(args)))
     assert runner.default_base() == expected
+
+
+def test_main_prints_one_line_per_module_and_its_unkilled_mutants_and_fails_under_95(
+    results, monkeypatch, capsys
+):
+    # Given mutmut's verdicts for one module: 2 of 5 killed (a timeout included), none listed as equivalent
+    monkeypatch.setattr(runner, "run_mutmut", lambda modules, max_children, keep: None)
+    monkeypatch.setattr(runner, "read_equivalents", lambda: {})
+    # When the runner scores that module
+    code = runner.main([MODULE])
+    # Then it prints the score line, then each unkilled mutant with the line it writes, and fails
+    assert capsys.readouterr().out.splitlines() == [
+        "iam_inventory.core.redact 2/5 40.0%  (no tests 1, survived 2, timeout 1)",
+        f"  survived: {results}2  (x = None)",
+        f"  no tests: {results}3  (x = None)",
+        f"  survived: {results}5  (x = None)",
+        "mutation: a module scores under 95%; `.venv/bin/mutmut show NAME` shows a mutant",
+    ]
+    assert code == 1
+
+
+def test_main_refuses_a_module_out_of_scope(capsys):
+    assert runner.main(["src/iam_inventory/core/clock.py"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "mutation: not in [tool.mutmut] only_mutate: src/iam_inventory/core/clock.py\n"
+    )
