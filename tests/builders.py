@@ -15,15 +15,19 @@ def days_ago(days: float, now: datetime = NOW) -> datetime:
 
 
 def make_key(
-    key_id: str = "AKIAEXAMPLE000000001", age: int = 10, used: int | None = 1, active: bool = True
+    key_id: str = "AKIAEXAMPLE000000001",
+    age: int = 10,
+    used: int | None = 1,
+    active: bool = True,
+    now: datetime = NOW,
 ) -> AccessKey:
-    """A key `age` days old, last used `used` days ago (None: never)."""
+    """A key `age` days old, last used `used` days ago (None: never), counted back from `now`."""
     return AccessKey(
         access_key_id=key_id,
         status="Active" if active else "Inactive",
-        created_at=days_ago(age),
+        created_at=days_ago(age, now),
         last_use=KeyLastUse(
-            used_at=None if used is None else days_ago(used), service="s3", region="us-east-1"
+            used_at=None if used is None else days_ago(used, now), service="s3", region="us-east-1"
         ),
     )
 

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from iam_inventory.config.settings import AccountSource, ConfigError, RetryMode, Settings
+from iam_inventory.config.settings import (
+    AccountSource,
+    ConfigError,
+    RetryMode,
+    Settings,
+    describe_validation_error,
+)
 
 
 def test_defaults_are_the_documented_ones():
@@ -127,3 +134,52 @@ def test_comparison_and_status_settings_default_and_parse():
     assert (defaults.carry_over_runs, defaults.max_failed_fraction) == (3, 0.5)
     custom = Settings.from_env({"CARRY_OVER_RUNS": "0", "MAX_FAILED_FRACTION": "0.2"})
     assert (custom.carry_over_runs, custom.max_failed_fraction) == (0, 0.2)
+def _config_error(environ: dict[str, str]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(environ)
+    return str(caught.value)
+
+
+def test_bad_account_id_gets_one_line_naming_variable_rule_and_value():
+    assert _config_error({"ACCOUNT_IDS": "111111111111,12345"}) == (
+        "invalid configuration: environment variable ACCOUNT_IDS.1: must be a 12-digit AWS account ID "
+        "(got '12345')"
+    )
+
+
+def test_every_bad_variable_is_listed_on_the_same_line():
+    assert _config_error({"INCLUDE_OUS": "ou-bad", "WORKERS": "0"}) == (
+        "invalid configuration: environment variable INCLUDE_OUS.0: must be an OU id (ou-xxxx-xxxxxxxx) "
+        "or the root id (r-xxxx) (got 'ou-bad'); "
+        "environment variable WORKERS: Input should be greater than or equal to 1 (got '0')"
+    )
+
+
+def test_a_rule_across_variables_is_reported_without_a_value():
+    assert _config_error({"ACCOUNT_IDS": "111111111111", "ACCOUNT_IDS_PARAMETER": "/ids"}) == (
+        "invalid configuration: environment variable (settings): "
+        "ACCOUNT_IDS and ACCOUNT_IDS_PARAMETER are exclusive: set one"
+    )
+
+
+def test_account_tag_values_may_contain_equals_signs():
+    settings = Settings.from_env({"INCLUDE_ACCOUNT_TAGS": "env=a=b, team = core"})
+    assert settings.account_filters.include_tags == frozenset({("env", "a=b"), ("team", "core")})
+
+
+class _Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: str
+    token: str = ""
+
+
+def test_missing_or_unknown_fields_never_echo_the_input():
+    # Given input without a required field and with an unknown one: pydantic's "input" for a missing
+    # field is the whole object, which would print every sibling value (here a token)
+    with pytest.raises(ValidationError) as caught:
+        _Credentials.model_validate({"token": "s3cr3t-token", "rol": "admin"})
+    # When it is described
+    detail = describe_validation_error(caught.value, "event")
+    # Then each field is named, and no value is shown
+    assert detail == "event role: Field required; event rol: Extra inputs are not permitted"

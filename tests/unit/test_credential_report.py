@@ -20,6 +20,7 @@ from iam_inventory.core.budget import Deadline
 from iam_inventory.core.retry import call_patiently
 from iam_inventory.models import KeyLastUse
 from tests.builders import NOW
+from tests.fakes import FakeTime
 
 GENERATED = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 HEADER = (
@@ -168,21 +169,6 @@ class ScriptedIam:
         if self.get_script:
             raise client_error(self.get_script.pop(0))
         return {"Content": AWS_REPORT.encode(), "GeneratedTime": GENERATED, "ReportFormat": "text/csv"}
-
-
-class FakeTime:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @pytest.mark.parametrize(

@@ -1,55 +1,101 @@
-"""Rules: pure functions of inventory, thresholds and now; boundaries pinned day by day."""
+"""Rules: pure functions of inventory, thresholds and now; boundaries pinned day by day.
+
+Every finding is checked as (rule, account, user, key, measured value, threshold), so a rule that
+names the wrong user or key, or reports the wrong figure, fails here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from iam_inventory.evaluate import rules
 from iam_inventory.evaluate.cis import CIS_BENCHMARK, CIS_MAPPINGS
-from iam_inventory.evaluate.rules import RULE_IDS, RULES, evaluate, finding_id
-from iam_inventory.models import Severity, Thresholds
+from iam_inventory.evaluate.rules import RULE_IDS, RULES, days_between, evaluate, finding_id
+from iam_inventory.models import Finding, Severity, Thresholds
 from tests.builders import NOW, days_ago, make_inventory, make_key, make_user
 
 THRESHOLDS = Thresholds(max_key_age_days=90, unused_key_days=45, never_used_grace_days=7)
+ACCOUNT = "111111111111"
+KEY = "AKIAEXAMPLE000000001"
 
 
-def rules_found(inventory, thresholds=THRESHOLDS) -> list[str]:
-    return [finding.rule_id for finding in evaluate(inventory, thresholds, NOW)]
+def pinned(inventory, thresholds=THRESHOLDS, now=NOW) -> list[tuple]:
+    """(rule, account, user, key, measured value, threshold) of every finding, in rule order."""
+    return [
+        (f.rule_id, f.account_id, f.user_name, f.access_key_id, f.measured_value, f.threshold)
+        for f in evaluate(inventory, thresholds, now)
+    ]
 
 
 @pytest.mark.parametrize(
     ("age", "expected"),
-    [(89, []), (90, []), (91, ["access_key_too_old"]), (400, ["access_key_too_old"])],
+    [(89, []), (90, []), (91, [("access_key_too_old", ACCOUNT, "alice", KEY, 91, 90)])],
 )
 def test_key_age_finding_starts_the_day_after_the_maximum(age, expected):
     # Given an active key of `age` days, used yesterday
     inventory = make_inventory(make_user(keys=(make_key(age=age, used=1),)))
     # When / Then: 90 days is "rotated every 90 days or less" (CIS 1.14), 91 is not
-    assert rules_found(inventory) == expected
+    assert pinned(inventory) == expected
 
 
 @pytest.mark.parametrize(
-    ("idle", "expected"), [(0, []), (44, []), (45, ["access_key_unused"]), (46, ["access_key_unused"])]
+    ("idle", "expected"),
+    [
+        (0, []),
+        (44, []),
+        (45, [("access_key_unused", ACCOUNT, "alice", KEY, 45, 45)]),
+        (46, [("access_key_unused", ACCOUNT, "alice", KEY, 46, 45)]),
+    ],
 )
 def test_unused_key_finding_starts_at_the_window(idle, expected):
     # Given a 60-day-old active key last used `idle` days ago
     inventory = make_inventory(make_user(keys=(make_key(age=60, used=idle),)))
     # Then: CIS 1.12 says "unused for 45 days or greater"
-    assert rules_found(inventory) == expected
+    assert pinned(inventory) == expected
 
 
-@pytest.mark.parametrize(("age", "expected"), [(0, []), (7, []), (8, ["access_key_never_used"])])
+@pytest.mark.parametrize(
+    ("age", "expected"), [(0, []), (7, []), (8, [("access_key_never_used", ACCOUNT, "alice", KEY, 8, 7)])]
+)
 def test_never_used_key_gets_a_grace_period(age, expected):
     # Given an active key that was never used
     inventory = make_inventory(make_user(keys=(make_key(age=age, used=None),)))
     # Then it is reported only once older than the grace period, and never as "unused"
-    assert rules_found(inventory) == expected
+    assert pinned(inventory) == expected
 
 
 def test_old_never_used_key_is_both_too_old_and_never_used():
     inventory = make_inventory(make_user(keys=(make_key(age=200, used=None),)))
-    assert rules_found(inventory) == ["access_key_too_old", "access_key_never_used"]
+    assert pinned(inventory) == [
+        ("access_key_too_old", ACCOUNT, "alice", KEY, 200, 90),
+        ("access_key_never_used", ACCOUNT, "alice", KEY, 200, 7),
+    ]
+
+
+def test_a_never_used_first_key_does_not_hide_an_unused_second_key():
+    # Given a user whose first key was never used and whose second key has been idle for 50 days
+    inventory = make_inventory(
+        make_user(keys=(make_key("AKIANEVER", age=3, used=None), make_key("AKIAIDLE", age=60, used=50)))
+    )
+    # Then the second key is still judged on its last use
+    assert pinned(inventory) == [
+        ("access_key_unused", ACCOUNT, "alice", "AKIAIDLE", 50, 45),
+        ("user_two_active_keys", ACCOUNT, "alice", None, 2, 1),
+    ]
+
+
+def test_a_used_first_key_does_not_hide_a_never_used_second_key():
+    # Given a user whose first key is in use and whose second key was never used in 20 days
+    inventory = make_inventory(
+        make_user(keys=(make_key("AKIAUSED", age=30, used=1), make_key("AKIANEVER", age=20, used=None)))
+    )
+    assert pinned(inventory) == [
+        ("access_key_never_used", ACCOUNT, "alice", "AKIANEVER", 20, 7),
+        ("user_two_active_keys", ACCOUNT, "alice", None, 2, 1),
+    ]
 
 
 def test_two_active_keys_is_one_user_level_finding():
@@ -57,75 +103,151 @@ def test_two_active_keys_is_one_user_level_finding():
     two = make_user("two", keys=(make_key("AKIA1", age=10), make_key("AKIA2", age=20)))
     mixed = make_user("mixed", keys=(make_key("AKIA3", age=10), make_key("AKIA4", age=20, active=False)))
     # When
-    findings = evaluate(make_inventory(two, mixed), THRESHOLDS, NOW)
-    # Then only "two" has the two-keys finding, measured 2 against threshold 1
-    two_keys = [f for f in findings if f.rule_id == "user_two_active_keys"]
-    assert [(f.user_name, f.access_key_id, f.measured_value, f.threshold) for f in two_keys] == [
-        ("two", None, 2, 1)
+    findings = pinned(make_inventory(two, mixed))
+    # Then only "two" has the two-keys finding, measured 2 against threshold 1; AKIA4 is only inactive
+    assert findings == [
+        ("user_two_active_keys", ACCOUNT, "two", None, 2, 1),
+        ("inactive_access_key", ACCOUNT, "mixed", "AKIA4", 20, 0),
     ]
 
 
 def test_inactive_key_is_reported_and_not_judged_on_age_or_use():
     inventory = make_inventory(make_user(keys=(make_key("AKIAOLD", age=300, used=200, active=False),)))
-    findings = evaluate(inventory, THRESHOLDS, NOW)
-    assert [(f.rule_id, f.access_key_id, f.measured_value, f.severity) for f in findings] == [
-        ("inactive_access_key", "AKIAOLD", 300, Severity.LOW)
-    ]
+    assert pinned(inventory) == [("inactive_access_key", ACCOUNT, "alice", "AKIAOLD", 300, 0)]
+
+
+def test_inactive_key_created_today_measures_zero_days():
+    # Given an inactive key created an hour ago
+    inventory = make_inventory(make_user(keys=(make_key("AKIANEW", age=0, active=False),)))
+    assert pinned(inventory) == [("inactive_access_key", ACCOUNT, "alice", "AKIANEW", 0, 0)]
 
 
 @pytest.mark.parametrize(
-    ("console", "mfa", "expected"), [(True, False, True), (True, True, False), (False, False, False)]
+    ("console", "mfa", "expected"),
+    [
+        (True, False, [("console_user_without_mfa", ACCOUNT, "alice", None, 0, 1)]),
+        (True, True, []),
+        (False, False, []),
+    ],
 )
 def test_console_user_without_mfa(console, mfa, expected):
-    inventory = make_inventory(make_user(console=console, mfa=mfa))
-    assert ("console_user_without_mfa" in rules_found(inventory)) is expected
+    # Given a user with or without a console password and MFA; measured: MFA devices, threshold: 1
+    assert pinned(make_inventory(make_user(console=console, mfa=mfa))) == expected
 
 
-def test_root_access_key_is_critical_and_maps_to_cis_1_4():
-    findings = evaluate(make_inventory(root_keys=True), THRESHOLDS, NOW)
-    assert [(f.rule_id, f.severity, f.cis_control, f.user_name) for f in findings] == [
-        ("root_access_key_present", Severity.CRITICAL, "1.4", None)
-    ]
+def test_root_access_key_is_one_account_level_finding():
+    assert pinned(make_inventory(root_keys=True)) == [("root_access_key_present", ACCOUNT, None, None, 1, 0)]
 
 
-def test_finding_carries_account_user_key_measure_and_threshold():
+def _bob(*keys, console=False):
+    return replace(make_user("bob", keys=keys, console=console), tags={"owner": "team-a"})
+
+
+# Each rule's whole finding: severity, CIS control, unit, message and the routing tags included.
+WHOLE_FINDINGS = [
+    (
+        make_inventory(root_keys=True),
+        ("root_access_key_present", Severity.CRITICAL, "1.4", None, None, 1, 0, "keys"),
+        "The root user has an access key",
+        {},
+    ),
+    (
+        make_inventory(_bob(console=True)),
+        ("console_user_without_mfa", Severity.HIGH, "1.10", "bob", None, 0, 1, "mfa_devices"),
+        "User bob has a console password and no MFA device",
+        {"owner": "team-a"},
+    ),
+    (
+        make_inventory(_bob(make_key("AKIABOB", age=120, used=2))),
+        ("access_key_too_old", Severity.MEDIUM, "1.14", "bob", "AKIABOB", 120, 90, "days"),
+        "Access key is 120 days old (maximum 90)",
+        {"owner": "team-a"},
+    ),
+    (
+        make_inventory(_bob(make_key("AKIABOB", age=60, used=50))),
+        ("access_key_unused", Severity.MEDIUM, "1.12", "bob", "AKIABOB", 50, 45, "days"),
+        "Access key last used 50 days ago (window 45)",
+        {"owner": "team-a"},
+    ),
+    (
+        make_inventory(_bob(make_key("AKIABOB", age=9, used=None))),
+        ("access_key_never_used", Severity.MEDIUM, "1.11", "bob", "AKIABOB", 9, 7, "days"),
+        "Access key created 9 days ago has never been used (grace 7)",
+        {"owner": "team-a"},
+    ),
+    (
+        make_inventory(_bob(make_key("AKIA1", age=5), make_key("AKIA2", age=6))),
+        ("user_two_active_keys", Severity.LOW, "1.13", "bob", None, 2, 1, "keys"),
+        "User bob has 2 active access keys",
+        {"owner": "team-a"},
+    ),
+    (
+        make_inventory(_bob(make_key("AKIABOB", age=30, active=False))),
+        ("inactive_access_key", Severity.LOW, "1.12", "bob", "AKIABOB", 30, 0, "days"),
+        "Inactive access key (30 days old) should be deleted",
+        {"owner": "team-a"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("inventory", "fields", "message", "tags"), WHOLE_FINDINGS, ids=RULE_IDS)
+def test_each_rule_reports_the_whole_finding(inventory, fields, message, tags):
+    rule_id, severity, cis, user, key, measured, threshold, unit = fields
+    # When the account is evaluated
+    (finding,) = evaluate(inventory, THRESHOLDS, NOW)
+    # Then the finding names the account, user and key, the figure against its threshold, and the owner
+    assert finding == Finding(
+        finding_id=finding_id(ACCOUNT, user, key, rule_id),
+        rule_id=rule_id,
+        severity=severity,
+        cis_control=cis,
+        account_id=ACCOUNT,
+        user_name=user,
+        access_key_id=key,
+        measured_value=measured,
+        threshold=threshold,
+        unit=unit,
+        message=message,
+        tags=tags,
+    )
+    assert finding.tags == tags
+
+
+def test_finding_carries_the_account_it_was_found_in():
     inventory = make_inventory(
         make_user("bob", keys=(make_key("AKIABOB", age=120, used=2),)), account_id="222222222222"
     )
-    (finding,) = evaluate(inventory, Thresholds(max_key_age_days=100), NOW)
-    assert finding.account_id == "222222222222"
-    assert finding.user_name == "bob"
-    assert finding.access_key_id == "AKIABOB"
-    assert (finding.measured_value, finding.threshold, finding.unit) == (120, 100, "days")
-    assert finding.cis_control == "1.14"
-    assert finding.severity is Severity.MEDIUM
+    assert pinned(inventory, Thresholds(max_key_age_days=100)) == [
+        ("access_key_too_old", "222222222222", "bob", "AKIABOB", 120, 100)
+    ]
 
 
 def test_thresholds_are_configurable():
     inventory = make_inventory(make_user(keys=(make_key(age=31, used=1),)))
-    assert rules_found(
-        inventory, Thresholds(max_key_age_days=30, unused_key_days=45, never_used_grace_days=7)
-    ) == ["access_key_too_old"]
+    thresholds = Thresholds(max_key_age_days=30, unused_key_days=45, never_used_grace_days=7)
+    assert pinned(inventory, thresholds) == [("access_key_too_old", ACCOUNT, "alice", KEY, 31, 30)]
 
 
 def test_clean_user_has_no_findings():
     inventory = make_inventory(make_user(console=True, mfa=True, keys=(make_key(age=10, used=0),)))
-    assert rules_found(inventory) == []
+    assert pinned(inventory) == []
 
 
-def test_finding_ids_are_stable_and_distinct():
-    assert finding_id("111111111111", "bob", "AKIA1", "access_key_too_old") == finding_id(
-        "111111111111", "bob", "AKIA1", "access_key_too_old"
-    )
+def test_finding_ids_are_stable_across_releases():
+    # Reports, history and the new/resolved comparison key on these ids: a change marks every finding new.
+    assert finding_id("111111111111", "bob", "AKIA1", "access_key_too_old") == "d26e68675d4eb77727578cf4"
+    assert finding_id("111111111111", None, None, "root_access_key_present") == "41c3e5fad2034a437543f7ef"
+    assert finding_id("111111111111", "bob", None, "user_two_active_keys") == "903009e7168c4245add4643e"
+
+
+def test_finding_ids_are_distinct_per_account_user_key_and_rule():
     ids = {finding_id("111111111111", "bob", "AKIA1", rule) for rule in RULE_IDS}
-    ids.add(finding_id("222222222222", "bob", "AKIA1", "access_key_too_old"))
-    assert len(ids) == len(RULE_IDS) + 1
-
-
-def test_evaluation_does_not_depend_on_the_wall_clock():
-    inventory = make_inventory(make_user(keys=(make_key(age=95, used=50),)))
-    first = evaluate(inventory, THRESHOLDS, NOW)
-    assert first == evaluate(inventory, THRESHOLDS, NOW)
+    ids |= {
+        finding_id("222222222222", "bob", "AKIA1", "access_key_too_old"),
+        finding_id("111111111111", "carol", "AKIA1", "access_key_too_old"),
+        finding_id("111111111111", "bob", "AKIA2", "access_key_too_old"),
+    }
+    assert len(ids) == len(RULE_IDS) + 3
 
 
 @pytest.mark.parametrize(("root_mfa", "expected"), [(True, []), (False, ["root_mfa_disabled"])])
@@ -180,6 +302,10 @@ def test_a_password_never_used_counts_from_when_it_was_set(set_days_ago, reporte
     )
 
 
+def rules_found(inventory) -> list[str]:
+    return [finding.rule_id for finding in evaluate(inventory, THRESHOLDS, NOW)]
+
+
 def test_users_without_a_password_have_no_password_finding():
     inventory = make_inventory(make_user("svc", console=False, password_used=None))
     assert rules_found(inventory) == []
@@ -220,3 +346,78 @@ def test_cis_mapping_names_its_benchmark_and_covers_every_rule():
         "user_two_active_keys": "1.13",
         "inactive_access_key": "",
     }
+def test_two_users_findings_of_one_rule_have_distinct_ids():
+    # Given two users each with an old key: their findings must not collapse into one id
+    inventory = make_inventory(
+        make_user("bob", keys=(make_key("AKIABOB", age=100),)),
+        make_user("carol", keys=(make_key("AKIACAROL", age=100),)),
+    )
+    findings = evaluate(inventory, THRESHOLDS, NOW)
+    assert [f.finding_id for f in findings] == [
+        finding_id(ACCOUNT, "bob", "AKIABOB", "access_key_too_old"),
+        finding_id(ACCOUNT, "carol", "AKIACAROL", "access_key_too_old"),
+    ]
+
+
+def test_days_between_counts_whole_days_and_never_goes_negative():
+    assert days_between(NOW - timedelta(days=3, hours=23), NOW) == 3
+    assert days_between(NOW, NOW) == 0
+    # a key created "after" now (clock skew between IAM and the job) is 0 days old, not -1
+    assert days_between(NOW + timedelta(hours=2), NOW) == 0
+
+
+class _PoisonedClock(datetime):
+    """Stands in for `datetime` inside the rules module: reading the wall clock fails the test."""
+
+    @classmethod
+    def now(cls, tz=None):
+        raise AssertionError("a rule read the wall clock (datetime.now)")
+
+    @classmethod
+    def utcnow(cls):
+        raise AssertionError("a rule read the wall clock (datetime.utcnow)")
+
+    @classmethod
+    def today(cls):
+        raise AssertionError("a rule read the wall clock (datetime.today)")
+
+
+def _every_rule_fires(now: datetime):
+    keys = (
+        make_key("AKIAOLD", age=200, used=None, now=now),
+        make_key("AKIAIDLE", age=60, used=50, now=now),
+        make_key("AKIAOFF", age=30, active=False, now=now),
+    )
+    return make_inventory(make_user("bob", keys=keys, console=True), root_keys=True)
+
+
+def test_evaluation_does_not_depend_on_the_wall_clock(monkeypatch):
+    # Given the clock poisoned inside the rules module, and `now` twenty-five years in the past,
+    # so that a rule reading the real clock would both fail and measure ~9000 more days
+    monkeypatch.setattr(rules, "datetime", _PoisonedClock)
+    past = datetime(2001, 3, 4, 5, 6, tzinfo=UTC)
+    # When every rule is evaluated at that `now`
+    findings = pinned(_every_rule_fires(past), now=past)
+    # Then the figures are those of the injected `now`, exactly
+    assert findings == [
+        ("root_access_key_present", ACCOUNT, None, None, 1, 0),
+        ("console_user_without_mfa", ACCOUNT, "bob", None, 0, 1),
+        ("access_key_too_old", ACCOUNT, "bob", "AKIAOLD", 200, 90),
+        ("access_key_unused", ACCOUNT, "bob", "AKIAIDLE", 50, 45),
+        ("access_key_never_used", ACCOUNT, "bob", "AKIAOLD", 200, 7),
+        ("user_two_active_keys", ACCOUNT, "bob", None, 2, 1),
+        ("inactive_access_key", ACCOUNT, "bob", "AKIAOFF", 30, 0),
+    ]
+
+
+def test_the_poisoned_clock_catches_a_rule_that_reads_it(monkeypatch):
+    # Given a rule that asks the rules module's datetime for the time, and the poisoned clock
+    def reads_the_clock(inventory, thresholds, now):
+        rules.datetime.now(UTC)
+        return []
+
+    monkeypatch.setattr(rules, "datetime", _PoisonedClock)
+    monkeypatch.setattr(rules, "CHECKS", (*rules.CHECKS, reads_the_clock))
+    # Then evaluating fails, so the test above can fail
+    with pytest.raises(AssertionError, match="wall clock"):
+        evaluate(_every_rule_fires(NOW), THRESHOLDS, NOW)
