@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 import boto3
 import pytest
 
+from iam_inventory.config.events import RunRequest
+from iam_inventory.config.settings import Settings
+from iam_inventory.models import Account, RunResult
+from iam_inventory.pipeline.job import build_run_context
+from iam_inventory.pipeline.run import account_plan
+from iam_inventory.pipeline.runtime import open_runtime
+from iam_inventory.pipeline.scan import scan_account
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Simulator, seed_estate
 from iam_inventory_sim.demo import simulator_environment
+from tests.builders import NOW
 
 REPORT_BUCKET = "iam-inventory-test-reports"
 
@@ -99,3 +107,17 @@ def record_assume_role(simulator: Simulator) -> list[str]:
         )
     )
     return seen
+
+
+def scan_in_memory(settings: Settings, run_id: str, accounts: Sequence[str]) -> RunResult:
+    """Scan `accounts` through the run's own unit of work (scan_account) and hold the scans as one
+    in-memory run: for tests of what collection and evaluation produce, without publishing anything."""
+    context = build_run_context(RunRequest(run_id=run_id, dry_run=True), settings, NOW, "request-id")
+    plan = account_plan(open_runtime(settings), context, None)
+    scans = [scan_account(plan, Account(account_id)) for account_id in accounts]
+    return RunResult(
+        context=context,
+        accounts=[scan.result for scan in scans],
+        findings=[finding for scan in scans for finding in scan.findings],
+        finished_at=NOW,
+    )

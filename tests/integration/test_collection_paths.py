@@ -8,18 +8,14 @@ from dataclasses import replace
 
 import pytest
 
-from iam_inventory.config.events import RunRequest
 from iam_inventory.config.settings import Settings
 from iam_inventory.models import CollectionPath, RunResult
-from iam_inventory.pipeline.finalize import Outputs
-from iam_inventory.pipeline.job import run_job
-from iam_inventory.pipeline.runtime import open_runtime
 from iam_inventory.publish.document import build_report
 from iam_inventory.publish.report import finding_entry
 from iam_inventory.publish.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
 from iam_inventory_sim import expected_findings as planted_findings
-from tests.builders import NOW
+from tests.integration.conftest import scan_in_memory
 
 
 def estate() -> tuple[AccountSpec, ...]:
@@ -72,19 +68,20 @@ def estate() -> tuple[AccountSpec, ...]:
 def run(
     mode: str, run_id: str = "paths", tag_keys: str = "owner,team", accounts: tuple[str, ...] | None = None
 ) -> RunResult:
-    """One dry run with COLLECTION_MODE (and USER_TAG_KEYS) set, over `accounts` (default: the estate's)."""
+    """Scan `accounts` (default: the estate's) with COLLECTION_MODE and USER_TAG_KEYS set, through the
+    run's own unit of work (scan_account), and gather the scans as one in-memory run."""
+    ids = accounts or tuple(account.account_id for account in estate())
     settings = Settings.from_env(
         {
             **os.environ,
-            "ACCOUNT_IDS": ",".join(accounts or [account.account_id for account in estate()]),
+            "ACCOUNT_IDS": ",".join(ids),
             "EXTERNAL_ID": DEMO_EXTERNAL_ID,
             "COLLECTION_MODE": mode,
             "USER_TAG_KEYS": tag_keys,
             "WORKERS": "3",
         }
     )
-    request = RunRequest(run_id=run_id, dry_run=True)
-    return run_job(request, open_runtime(settings), lambda: NOW, "request-id", Outputs())
+    return scan_in_memory(settings, run_id, ids)
 
 
 def comparable(result: RunResult) -> list[dict]:

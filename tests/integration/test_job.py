@@ -115,8 +115,8 @@ def test_scheduled_run_writes_report_csv_latest_and_metrics(
         f"{folder}/history.json",
         f"{folder}/index.html",
         f"{folder}/inventory.csv",
-        f"{folder}/manifest.json.gz",
         f"{folder}/inventory.jsonl",
+        f"{folder}/manifest.json.gz",
         f"{folder}/report.json",
         f"{folder}/state.jsonl.gz",
     ]

@@ -15,11 +15,8 @@ from datetime import timedelta
 
 import pytest
 
-from iam_inventory.config.events import RunRequest
 from iam_inventory.config.settings import Settings
 from iam_inventory.models import AccountResult, RunResult
-from iam_inventory.pipeline.finalize import Outputs
-from iam_inventory.pipeline.job import run_job
 from iam_inventory_sim import (
     DEMO_EXTERNAL_ID,
     AccountSpec,
@@ -31,6 +28,7 @@ from iam_inventory_sim import (
     set_password_dates,
 )
 from tests.builders import NOW
+from tests.integration.conftest import scan_in_memory
 
 ACCOUNT = "111111111111"
 
@@ -40,7 +38,7 @@ def run(run_id: str) -> RunResult:
     settings = Settings.from_env(
         {**os.environ, "ACCOUNT_IDS": ACCOUNT, "EXTERNAL_ID": DEMO_EXTERNAL_ID, "USER_TAG_KEYS": "owner,team"}
     )
-    return run_job(RunRequest(run_id=run_id, dry_run=True), settings, lambda: NOW, "request-id", Outputs())
+    return scan_in_memory(settings, run_id, (ACCOUNT,))
 
 
 def found(result: RunResult) -> set[tuple[str | None, str | None, str]]:

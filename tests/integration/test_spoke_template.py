@@ -118,11 +118,12 @@ def spokes(simulator, seed) -> tuple[str, ...]:
 def recorded_run(spokes: tuple[str, ...], env: dict[str, str]) -> Iterator[RecordingFactory]:
     settings = Settings.from_env({"ACCOUNT_IDS": ",".join(spokes), "EXTERNAL_ID": DEMO_EXTERNAL_ID, **env})
     factory = RecordingFactory(settings)
-    result = run_job(
+    outcome = run_job(
         RunRequest(dry_run=True), open_runtime(settings, factory), lambda: NOW, "drift", Outputs()
     )
-    assert {item.status for item in result.accounts} == {"scanned"}, [
-        (item.account.account_id, item.error_code) for item in result.accounts
+    accounts = outcome.report["accounts"]
+    assert {item["status"] for item in accounts} == {"scanned"}, [
+        (item["account_id"], item["error_code"]) for item in accounts
     ]
     yield factory
 
