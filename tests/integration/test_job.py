@@ -87,7 +87,7 @@ def load_event(name: str) -> dict:
 
 
 def test_scheduled_run_writes_report_csv_latest_and_metrics(
-    configured, report_bucket, lambda_context, capsys
+    configured, report_bucket, lambda_context, capsys, caplog
 ):
     # Given the estate and the scheduled event
     # When the handler runs
@@ -169,15 +169,19 @@ def test_scheduled_run_writes_report_csv_latest_and_metrics(
         assert row["severity"] == finding["severity"]
 
     # And the EMF metrics carry run totals and one blob per account
-    blobs = emf_blobs(capsys.readouterr().out)
+    output = capsys.readouterr().out
+    blobs = emf_blobs(output)
     totals = next(blob for blob in blobs if "AccountsScanned" in blob)
     assert (totals["AccountsExpected"], totals["AccountsScanned"], totals["AccountsFailed"]) == (5, 3, 2)
     assert totals["Users"] == 131 + 5 + 1
     assert totals["Findings"] == len(found)
-    per_account = {blob["AccountId"]: blob for blob in blobs if "AccountId" in blob}
-    assert set(per_account) == {a.account_id for a in estate()}
-    assert per_account["444444444444"]["ScanFailed"] == 1
-    assert per_account["111111111111"]["Users"] == 131
+    # (per-account AccountId metrics are billed one custom metric each: off unless PER_ACCOUNT_METRICS)
+    assert [blob for blob in blobs if "AccountId" in blob] == []
+    # And the per-account figures are in the structured log instead, one record per account
+    figures = {r.account_id: r for r in caplog.records if r.getMessage() == "account figures"}
+    assert set(figures) == {a.account_id for a in estate()}
+    assert (figures["444444444444"].scan_failed, figures["444444444444"].status) == (1, "failed")
+    assert (figures["111111111111"].users, figures["111111111111"].scan_failed) == (131, 0)
     by_rule = {blob["RuleId"]: blob["FindingsByRule"] for blob in blobs if "RuleId" in blob}
     assert by_rule["access_key_unused"] == 1
     assert by_rule["root_access_key_present"] == 1
@@ -291,3 +295,17 @@ def test_a_manual_recheck_does_not_become_the_next_scheduled_runs_baseline(
     # Then it compares with the previous scheduled run: nothing new, nothing (spuriously) resolved
     assert second["changes"] == {"previous_run_id": first["run_id"], "new": 0, "resolved": 0}
     assert read_s3_json(report_bucket, "iam-inventory/latest.json")["run_id"] == second["run_id"]
+
+
+def test_per_account_metrics_are_opt_in(configured, lambda_context, monkeypatch, capsys):
+    # Given PER_ACCOUNT_METRICS switched on
+    monkeypatch.setenv("PER_ACCOUNT_METRICS", "true")
+    # When the scheduled event runs
+    invoke(load_event("scheduled.json"), lambda_context)
+    # Then each account also gets an EMF blob with an AccountId dimension
+    per_account = {
+        blob["AccountId"]: blob for blob in emf_blobs(capsys.readouterr().out) if "AccountId" in blob
+    }
+    assert set(per_account) == {a.account_id for a in estate()}
+    assert per_account["444444444444"]["ScanFailed"] == 1
+    assert per_account["111111111111"]["Users"] == 131

@@ -96,7 +96,9 @@ def finalize_run(
         for scan in scans():
             writer.add(scan)
             if outputs.metrics is not None and not context.dry_run:
-                publish_account_metrics(scan.result, len(scan.findings), outputs.metrics)
+                publish_account_metrics(
+                    scan.result, len(scan.findings), outputs.metrics, settings.per_account_metrics
+                )
         header = comparison.previous.header
         written = writer.finish(clock(), header.history if header else ())
         published: dict[str, str] = {}

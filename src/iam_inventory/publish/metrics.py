@@ -4,21 +4,41 @@ from __future__ import annotations
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, Metrics, MetricUnit, single_metric
 
+from iam_inventory.core.observability import logger
 from iam_inventory.evaluate.changes import RunStatus
 from iam_inventory.evaluate.rules import RULE_IDS
 from iam_inventory.models import AccountResult, AccountStatus
 from iam_inventory.publish.report import RunTotals
 
 
-def publish_account_metrics(item: AccountResult, findings: int, metrics: Metrics) -> None:
-    """One EMF blob with an AccountId dimension for one account."""
+def publish_account_metrics(
+    item: AccountResult, findings: int, metrics: Metrics, with_dimension: bool = False
+) -> None:
+    """One account's figures: always a structured log record (free, queryable with Logs Insights), and
+    only when `with_dimension` an EMF blob with an AccountId dimension (each one a billed custom metric)."""
+    inventory = item.inventory
+    users = len(inventory.users) if inventory is not None else 0
+    active = sum(1 for user in inventory.users for key in user.access_keys if key.active) if inventory else 0
+    failed = int(item.status is AccountStatus.FAILED)
+    logger.info(
+        "account figures",
+        extra={
+            "account_id": item.account.account_id,
+            "status": item.status.value,
+            "users": users,
+            "active_access_keys": active,
+            "findings": findings,
+            "scan_failed": failed,
+        },
+    )
+    if not with_dimension:
+        return
     per_account = EphemeralMetrics(namespace=metrics.namespace, service=metrics.service)
     per_account.add_dimension(name="AccountId", value=item.account.account_id)
-    per_account.add_metric("ScanFailed", MetricUnit.Count, int(item.status is AccountStatus.FAILED))
-    if item.inventory is not None:
-        keys = [key for user in item.inventory.users for key in user.access_keys]
-        per_account.add_metric("Users", MetricUnit.Count, len(item.inventory.users))
-        per_account.add_metric("ActiveAccessKeys", MetricUnit.Count, sum(1 for key in keys if key.active))
+    per_account.add_metric("ScanFailed", MetricUnit.Count, failed)
+    if inventory is not None:
+        per_account.add_metric("Users", MetricUnit.Count, users)
+        per_account.add_metric("ActiveAccessKeys", MetricUnit.Count, active)
         per_account.add_metric("Findings", MetricUnit.Count, findings)
     per_account.flush_metrics()
 
