@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from iam_inventory.config.settings import (
-    AccountSource,
-    ConfigError,
-    RetryMode,
-    Settings,
-    describe_validation_error,
-)
+from iam_inventory.config.settings import AccountSource, ConfigError, RetryMode, Settings
+from iam_inventory.config.validation import describe_validation_error
 
 
 def test_defaults_are_the_documented_ones():
@@ -150,10 +145,10 @@ def test_bad_account_id_gets_one_line_naming_variable_rule_and_value():
 
 
 def test_every_bad_variable_is_listed_on_the_same_line():
-    assert _config_error({"INCLUDE_OUS": "ou-bad", "WORKERS": "0"}) == (
+    assert _config_error({"INCLUDE_OUS": "ou-bad", "WORKERS": "-1"}) == (
         "invalid configuration: environment variable INCLUDE_OUS.0: must be an OU id (ou-xxxx-xxxxxxxx) "
         "or the root id (r-xxxx) (got 'ou-bad'); "
-        "environment variable WORKERS: Input should be greater than or equal to 1 (got '0')"
+        "environment variable WORKERS: Input should be greater than or equal to 0 (got '-1')"
     )
 
 

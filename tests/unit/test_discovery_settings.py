@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from iam_inventory.config.settings import AccountFilters, ConfigError, Settings
+from iam_inventory.config.filters import AccountFilters
+from iam_inventory.config.settings import ConfigError, Settings
 from iam_inventory.discover.accounts import Discovery, DiscoveryError, OrganizationAccount, skip_reason
 from iam_inventory.models import Account, AccountResult, AccountStatus
 

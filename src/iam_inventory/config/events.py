@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from iam_inventory.config.settings import AccountId, describe_validation_error
+from iam_inventory.config.settings import AccountId
+from iam_inventory.config.validation import describe_validation_error
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.models import Thresholds
 

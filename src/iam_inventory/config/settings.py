@@ -5,31 +5,28 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from iam_inventory.config.concurrency import MAX_POOL, account_pool_size
+from iam_inventory.config.filters import AccountFilters, split_tag
+from iam_inventory.config.validation import (
+    ACCOUNT_ID_PATTERN,
+    ACCOUNT_TAG_PATTERN,
+    OU_ID_PATTERN,
+    ROLE_ARN_PATTERN,
+    ROLE_NAME_PATTERN,
+    ROLE_PATH_PATTERN,
+    S3_URI_PATTERN,
+    SECRET_VARIABLES,
+    describe_validation_error,
+)
 from iam_inventory.core.errors import IamInventoryError
-from iam_inventory.core.text import shorten_repr
 from iam_inventory.evaluate.owners import OwnerConfig
 from iam_inventory.evaluate.sla import SlaPolicy, parse_sla_days
 from iam_inventory.models import Thresholds
-
-ACCOUNT_ID_PATTERN = r"^\d{12}$"
-_ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"
-_ROLE_PATH_PATTERN = r"^/([\x21-\x7e]*/)?$"
-# Organizations ids: a root (r-...) or an OU (ou-<root part>-<ou part>).
-OU_ID_PATTERN = r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"
-_ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/([\x21-\x7e]*/)?[\w+=,.@-]{1,64}$"
-# key=value: a non-empty key without '=', then any value; commas separate pairs, so neither holds one.
-_ACCOUNT_TAG_PATTERN = r"^[^=,]+=[^,]*$"
-_S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$"
-# Values of these variables must never be echoed back in an error message.
-_SECRET_VARIABLES = frozenset({"EXTERNAL_ID"})
-_MAX_PROBLEMS = 5  # a longer error message is read by nobody
 
 
 class ConfigError(IamInventoryError, ValueError):
@@ -59,7 +56,7 @@ class RetryMode(StrEnum):
 
 AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]
 OrganizationalUnitId = Annotated[str, Field(pattern=OU_ID_PATTERN)]
-AccountTag = Annotated[str, Field(pattern=_ACCOUNT_TAG_PATTERN)]
+AccountTag = Annotated[str, Field(pattern=ACCOUNT_TAG_PATTERN)]
 # IAM tag keys: 1-128 of letters, digits, spaces and _.:/=+-@
 TagKey = Annotated[str, Field(pattern=r"^[\w .:/=+@-]+$", max_length=128)]
 
@@ -78,7 +75,7 @@ class Settings(BaseModel):
     account_ids_parameter: str | None = Field(None, alias="ACCOUNT_IDS_PARAMETER", min_length=1)
     """Name of an SSM String/StringList parameter holding the ids (exclusive with ACCOUNT_IDS)."""
     organization_reader_role_arn: str | None = Field(
-        None, alias="ORGANIZATION_READER_ROLE_ARN", pattern=_ROLE_ARN_PATTERN
+        None, alias="ORGANIZATION_READER_ROLE_ARN", pattern=ROLE_ARN_PATTERN
     )
     """Role assumed for Organizations calls when the hub is neither management nor delegated admin."""
     include_ous: tuple[OrganizationalUnitId, ...] = Field((), alias="INCLUDE_OUS")
@@ -93,9 +90,9 @@ class Settings(BaseModel):
     """An account with any of these `key=value` tags is skipped; exclusion beats inclusion."""
     scan_hub_account: bool = Field(False, alias="SCAN_HUB_ACCOUNT")
     """Scan the hub's own account when Organizations lists it (it then needs the spoke role too)."""
-    role_name: str = Field("IAMListRole", alias="ROLE_NAME", pattern=_ROLE_NAME_PATTERN)
+    role_name: str = Field("IAMListRole", alias="ROLE_NAME", pattern=ROLE_NAME_PATTERN)
     """Name of the spoke role the hub assumes in every account."""
-    role_path: str = Field("/", alias="ROLE_PATH", pattern=_ROLE_PATH_PATTERN, max_length=512)
+    role_path: str = Field("/", alias="ROLE_PATH", pattern=ROLE_PATH_PATTERN, max_length=512)
     """Path of the spoke role, e.g. `/security/`."""
     external_id_parameter: str | None = Field(None, alias="EXTERNAL_ID_PARAMETER", min_length=1)
     """Name of the SSM SecureString holding the ExternalId; unset means no ExternalId is sent."""
@@ -145,7 +142,7 @@ class Settings(BaseModel):
     # Outputs for the security team (issue 4).
     user_tag_keys: tuple[TagKey, ...] = Field(("owner", "team"), alias="USER_TAG_KEYS", max_length=20)
     """User tag keys carried into every output (up to 20); `none` switches ListUserTags off."""
-    console_role_name: str | None = Field(None, alias="CONSOLE_ROLE_NAME", pattern=_ROLE_NAME_PATTERN)
+    console_role_name: str | None = Field(None, alias="CONSOLE_ROLE_NAME", pattern=ROLE_NAME_PATTERN)
     """Role named in the HTML report's console switch-role links (default: the spoke role)."""
     notify_topic_arn: str | None = Field(
         None, alias="NOTIFY_TOPIC_ARN", pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
@@ -165,7 +162,7 @@ class Settings(BaseModel):
     """JSON map of OU path to owner, e.g. {"Root/Workloads": "team-x"}; the longest matching prefix wins."""
     sla_days: dict[str, Any] = Field(default_factory=dict, alias="SLA_DAYS")
     """JSON map of severity to days before a finding is overdue (default 7, 30, 90, 180: critical to low)."""
-    exceptions_s3_uri: str | None = Field(None, alias="EXCEPTIONS_S3_URI", pattern=_S3_URI_PATTERN)
+    exceptions_s3_uri: str | None = Field(None, alias="EXCEPTIONS_S3_URI", pattern=S3_URI_PATTERN)
     """s3://bucket/key of the risk exceptions file (docs/remediation.md)."""
     exceptions_parameter: str | None = Field(None, alias="EXCEPTIONS_PARAMETER", min_length=1)
     """SSM parameter holding the risk exceptions file (instead of EXCEPTIONS_S3_URI)."""
@@ -280,8 +277,8 @@ class Settings(BaseModel):
             include_ous=self.include_ous,
             exclude_ous=frozenset(self.exclude_ous),
             exclude_accounts=frozenset(self.exclude_accounts),
-            include_tags=frozenset(_split_tag(tag) for tag in self.include_account_tags),
-            exclude_tags=frozenset(_split_tag(tag) for tag in self.exclude_account_tags),
+            include_tags=frozenset(split_tag(tag) for tag in self.include_account_tags),
+            exclude_tags=frozenset(split_tag(tag) for tag in self.exclude_account_tags),
             scan_hub_account=self.scan_hub_account,
         )
 
@@ -299,60 +296,5 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as error:
-            detail = describe_validation_error(error, "environment variable", _SECRET_VARIABLES)
+            detail = describe_validation_error(error, "environment variable", SECRET_VARIABLES)
             raise ConfigError(f"invalid configuration: {detail}") from None
-
-
-@dataclass(frozen=True, slots=True)
-class AccountFilters:
-    """Which discovered Organizations accounts are in scope; tags are (key, value) pairs."""
-
-    include_ous: tuple[str, ...] = ()
-    exclude_ous: frozenset[str] = frozenset()
-    exclude_accounts: frozenset[str] = frozenset()
-    include_tags: frozenset[tuple[str, str]] = frozenset()
-    exclude_tags: frozenset[tuple[str, str]] = frozenset()
-    scan_hub_account: bool = False
-
-
-def _split_tag(tag: str) -> tuple[str, str]:
-    key, _, value = tag.partition("=")
-    return key.strip(), value.strip()
-
-
-_PATTERN_HINTS = {
-    OU_ID_PATTERN: "must be an OU id (ou-xxxx-xxxxxxxx) or the root id (r-xxxx)",
-    _ACCOUNT_TAG_PATTERN: "must be key=value",
-    _S3_URI_PATTERN: "must be s3://bucket/key",
-    _ROLE_ARN_PATTERN: "must be an IAM role ARN (arn:aws:iam::123456789012:role/Name)",
-}
-
-
-def describe_validation_error(
-    error: ValidationError, what: str, secret_fields: frozenset[str] = frozenset()
-) -> str:
-    """Turn a pydantic error into one readable line per problem, naming the field, never echoing secrets."""
-    problems = []
-    for item in error.errors(include_url=False):
-        location = ".".join(str(part) for part in item["loc"]) or "(settings)"
-        detail = item["msg"].removeprefix("Value error, ")
-        if (
-            item["type"] == "string_pattern_mismatch"
-            and item.get("ctx", {}).get("pattern") == ACCOUNT_ID_PATTERN
-        ):
-            detail = "must be a 12-digit AWS account ID"
-        elif (
-            item["type"] == "string_pattern_mismatch" and item.get("ctx", {}).get("pattern") in _PATTERN_HINTS
-        ):
-            detail = _PATTERN_HINTS[item["ctx"]["pattern"]]
-        shown = ""
-        if (
-            location not in secret_fields
-            and item["type"] not in {"missing", "extra_forbidden"}
-            and item["loc"]
-        ):
-            shown = f" (got {shorten_repr(item['input'])})"
-        problems.append(f"{what} {location}: {detail}{shown}")
-    if len(problems) > _MAX_PROBLEMS:
-        problems[_MAX_PROBLEMS:] = [f"and {len(problems) - _MAX_PROBLEMS} more problems"]
-    return "; ".join(problems)

@@ -12,7 +12,9 @@ from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
 from iam_inventory.assume.clients import ClientFactory, assume_spoke_role
-from iam_inventory.config.settings import ACCOUNT_ID_PATTERN, AccountFilters, AccountSource, Settings
+from iam_inventory.config.filters import AccountFilters
+from iam_inventory.config.settings import AccountSource, Settings
+from iam_inventory.config.validation import ACCOUNT_ID_PATTERN
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.core.observability import logger
 from iam_inventory.models import Account, AccountResult, AccountStatus
