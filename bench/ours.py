@@ -40,8 +40,9 @@ def main() -> None:
             scan_phase["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     started = time.monotonic()
-    result = run_job(
-        RunRequest(run_id=args.run_id),
+    # As the schedule runs it: each run becomes the baseline the next one compares with.
+    outcome = run_job(
+        RunRequest(source="schedule", run_id=args.run_id),
         runtime,
         lambda: datetime.now(UTC),
         "bench",
@@ -49,8 +50,9 @@ def main() -> None:
     )
     wall = time.monotonic() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    summary = run_summary(result)
-    accounts = len(result.accounts)
+    summary = run_summary(outcome)
+    entries = outcome.report["accounts"]
+    accounts = len(entries)
     print(
         json.dumps(
             {
@@ -62,17 +64,17 @@ def main() -> None:
                 "statuses": {
                     status: count for status, count in summary["accounts"].items() if status != "expected"
                 },
-                "paths": dict(Counter(str(item.collection_path) for item in result.accounts)),
+                "paths": dict(Counter(str(entry["collection_path"]) for entry in entries)),
                 "users": summary["users"],
                 "keys": summary["access_keys"],
                 "findings": summary["findings"]["total"],
                 "api_calls": summary["api_calls"],
                 "retried_calls": summary["retried_calls"],
-                "calls_by_account": {item.account.account_id: item.api_calls for item in result.accounts},
+                "calls_by_account": {entry["account_id"]: entry["api_calls"] for entry in entries},
                 # Calls that confirmed report-based findings live (part of api_calls; 0 when the run
                 # generated every report), per account, for bench to print beside the calls.
                 "verification_calls_by_account": {
-                    item.account.account_id: item.verification_calls for item in result.accounts
+                    entry["account_id"]: entry["verification_calls"] for entry in entries
                 },
             }
         )
