@@ -61,4 +61,5 @@ def notify_new_findings(sns: BaseClient, topic_arn: str, new: NewFindings) -> st
     if rendered is None:
         return None
     subject, message = rendered
-    return sns.publish(TopicArn=topic_arn, Subject=subject, Message=message)["MessageId"]
+    message_id: str = sns.publish(TopicArn=topic_arn, Subject=subject, Message=message)["MessageId"]
+    return message_id
