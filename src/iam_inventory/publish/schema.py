@@ -11,7 +11,9 @@ from typing import Any
 @cache
 def report_schema() -> dict[str, Any]:
     """The committed JSON Schema of report.json."""
-    schema: dict[str, Any] = json.loads(files("iam_inventory").joinpath("schemas/report.schema.json").read_text())
+    schema: dict[str, Any] = json.loads(
+        files("iam_inventory").joinpath("schemas/report.schema.json").read_text()
+    )
     return schema
 
 
