@@ -116,6 +116,14 @@ def describe(
         f"{ours.keys}/{expected_keys} keys, {ours.accounts_done}/{size.accounts} accounts scanned)"
     )
     lines.append(f"-- calls per account (ours, mean): {ours.calls / size.accounts:.1f}")
+    # No run can beat its largest account: IAM serves that account's calls at `rate` per second at best.
+    largest = max(sum(ops.values()) for ops in ours.by_account.values()) if ours.by_account else 0
+    if largest:
+        bound = largest / args.rate
+        lines.append(
+            f"-- bound set by the largest account: {largest} calls / {args.rate:g} req/s = {bound:.1f} s; "
+            f"ours took {ours.wall / bound:.2f}x that"
+        )
     if args.mode == "auto":
         over = sum(
             1
