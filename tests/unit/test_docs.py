@@ -87,3 +87,15 @@ def test_samconfig_deploys_no_placeholder_accounts_and_the_template_names_the_mi
     description = rule["Assertions"][0]["AssertDescription"]
     assert "AccountIds or AccountIdsParameter" in description
     assert description in (ROOT / "docs" / "deploy.md").read_text().replace("\n", " ").replace("*", "")
+
+
+def test_the_deploy_guide_lists_exactly_the_spoke_roles_actions():
+    # Given the actions spoke/template.yaml grants, and those docs/deploy.md's permission table names
+    from tests.cfn_template import granted_actions, load_spoke_template
+
+    granted = granted_actions(load_spoke_template())
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    table = text[text.index("| action | resource | used for |") :].split("\n\n", 1)[0]
+    documented = set(re.findall(r"`(iam:[A-Za-z]+)`", table))
+    # Then they are the same set: the guide never drifts from what the role can do
+    assert documented == granted
