@@ -87,7 +87,18 @@ def test_findings_csv_keeps_the_1_0_columns_in_front():
         "unit",
         "message",
     )
-    assert FINDINGS_CSV_COLUMNS[12:] == ("tags", "first_seen_at", "is_new")
+    assert FINDINGS_CSV_COLUMNS[12:15] == ("tags", "first_seen_at", "is_new")
+    # 1.3 appends owner, privilege, lifecycle, exception and remediation
+    assert FINDINGS_CSV_COLUMNS[15:] == (
+        "owner",
+        "owner_source",
+        "privileged",
+        "days_open",
+        "overdue",
+        "suppressed_by",
+        "remediation",
+        "exception_note",
+    )
 
 
 @pytest.mark.parametrize("table", [FINDINGS_TABLE, INVENTORY_TABLE])
@@ -120,9 +131,9 @@ def test_commit_keys_are_deterministic_per_run_and_day():
     assert runs_key(started, run_id) == f"athena/runs/dt=2026-11-23/{run_id}.json"
 
 
-def test_report_1_2_validates_and_carries_tags_status_and_changes():
+def test_report_1_3_validates_and_carries_tags_status_and_changes():
     report = build_report(varied_run())
-    assert report["schema_version"] == "1.2"
+    assert report["schema_version"] == "1.3"
     assert (report["run"]["status"], report["changes"]["state"]["status"]) == ("degraded", "none")
     assert report_schema_errors(report) == []
     evil = next(f for f in report["findings"] if f["user_name"] == "=evil")
@@ -156,17 +167,20 @@ def test_html_escapes_every_value_and_loads_nothing_from_outside():
     assert "default-src 'none'" in page
 
 
-def test_html_shows_counts_and_one_switch_role_link_per_account():
+def test_html_shows_counts_and_a_switch_role_link_per_scanned_account_only():
     report = build_report(varied_run())
     page = render_html(report, history=[], console_role_name="SecurityAudit").decode()
     total = report["summary"]["findings"]["total"]
     assert f'data-count="findings-total">{total}<' in page
     assert 'data-count="severity-critical">1<' in page  # the root access key
     assert 'data-count="accounts-failed">1<' in page
-    for account_id in ("111111111111", "222222222222", "333333333333"):
+    scanned = [item["account_id"] for item in report["accounts"] if item["status"] == "scanned"]
+    for account_id in scanned:
         link = switch_role_link(account_id, "SecurityAudit")
         assert link.replace("&", "&amp;") in page
-    assert page.count("switch role</a>") == 3
+    assert page.count("switch role</a>") == len(scanned) == 1
+    # And without a console role configured, no link at all
+    assert "switch role</a>" not in render_html(report, history=[]).decode()
 
 
 def test_switch_role_link_is_url_encoded():
@@ -207,8 +221,10 @@ def test_run_files_are_rendered_in_publish_order_with_the_state_last():
         "index.html",
         "findings.jsonl",
         "inventory.jsonl",
+        *(f"owners/{entry['file'].split('/')[1]}" for entry in report["owners"]),
         "state.jsonl.gz",
     ]
+    assert {entry["owner"] for entry in report["owners"]} == {"unowned", "<script>alert(1)</script>"}
     history = json.loads(files["history.json"])
     assert history["runs"][-1]["findings"] == report["summary"]["findings"]["total"]
 

@@ -23,7 +23,8 @@ from iam_inventory.publish.rows import (
     inventory_rows,
 )
 from iam_inventory.publish.state import PreviousState
-from iam_inventory.publish.writer import RunWriter, WriterOptions
+from iam_inventory.publish.writer import RunWriter
+from iam_inventory.publish.written import WriterOptions
 
 
 def account_scans(result: RunResult) -> list[AccountScan]:

@@ -35,7 +35,7 @@ def render_html(
     report: dict[str, Any], history: list[dict[str, Any]] | None = None, console_role_name: str | None = None
 ) -> bytes:
     """The page of a report held in memory (the `report` command); publishing streams the same parts."""
-    role = console_role_name or report["run"]["role_name"]
+    role = console_role_name
     names = {account["account_id"]: account["name"] for account in report["accounts"]}
     urgent: Counter[str] = Counter(
         finding["account_id"] for finding in report["findings"] if finding["severity"] in URGENT
@@ -151,9 +151,12 @@ def accounts_close() -> str:
     return "</table>\n"
 
 
-def account_row(account: dict[str, Any], urgent: int, role: str) -> str:
-    """One account's row; `urgent` counts its critical and high findings."""
-    link = switch_role_link(account["account_id"], role, account["name"])
+def account_row(account: dict[str, Any], urgent: int, role: str | None) -> str:
+    """One account's row; `urgent` counts its critical and high findings; a switch-role link when it helps."""
+    link = ""
+    if role and account["status"] == "scanned":
+        url = switch_role_link(account["account_id"], role, account["name"])
+        link = f'<a href="{esc(url)}" rel="noopener noreferrer">switch role</a>'
     error = f"{account['error_code'] or ''} {account['error_message'] or ''}".strip()
     return (
         f'<tr data-account="{esc(account["account_id"])}"><td>{esc(account["account_id"])}</td>'
@@ -163,7 +166,7 @@ def account_row(account: dict[str, Any], urgent: int, role: str) -> str:
         f'<td class="num">{esc(account["findings"])}</td>'
         f'<td class="num">{esc(urgent)}</td>'
         f"<td><small>{esc(error)}</small></td>"
-        f'<td class="nowrap"><a href="{esc(link)}" rel="noopener noreferrer">switch role</a></td></tr>'
+        f'<td class="nowrap">{link}</td></tr>'
     )
 
 

@@ -7,6 +7,8 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+from iam_inventory.evaluate.enrich import ENRICHED_CSV_COLUMNS
+
 FINDINGS_CSV_COLUMNS: tuple[str, ...] = (
     "finding_id",
     "account_id",
@@ -24,6 +26,8 @@ FINDINGS_CSV_COLUMNS: tuple[str, ...] = (
     "tags",
     "first_seen_at",
     "is_new",
+    # Added in schema 1.3: owner, privilege, lifecycle, exception and remediation (evaluate.enrich).
+    *ENRICHED_CSV_COLUMNS,
 )
 INVENTORY_CSV_COLUMNS: tuple[str, ...] = (
     "account_id",
