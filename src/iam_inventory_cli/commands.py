@@ -126,7 +126,12 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     bar = ProgressBar(err)
     findings_csv = io.BytesIO() if args.format == "csv" else None
     try:
-        outputs = Outputs(local_dir=args.out, progress=bar, findings_csv=findings_csv)
+        outputs = Outputs(
+            local_dir=args.out,
+            progress=bar,
+            findings_csv=findings_csv,
+            exceptions_file=getattr(args, "exceptions", None),
+        )
         outcome = run_job(request, runtime, utcnow, str(uuid.uuid4()), outputs)
     finally:
         bar.close()

@@ -112,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--dry-run", action="store_true", help="collect and evaluate, write nothing")
     run.add_argument(
+        "--exceptions",
+        type=Path,
+        metavar="FILE",
+        help="risk exceptions file (docs/remediation.md); an invalid file stops the run before any scan",
+    )
+    run.add_argument(
         "--baseline",
         action="store_true",
         help="move latest.json and be the next run's comparison baseline, as a scheduled run does "

@@ -38,6 +38,8 @@ class UserSpec:
     expect: frozenset[str] = frozenset()
     # Days since the console password was last used; None: never signed in (password set at seeding).
     password_used_days: int | None = None
+    # Member of the group "admins", whose customer-managed policy allows "*" on "*" (privileged).
+    admin: bool = False
 
 
 @dataclass(frozen=True, slots=True)

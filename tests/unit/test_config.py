@@ -134,6 +134,8 @@ def test_comparison_and_status_settings_default_and_parse():
     assert (defaults.carry_over_runs, defaults.max_failed_fraction) == (3, 0.5)
     custom = Settings.from_env({"CARRY_OVER_RUNS": "0", "MAX_FAILED_FRACTION": "0.2"})
     assert (custom.carry_over_runs, custom.max_failed_fraction) == (0, 0.2)
+
+
 def _config_error(environ: dict[str, str]) -> str:
     with pytest.raises(ConfigError) as caught:
         Settings.from_env(environ)

@@ -346,6 +346,8 @@ def test_cis_mapping_names_its_benchmark_and_covers_every_rule():
         "user_two_active_keys": "1.13",
         "inactive_access_key": "",
     }
+
+
 def test_two_users_findings_of_one_rule_have_distinct_ids():
     # Given two users each with an old key: their findings must not collapse into one id
     inventory = make_inventory(
