@@ -195,3 +195,55 @@ def test_the_cli_refuses_an_invalid_exceptions_file_with_exit_2_and_one_line(org
     err = capsys.readouterr().err
     assert err.startswith(f"iam-inventory: exceptions file {bad} is invalid: ")
     assert err.count("\n") == 1
+
+
+def subscribe(sns, sqs, topic: str, name: str, filter_policy: dict) -> str:
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"RawMessageDelivery": "true", "FilterPolicy": json.dumps(filter_policy)},
+    )
+    return queue
+
+
+def bodies(sqs, queue: str) -> list[str]:
+    return [
+        item["Body"]
+        for item in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+
+
+def test_each_owner_gets_its_own_message_and_a_filter_policy_selects_it(organization, tmp_path, monkeypatch):
+    # Given a topic with two filtered subscriptions: team-sandbox's, and high findings in prod
+    import boto3
+
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="findings")["TopicArn"]
+    sandbox = subscribe(sns, sqs, topic, "sandbox", {"owner": ["team-sandbox"]})
+    prod_high = subscribe(sns, sqs, topic, "prod-high", {"severity": ["high"], "account": [PROD]})
+    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
+    # When the first run finds ann's raised key (high, prod) and carl's console user (high, dev)
+    run(tmp_path / "out", organization, "first")
+    # Then each subscription received only its owner's message
+    [to_sandbox] = bodies(sqs, sandbox)
+    assert "of team-sandbox" in to_sandbox
+    assert "carl" in to_sandbox
+    assert "ann" not in to_sandbox
+    [to_prod] = bodies(sqs, prod_high)
+    assert "of ann@example.com" in to_prod
+    assert "[HIGH] access_key_too_old in 111111111111" in to_prod
+
+
+def test_history_keeps_the_trend_per_account_and_per_owner(organization, tmp_path):
+    out = tmp_path / "out"
+    run(out, organization, "first")
+    run(out, organization, "second", days_later=40)
+    runs = json.loads((out / "history.json").read_text())["runs"]
+    assert [entry["run_id"] for entry in runs] == ["first", "second"]
+    assert runs[0]["by_owner"]["team-sandbox"] == 1
+    assert runs[0]["by_account"][PROD] == 2
+    assert runs[0]["suppressed"] == 1
+    assert runs[1]["overdue"] >= 1

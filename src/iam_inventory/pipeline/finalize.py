@@ -220,15 +220,21 @@ def deliver_findings(
     """After the commit of a baseline run: SNS summary of new urgent findings, Security Hub export."""
     delivered: dict[str, str] = {}
     if settings.notify_topic_arn and comparison.previous.comparable:
-        new = NewFindings(
-            run_id=written.report["run"]["run_id"],
-            previous_run_id=written.report["changes"]["previous_run_id"],
-            listed=tuple(written.urgent),
-            total=written.urgent_total,
-            report_location=published.get("index.html") or published.get("report.json"),
-        )
-        message_id = notify_new_findings(factory.hub_client("sns"), settings.notify_topic_arn, new)
-        logger.info("notification", extra={"sent": message_id is not None})
+        sns = factory.hub_client("sns")
+        sent = 0
+        for news in written.urgent:
+            new = NewFindings(
+                run_id=written.report["run"]["run_id"],
+                previous_run_id=written.report["changes"]["previous_run_id"],
+                listed=tuple(news.top.items()),
+                total=news.top.seen,
+                report_location=published.get("index.html") or published.get("report.json"),
+                owner=news.owner,
+                severities=tuple(sorted(news.severities)),
+                accounts=tuple(sorted(news.accounts)),
+            )
+            sent += notify_new_findings(sns, settings.notify_topic_arn, new) is not None
+        logger.info("notification", extra={"sent": sent, "owners": len(written.urgent)})
     elif settings.notify_topic_arn:
         logger.warning("no notification: the previous comparison state is not usable")
     if settings.security_hub_export:

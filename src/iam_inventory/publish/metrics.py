@@ -6,7 +6,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, Metrics, MetricUnit,
 
 from iam_inventory.evaluate.changes import RunStatus
 from iam_inventory.evaluate.rules import RULE_IDS
-from iam_inventory.models import AccountResult, AccountStatus
+from iam_inventory.models import SEVERITY_ORDER, AccountResult, AccountStatus, Severity
 from iam_inventory.publish.report import RunTotals
 
 
@@ -36,6 +36,8 @@ def publish_run_metrics(
     metrics.add_metric("Users", MetricUnit.Count, totals.users)
     metrics.add_metric("ActiveAccessKeys", MetricUnit.Count, totals.active_access_keys)
     metrics.add_metric("Findings", MetricUnit.Count, totals.findings)
+    # Suppressed findings are in neither count: an accepted risk never drives an alarm.
+    metrics.add_metric("OverdueCriticalFindings", MetricUnit.Count, totals.overdue[Severity.CRITICAL])
     new, resolved = changes
     if new is not None and resolved is not None:
         metrics.add_metric("NewFindings", MetricUnit.Count, new)
@@ -52,3 +54,11 @@ def publish_run_metrics(
             namespace=metrics.namespace,
         ) as metric:
             metric.add_dimension(name="RuleId", value=rule_id)
+    for severity in SEVERITY_ORDER:
+        with single_metric(
+            name="OverdueFindings",
+            unit=MetricUnit.Count,
+            value=totals.overdue[severity],
+            namespace=metrics.namespace,
+        ) as metric:
+            metric.add_dimension(name="Severity", value=severity.value)

@@ -233,4 +233,6 @@ def history_entry(report: dict[str, Any]) -> dict[str, Any]:
         "by_severity": dict(summary["findings"]["by_severity"]),
         "new": changes.get("new") or 0,
         "resolved": changes.get("resolved") or 0,
+        "overdue": sum((summary["findings"].get("overdue_by_severity") or {}).values()),
+        "suppressed": summary["findings"].get("suppressed", 0),
     }

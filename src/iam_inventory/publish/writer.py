@@ -13,14 +13,14 @@ from typing import Any
 
 from iam_inventory.evaluate.changes import RunStatus, StateEntry, becomes_baseline, run_status
 from iam_inventory.evaluate.enrich import EnrichedFinding, enriched_entry, enriched_row
-from iam_inventory.models import AccountStatus, Finding, RunContext
+from iam_inventory.models import AccountStatus, RunContext
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.publish import html
 from iam_inventory.publish.athena import FINDINGS_JSONL_FIELDS, INVENTORY_JSONL_FIELDS, jsonl_line
 from iam_inventory.publish.comparison import Comparison
 from iam_inventory.publish.enrichment import RunEnrichment
 from iam_inventory.publish.jsonstream import JsonList, write_json
-from iam_inventory.publish.notify import NOTIFY_SEVERITIES, urgency
+from iam_inventory.publish.notify import NOTIFY_SEVERITIES, OwnerNews
 from iam_inventory.publish.report import (
     SCHEMA_VERSION,
     RunTotals,
@@ -74,7 +74,7 @@ class RunWriter:
         self.enrichment = RunEnrichment(
             options.enrichment, options.exceptions, context.started_at.date(), self._first_seen, size
         )
-        self.urgent = TopN[Finding](NOTIFY_LISTED)
+        self.urgent: dict[str, OwnerNews] = {}
         self.names: dict[str, str] = {}
         self.failed: list[dict[str, Any]] = []
         self.skipped: list[dict[str, Any]] = []
@@ -142,7 +142,8 @@ class RunWriter:
         if is_new:
             self.changes["new"].add(finding.finding_id)
             if finding.severity in NOTIFY_SEVERITIES:
-                self.urgent.add(urgency(finding), finding)
+                news = self.urgent.setdefault(enriched.owner, OwnerNews(enriched.owner, TopN(NOTIFY_LISTED)))
+                news.add(finding)
 
     def finish(self, finished_at: datetime, history: tuple[dict[str, Any], ...]) -> Written:
         """Decide the run's status, add resolved and carried-over findings, and complete every file."""
@@ -163,6 +164,13 @@ class RunWriter:
         resolved_count = self.changes["resolved"].count if self.comparable else None
         report = self._head(finished_at, status, reason, baseline, new, resolved_count, expired)
         this_run = history_entry(report)
+        # The trend per account and per owner: active findings, zero counts left out to stay small.
+        this_run["by_account"] = {
+            e["account_id"]: e["findings"] for e in self.account_entries if e["findings"]
+        }
+        this_run["by_owner"] = {
+            entry["owner"]: entry["findings"] for entry in report["owners"] if entry["findings"]
+        }
         runs = [*(item for item in history if item.get("run_id") != this_run["run_id"]), this_run]
         runs = runs[-self.options.history_runs :]
         self._finish_state(runs)
@@ -182,8 +190,8 @@ class RunWriter:
             new=new,
             resolved=resolved_count,
             expired=expired,
-            urgent=self.urgent.items(),
-            urgent_total=self.urgent.seen,
+            urgent=[self.urgent[owner] for owner in sorted(self.urgent)],
+            urgent_total=sum(news.top.seen for news in self.urgent.values()),
             failed_accounts=self.failed,
             skipped_accounts=self.skipped,
             history=runs,

@@ -8,7 +8,7 @@ from typing import Any
 from iam_inventory.evaluate.changes import RunStatus
 from iam_inventory.evaluate.enrich import EnrichmentConfig
 from iam_inventory.evaluate.exceptions import NO_EXCEPTIONS, ExceptionSet
-from iam_inventory.models import Finding
+from iam_inventory.publish.notify import OwnerNews
 from iam_inventory.publish.store import SPOOL_BYTES, ReportFile
 
 
@@ -40,7 +40,8 @@ class Written:
     new: int | None
     resolved: int | None
     expired: int
-    urgent: list[Finding] = field(default_factory=list)
+    # New urgent findings per owner (one notification each), owners in name order.
+    urgent: list[OwnerNews] = field(default_factory=list)
     urgent_total: int = 0
     failed_accounts: list[dict[str, Any]] = field(default_factory=list)
     skipped_accounts: list[dict[str, Any]] = field(default_factory=list)
