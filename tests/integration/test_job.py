@@ -20,9 +20,9 @@ from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json, re
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EXTERNAL_ID_PARAMETER = "/iam-inventory/external-id"
-# In the run folder: report.json, findings.csv, inventory.csv, history.json, index.html, two JSONL files and
-# state.jsonl.gz, one CSV per owner; the commit: two Athena manifests and the runs row; then latest.json. Beside them, the
-# run's scan store: its manifest and one stored AccountScan per account (5).
+# In the run folder: report.json, findings.csv, inventory.csv, history.json, index.html, two JSONL files,
+# state.jsonl.gz and one CSV per owner; the commit: two Athena manifests and the runs row; then latest.json.
+# Beside them, the run's scan store: its manifest and one stored AccountScan per account (5).
 RUN_FILES = 12 + 1 + 5 + 1  # + owners/unowned.csv
 
 
