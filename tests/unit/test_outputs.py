@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 import json
 import re
@@ -17,6 +19,7 @@ from iam_inventory.publish.document import (
     render_inventory_csv,
 )
 from iam_inventory.publish.html import render_html, switch_role_link
+from iam_inventory.publish.htmltable import FILTER_SCRIPT
 from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, INVENTORY_CSV_COLUMNS
 from iam_inventory.publish.schema import report_schema_errors
 from tests.outputs_support import glue_columns, jsonl_contract_violations, varied_run
@@ -156,11 +159,15 @@ def test_html_escapes_every_value_and_loads_nothing_from_outside():
     # When
     page = render_html(report, history=[]).decode()
     # Then no injected markup survives, and the page references no external resource
-    assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "prod &lt;main&gt;" in page
     assert "&lt;b&gt;denied&lt;/b&gt;" in page
-    assert not re.search(r"<(script|link|img|iframe)\b", page)
+    assert not re.search(r"<(link|img|iframe)\b", page)
+    # And the one script is the filter script, allowed by its hash and nothing else
+    assert re.findall(r"<script>(.*?)</script>", page, re.S) == [FILTER_SCRIPT]
+    digest = base64.b64encode(hashlib.sha256(FILTER_SCRIPT.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in page
+    assert "unsafe-inline'" not in page.split("script-src", 1)[1].split('"', 1)[0]
     assert not re.search(r"\bsrc=", page)
     external = set(re.findall(r"https?://[^\"'\s<]+", page)) - {"http://www.w3.org/2000/svg"}
     assert all(url.startswith("https://signin.aws.amazon.com/switchrole?") for url in external), external
@@ -231,12 +238,12 @@ def test_run_files_are_rendered_in_publish_order_with_the_state_last():
 
 def test_html_lists_the_most_severe_findings_and_points_at_the_csv_for_the_rest(monkeypatch):
     # Given a run with more findings than the page lists
-    from iam_inventory.publish import html
+    from iam_inventory.publish import htmltable
 
     report = build_report(varied_run())
     total = len(report["findings"])
     assert total > 2
-    monkeypatch.setattr(html, "MAX_FINDING_ROWS", 2)
+    monkeypatch.setattr(htmltable, "MAX_FINDING_ROWS", 2)
     # When the page is rendered
     page = render_html(report, history=[]).decode()
     table = page[
@@ -249,4 +256,4 @@ def test_html_lists_the_most_severe_findings_and_points_at_the_csv_for_the_rest(
     most_severe = sorted(
         report["findings"], key=lambda f: ["critical", "high", "medium", "low"].index(f["severity"])
     )[0]
-    assert html.esc(most_severe["rule_id"]) in table
+    assert htmltable.esc(most_severe["rule_id"]) in table

@@ -63,7 +63,8 @@ def build_report(result: RunResult) -> dict[str, Any]:
 def render_findings_csv(report: dict[str, Any]) -> bytes:
     """findings.csv of a report document: one row per finding."""
     names = {account["account_id"]: account["name"] for account in report["accounts"]}
-    rows = [finding_row(finding, names.get(finding["account_id"], "")) for finding in report["findings"]]
+    entries = [*report["findings"], *report.get("suppressed", [])]  # suppressed rows carry suppressed_by
+    rows = [finding_row(finding, names.get(finding["account_id"], "")) for finding in entries]
     return (csv_header(FINDINGS_CSV_COLUMNS) + csv_lines(FINDINGS_CSV_COLUMNS, rows)).encode()
 
 

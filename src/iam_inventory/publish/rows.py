@@ -75,11 +75,15 @@ def _cell(value: Any) -> str:
 
 def finding_row(finding: dict[str, Any], account_name: str) -> dict[str, Any]:
     """One flat row (typed values) of a finding entry, with the account name joined in."""
+    remediation = finding.get("remediation")
+    if isinstance(remediation, dict):  # a report.json entry: the text, then each command on its line
+        remediation = "\n".join((remediation.get("text") or "", *(remediation.get("commands") or [])))
     return {
         **dict.fromkeys(FINDINGS_CSV_COLUMNS),
         **finding,
         "account_name": account_name,
         "tags": finding.get("tags") or {},
+        "remediation": remediation,
     }
 
 

@@ -15,7 +15,7 @@ from iam_inventory.evaluate.changes import RunStatus, StateEntry, becomes_baseli
 from iam_inventory.evaluate.enrich import EnrichedFinding, enriched_entry, enriched_row
 from iam_inventory.models import AccountStatus, RunContext
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.publish import html
+from iam_inventory.publish import html, htmltable
 from iam_inventory.publish.athena import FINDINGS_JSONL_FIELDS, INVENTORY_JSONL_FIELDS, jsonl_line
 from iam_inventory.publish.comparison import Comparison
 from iam_inventory.publish.enrichment import RunEnrichment
@@ -67,10 +67,10 @@ class RunWriter:
         self.files["inventory.csv"].body.write(csv_header(INVENTORY_CSV_COLUMNS))
         self.state = self._file(STATE_FILE, "application/gzip", flat=False)
         self._state_gzip = gzip.GzipFile(fileobj=self.state.body.file, mode="wb", mtime=0)
-        self.html_accounts = Spool(size)
-        self.top = TopN[dict[str, Any]](html.MAX_FINDING_ROWS)
-        self.top_resolved = TopN[dict[str, Any]](html.MAX_FINDING_ROWS)
-        self.top_suppressed = TopN[dict[str, Any]](html.MAX_FINDING_ROWS)
+        self.html_accounts = html.AccountRows(size)
+        self.top = TopN[dict[str, Any]](htmltable.MAX_FINDING_ROWS)
+        self.top_resolved = TopN[dict[str, Any]](htmltable.MAX_FINDING_ROWS)
+        self.top_suppressed = TopN[dict[str, Any]](htmltable.MAX_FINDING_ROWS)
         self.enrichment = RunEnrichment(
             options.enrichment, options.exceptions, context.started_at.date(), self._first_seen, size
         )
@@ -117,7 +117,7 @@ class RunWriter:
             jsonl = "".join(jsonl_line(INVENTORY_JSONL_FIELDS, self.run_columns, row) for row in rows)
             self.files["inventory.jsonl"].body.write(jsonl)
         urgent = sum(1 for found in enriched.active if found.finding.severity.value in html.URGENT)
-        self.html_accounts.write(html.account_row(entry, urgent, self.options.console_role_name))
+        self.html_accounts.add(entry, urgent, self.options.console_role_name)
         for found in enriched.active:
             self._add_finding(found, name, suppressed=False)
         for found in enriched.suppressed:
@@ -138,7 +138,7 @@ class RunWriter:
         self.files["findings.jsonl"].body.write(jsonl_line(FINDINGS_JSONL_FIELDS, self.run_columns, row))
         self.enrichment.owner_row(enriched, row, suppressed)
         self._state_gzip.write(encode_entry(StateEntry(finding, first_seen)).encode())
-        (self.top_suppressed if suppressed else self.top).add(html.severity_order(entry), entry)
+        (self.top_suppressed if suppressed else self.top).add(htmltable.severity_order(entry), entry)
         if is_new:
             self.changes["new"].add(finding.finding_id)
             if finding.severity in NOTIFY_SEVERITIES:
@@ -153,7 +153,7 @@ class RunWriter:
         for entry in self.comparison.resolved() if self.comparable else ():
             resolved = finding_entry(entry.finding, entry.first_seen_at, False)
             self.changes["resolved"].add(resolved)
-            self.top_resolved.add(html.severity_order(resolved), resolved)
+            self.top_resolved.add(htmltable.severity_order(resolved), resolved)
         for carried in self.comparison.carried_over(self.options.carry_over_runs) if self.comparable else ():
             if carried is None:
                 expired += 1
@@ -276,16 +276,14 @@ class RunWriter:
 
     def _finish_html(self, report: dict[str, Any], history: list[dict[str, Any]]) -> None:
         page = self.files["index.html"].body
-        page.write(html.page_head(report, history))
-        page.write(html.accounts_open())
+
+        def named(top: TopN[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+            return [(entry, self.names.get(entry["account_id"], "")) for entry in top.items()]
+
+        findings, suppressed = self.lists["findings"].count, self.lists["suppressed"].count
+        page.write(html.page_top(report, named(self.top), findings, named(self.top_suppressed), suppressed))
         self.html_accounts.copy_to(page)
-        self.html_accounts.close()
-        page.write(html.accounts_close())
-        named = [(entry, self.names.get(entry["account_id"], "")) for entry in self.top.items()]
-        page.write(html.findings_section(named, self.lists["findings"].count))
-        resolved = [(entry, self.names.get(entry["account_id"], "")) for entry in self.top_resolved.items()]
-        page.write(html.resolved_section(resolved, self.top_resolved.seen))
-        page.write(html.PAGE_END)
+        page.write(html.page_bottom(report, history, named(self.top_resolved), self.top_resolved.seen))
 
 
 _RUN_FILES = {
