@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import boto3
 import pytest
 
 from iam_inventory.config.events import RunRequest
@@ -19,7 +20,14 @@ from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS
 from iam_inventory.publish.schema import report_schema_errors
 from iam_inventory_cli import main as cli_main
 from iam_inventory_cli import tables
-from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec, seed_organization
+from iam_inventory_sim import (
+    DEMO_EXTERNAL_ID,
+    AccountSpec,
+    KeySpec,
+    UserSpec,
+    admin_client,
+    seed_organization,
+)
 from tests.builders import NOW
 from tests.integration.conftest import record_assume_role
 
@@ -218,8 +226,6 @@ def bodies(sqs, queue: str) -> list[str]:
 
 def test_each_owner_gets_its_own_message_and_a_filter_policy_selects_it(organization, tmp_path, monkeypatch):
     # Given a topic with two filtered subscriptions: team-sandbox's, and high findings in prod
-    import boto3
-
     sns, sqs = boto3.client("sns"), boto3.client("sqs")
     topic = sns.create_topic(Name="findings")["TopicArn"]
     sandbox = subscribe(sns, sqs, topic, "sandbox", {"owner": ["team-sandbox"]})
@@ -247,3 +253,41 @@ def test_history_keeps_the_trend_per_account_and_per_owner(organization, tmp_pat
     assert runs[0]["by_account"][PROD] == 2
     assert runs[0]["suppressed"] == 1
     assert runs[1]["overdue"] >= 1
+
+
+def test_security_hub_gets_the_affected_account_remediation_and_workflow(
+    organization, tmp_path, monkeypatch, simulator
+):
+    # Given Security Hub export, a first run, then bob's unused key deleted before a second run
+    monkeypatch.setenv("SECURITY_HUB_EXPORT", "true")
+    out = tmp_path / "out"
+    run(out, organization, "first")
+    prod = admin_client(simulator, "iam", PROD)
+    [key] = prod.list_access_keys(UserName="bob")["AccessKeyMetadata"]
+    prod.delete_access_key(UserName="bob", AccessKeyId=key["AccessKeyId"])
+    run(out, organization, "second", days_later=1)
+    # When Security Hub's findings are read back (moto's GetFindings)
+    found = boto3.client("securityhub").get_findings(MaxResults=100)["Findings"]
+    by_user = {
+        (f["Resources"][0]["Details"]["AwsIamUser"]["UserName"]): f
+        for f in found
+        if f["Resources"][0]["Type"] == "AwsIamUser"
+    }
+    # Then each finding names the affected account, carries its remediation, and its workflow state
+    ann = by_user["ann"]
+    assert ann["AwsAccountId"] == PROD
+    assert ann["Severity"]["Label"] == "HIGH"
+    text, key_id = (
+        ann["Remediation"]["Recommendation"]["Text"],
+        ann["ProductFields"]["iam-inventory/AccessKeyId"],
+    )
+    assert text.startswith(f"In account {PROD}, deactivate access key {key_id}")
+    assert text.endswith(f"First step: aws iam get-access-key-last-used --access-key-id {key_id}")
+    assert (ann["Workflow"]["Status"], ann["RecordState"]) == ("NEW", "ACTIVE")
+    assert (by_user["dora"]["Workflow"]["Status"], by_user["dora"]["AwsAccountId"]) == ("SUPPRESSED", DEV)
+    bob = by_user["bob"]
+    assert (bob["Workflow"]["Status"], bob["RecordState"], bob["Compliance"]["Status"]) == (
+        "RESOLVED",
+        "ARCHIVED",
+        "PASSED",
+    )

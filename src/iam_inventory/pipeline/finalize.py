@@ -29,6 +29,7 @@ from iam_inventory.pipeline.scan import Progress
 from iam_inventory.pipeline.sinks import location_base, publish_files, run_store, sinks_for
 from iam_inventory.publish.comparison import Comparison
 from iam_inventory.publish.document import account_scans
+from iam_inventory.publish.enrichment import RunEnrichment
 from iam_inventory.publish.metrics import publish_account_metrics, publish_run_metrics
 from iam_inventory.publish.notify import NewFindings, notify_new_findings
 from iam_inventory.publish.pointers import last_good, run_folder
@@ -114,7 +115,7 @@ def finalize_run(
             if written.baseline:
                 published.update(
                     deliver_findings(
-                        written, scans, comparison, settings, factory, published, context.started_at
+                        written, scans, comparison, settings, factory, published, context.started_at, options
                     )
                 )
         if outputs.metrics is not None and not context.dry_run:
@@ -216,6 +217,7 @@ def deliver_findings(
     factory: ClientFactory,
     published: dict[str, str],
     now: datetime,
+    options: WriterOptions,
 ) -> dict[str, str]:
     """After the commit of a baseline run: SNS summary of new urgent findings, Security Hub export."""
     delivered: dict[str, str] = {}
@@ -237,6 +239,11 @@ def deliver_findings(
         logger.info("notification", extra={"sent": sent, "owners": len(written.urgent)})
     elif settings.notify_topic_arn:
         logger.warning("no notification: the previous comparison state is not usable")
+
+    def first_seen(finding_id: str) -> datetime | None:
+        known = comparison.known(finding_id)
+        return known.first_seen_at if known is not None else None
+
     if settings.security_hub_export:
         exported = export_run(
             factory.hub_client("securityhub"),
@@ -245,6 +252,8 @@ def deliver_findings(
             comparison,
             now,
             (factory.region, factory.partition),
+            # The same enrichment as the files: suppressed findings go to Security Hub as SUPPRESSED.
+            RunEnrichment(options.enrichment, options.exceptions, now.date(), first_seen, 0).account,
         )
         level = logger.warning if exported.failed else logger.info
         level("security hub export", extra={"imported": exported.imported, "failed": exported.failed})
