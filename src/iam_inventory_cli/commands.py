@@ -263,7 +263,7 @@ def command_invoke(args: argparse.Namespace, out: TextIO, err: TextIO | None = N
         warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
         if args.simulator:
             from iam_inventory_cli.simulated import simulated_estate
-            from iam_inventory_sim.demo import environment
+            from iam_inventory_sim.demo_remediation import environment
 
             with simulated_estate(utcnow()) as variables, environment(variables):
                 summary = _invoke_handler(event)
@@ -283,10 +283,12 @@ def _invoke_handler(event: Any) -> dict[str, Any]:
     return summary
 
 
-def command_demo(out_dir: Path, out: TextIO) -> int:
+def command_demo(
+    out_dir: Path, out: TextIO, write_plan: Callable[[Path, str, Path], str] | None = None
+) -> int:
     """`iam-inventory demo`."""
     from iam_inventory_sim.demo import run_demo
 
     # The demo's summary is its stdout; the job's warnings (the unreachable account) go to stderr.
     with logs_to(sys.stderr, check_cli_log_level(os.environ)):
-        return run_demo(out_dir, out, print_summary)
+        return run_demo(out_dir, out, print_summary, write_plan=write_plan)
