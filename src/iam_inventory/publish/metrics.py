@@ -46,19 +46,17 @@ def publish_run_metrics(
     # The missed-run alarm watches RunCompleted: a failed run is not a completed one.
     if status is not RunStatus.FAILED:
         metrics.add_metric("RunCompleted", MetricUnit.Count, 1)
-    for rule_id in RULE_IDS:
+    _by_dimension(
+        metrics, "FindingsByRule", "RuleId", {rule_id: totals.by_rule[rule_id] for rule_id in RULE_IDS}
+    )
+    overdue = {severity.value: totals.overdue[severity] for severity in SEVERITY_ORDER}
+    _by_dimension(metrics, "OverdueFindings", "Severity", overdue)
+
+
+def _by_dimension(metrics: Metrics, name: str, dimension: str, values: dict[str, int]) -> None:
+    """One EMF blob per value, each with its own dimension (the shared Metrics allows one set of them)."""
+    for key, value in values.items():
         with single_metric(
-            name="FindingsByRule",
-            unit=MetricUnit.Count,
-            value=totals.by_rule[rule_id],
-            namespace=metrics.namespace,
+            name=name, unit=MetricUnit.Count, value=value, namespace=metrics.namespace
         ) as metric:
-            metric.add_dimension(name="RuleId", value=rule_id)
-    for severity in SEVERITY_ORDER:
-        with single_metric(
-            name="OverdueFindings",
-            unit=MetricUnit.Count,
-            value=totals.overdue[severity],
-            namespace=metrics.namespace,
-        ) as metric:
-            metric.add_dimension(name="Severity", value=severity.value)
+            metric.add_dimension(name=dimension, value=key)
