@@ -85,14 +85,14 @@ def run_demo(
             "ACCOUNT_SOURCE": "organizations",
             "EXTERNAL_ID": DEMO_EXTERNAL_ID,
             "REPORT_BUCKET": DEMO_BUCKET,
+            **remediation.remediation_environment(DEMO_BUCKET),
         }
         stamp = now.strftime("%Y%m%dT%H%M%SZ")
         with remediation.environment(env):
             import boto3
 
             boto3.client("s3").create_bucket(Bucket=DEMO_BUCKET)
-            env.update(remediation.remediation_environment(DEMO_BUCKET, now.date()))
-            os.environ.update(env)
+            remediation.upload_exceptions(DEMO_BUCKET, now.date())
             runtime = bootstrap(env, default_log_level="WARNING")
             out_dir.mkdir(parents=True, exist_ok=True)
             metrics = Metrics(namespace="IAMInventory", service="iam-inventory")

@@ -55,13 +55,17 @@ def exceptions_document(today: date) -> dict[str, Any]:
     }
 
 
-def remediation_environment(bucket: str, today: date) -> dict[str, str]:
-    """Upload the exceptions to the demo bucket; the variables that make the runs use them and the OU map."""
+def remediation_environment(bucket: str) -> dict[str, str]:
+    """The variables that make the demo's runs read the exceptions from its bucket and use the OU map."""
+    return {"EXCEPTIONS_S3_URI": f"s3://{bucket}/{EXCEPTIONS_KEY}", "OU_OWNERS": json.dumps(OU_OWNERS)}
+
+
+def upload_exceptions(bucket: str, today: date) -> None:
+    """Put the demo's exceptions file where EXCEPTIONS_S3_URI points (the simulator's S3)."""
     import boto3
 
     body = json.dumps(exceptions_document(today), indent=2).encode()
     boto3.client("s3").put_object(Bucket=bucket, Key=EXCEPTIONS_KEY, Body=body)
-    return {"EXCEPTIONS_S3_URI": f"s3://{bucket}/{EXCEPTIONS_KEY}", "OU_OWNERS": json.dumps(OU_OWNERS)}
 
 
 def check_enrichment(report: dict[str, Any], out: TextIO) -> bool:
