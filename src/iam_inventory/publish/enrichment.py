@@ -72,6 +72,7 @@ class RunEnrichment:
         self.config, self.exceptions, self.today = config, exceptions or NO_EXCEPTIONS, today
         self.first_seen, self.spool_bytes = first_seen, spool_bytes
         self.unmatched = {item.exception_id for item in self.exceptions.exceptions}
+        self.scanned: set[str] = set()
         self.expired_matches = 0
         self.owners: dict[str, OwnerTally] = {}
         self.owner_files: dict[str, Spool] = {}
@@ -93,6 +94,8 @@ class RunEnrichment:
             },
             first_seen={finding_id: when for finding_id, when in seen.items() if when is not None},
         )
+        if item.inventory is not None:
+            self.scanned.add(account_id)
         result = enrich_findings(scan.findings, context, self.today, self.config, self.exceptions)
         # An entry is stale when no account's findings matched it: stale here and everywhere before.
         self.unmatched &= {exception.exception_id for exception in result.stale_exceptions}
@@ -115,8 +118,16 @@ class RunEnrichment:
         self.owner_files[enriched.owner].write(csv_lines(FINDINGS_CSV_COLUMNS, [row]))
 
     def stale(self) -> list[RiskException]:
-        """Exceptions that matched no finding of the run, in file order."""
-        return [item for item in self.exceptions.exceptions if item.exception_id in self.unmatched]
+        """Exceptions that matched no finding of the run, in file order.
+
+        An exception for one account the run could not scan is not stale: its findings are unknown.
+        """
+        return [
+            item
+            for item in self.exceptions.exceptions
+            if item.exception_id in self.unmatched
+            and (item.match.account_id is None or item.match.account_id in self.scanned)
+        ]
 
     def owner_entries(self) -> list[dict[str, Any]]:
         """Every owner with findings, most critical first, then by name."""
