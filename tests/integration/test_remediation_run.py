@@ -266,6 +266,9 @@ def test_security_hub_gets_the_affected_account_remediation_and_workflow(
     [key] = prod.list_access_keys(UserName="bob")["AccessKeyMetadata"]
     prod.delete_access_key(UserName="bob", AccessKeyId=key["AccessKeyId"])
     run(out, organization, "second", days_later=1)
+    # (bob's was team-prod's only finding: the local owners/ folder no longer lists that owner)
+    assert not (out / "owners" / "team-prod.csv").exists()
+    assert (out / "owners" / "team-sandbox.csv").is_file()
     # When Security Hub's findings are read back (moto's GetFindings)
     found = boto3.client("securityhub").get_findings(MaxResults=100)["Findings"]
     by_user = {

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 from iam_inventory.assume.clients import ClientFactory
 from iam_inventory.config.settings import Settings
 from iam_inventory.evaluate.changes import RunStatus
+from iam_inventory.publish.enrichment import OWNERS_FOLDER
 from iam_inventory.publish.pointers import commit_files, latest_pointer
 from iam_inventory.publish.store import (
     LocalRunStore,
@@ -25,6 +27,11 @@ def publish_files(written: Written, sinks: list[ReportSink], base: str) -> dict[
     """Every run file to every sink; then the commit (Athena); then latest.json, for a baseline run only."""
     locations: dict[str, str] = {}
     keys: dict[str, str] = {}
+    if written.status is not RunStatus.FAILED:
+        for sink in sinks:
+            if isinstance(sink, LocalSink):
+                # The flat owners/ folder is this run's owners only: an owner with nothing left has no file.
+                shutil.rmtree(sink.directory / OWNERS_FOLDER, ignore_errors=True)
     for file in written.files:
         keys[file.name] = file.key
         # A failed run never replaces the files of a good one: in a local folder it goes under its key.

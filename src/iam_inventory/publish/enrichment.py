@@ -27,6 +27,7 @@ from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, csv_header, csv_lin
 from iam_inventory.publish.store import ReportFile, Spool
 
 CSV_TYPE = "text/csv; charset=utf-8"
+OWNERS_FOLDER = "owners"
 
 
 @dataclass(slots=True)
@@ -49,7 +50,7 @@ class OwnerTally:
         """The owner as report.json and the history show it."""
         return {
             "owner": self.owner,
-            "file": f"owners/{self.stem}.csv",
+            "file": f"{OWNERS_FOLDER}/{self.stem}.csv",
             "findings": self.active,
             "by_severity": {severity.value: self.by_severity[severity.value] for severity in SEVERITY_ORDER},
             "overdue": self.overdue,
@@ -140,7 +141,12 @@ class RunEnrichment:
     def owner_report_files(self, folder: str) -> list[ReportFile]:
         """owners/<owner>.csv of each owner (flat: the local folder gets them beside findings.csv)."""
         return [
-            ReportFile(f"owners/{tally.stem}.csv", f"{folder}/owners/{tally.stem}.csv", CSV_TYPE, spool)
+            ReportFile(
+                f"{OWNERS_FOLDER}/{tally.stem}.csv",
+                f"{folder}/{OWNERS_FOLDER}/{tally.stem}.csv",
+                CSV_TYPE,
+                spool,
+            )
             for tally, spool in ((self.owners[owner], spool) for owner, spool in self.owner_files.items())
         ]
 
