@@ -126,7 +126,12 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     bar = ProgressBar(err)
     findings_csv = io.BytesIO() if args.format == "csv" else None
     try:
-        outputs = Outputs(local_dir=args.out, progress=bar, findings_csv=findings_csv)
+        outputs = Outputs(
+            local_dir=args.out,
+            progress=bar,
+            findings_csv=findings_csv,
+            exceptions_file=getattr(args, "exceptions", None),
+        )
         outcome = run_job(request, runtime, utcnow, str(uuid.uuid4()), outputs)
     finally:
         bar.close()
@@ -258,7 +263,7 @@ def command_invoke(args: argparse.Namespace, out: TextIO, err: TextIO | None = N
         warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
         if args.simulator:
             from iam_inventory_cli.simulated import simulated_estate
-            from iam_inventory_sim.demo import environment
+            from iam_inventory_sim.demo_remediation import environment
 
             with simulated_estate(utcnow()) as variables, environment(variables):
                 summary = _invoke_handler(event)
@@ -278,10 +283,12 @@ def _invoke_handler(event: Any) -> dict[str, Any]:
     return summary
 
 
-def command_demo(out_dir: Path, out: TextIO) -> int:
+def command_demo(
+    out_dir: Path, out: TextIO, write_plan: Callable[[Path, str, Path], str] | None = None
+) -> int:
     """`iam-inventory demo`."""
     from iam_inventory_sim.demo import run_demo
 
     # The demo's summary is its stdout; the job's warnings (the unreachable account) go to stderr.
     with logs_to(sys.stderr, check_cli_log_level(os.environ)):
-        return run_demo(out_dir, out, print_summary)
+        return run_demo(out_dir, out, print_summary, write_plan=write_plan)

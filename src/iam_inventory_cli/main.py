@@ -11,6 +11,7 @@ from pathlib import Path
 
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory_cli.commands import command_demo, command_invoke, command_report, command_run
+from iam_inventory_cli.demo_plan import write_demo_plan
 from iam_inventory_cli.remediation_commands import (
     REMEDIATION_COMMANDS,
     add_remediation_commands,
@@ -111,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="write report.json, findings.csv, inventory.csv, index.html and the JSONL files here",
     )
     run.add_argument("--dry-run", action="store_true", help="collect and evaluate, write nothing")
+    run.add_argument(
+        "--exceptions",
+        type=Path,
+        metavar="FILE",
+        help="risk exceptions file (docs/remediation.md); an invalid file stops the run before any scan",
+    )
     run.add_argument(
         "--baseline",
         action="store_true",
@@ -225,4 +232,4 @@ def _dispatch(args: argparse.Namespace) -> int:
         return command_report(args, sys.stdout)
     if args.command in REMEDIATION_COMMANDS:
         return run_remediation_command(args, sys.stdout, sys.stderr)
-    return command_demo(args.out, sys.stdout)
+    return command_demo(args.out, sys.stdout, write_demo_plan)

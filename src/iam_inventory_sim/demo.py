@@ -31,6 +31,7 @@ from iam_inventory_sim import (
     seed_estate,
     seed_organization,
 )
+from iam_inventory_sim import demo_remediation as remediation
 from iam_inventory_sim.credential_report import REPORT_TTL
 
 # Prints a finished run for a human (the CLI's summary table), passed in so the simulator needs no CLI.
@@ -54,8 +55,13 @@ def simulator_environment(endpoint: str) -> dict[str, str]:
     }
 
 
-def run_demo(out_dir: Path, out: TextIO, print_summary: SummaryPrinter) -> int:
-    """Seed the demo organization, run, change the estate, run again; print and check both results."""
+def run_demo(
+    out_dir: Path,
+    out: TextIO,
+    print_summary: SummaryPrinter,
+    write_plan: remediation.PlanWriter | None = None,
+) -> int:
+    """Seed the demo organization, run, change the estate, run again; print and check each result."""
     estate = demo_estate()
     with running_simulator() as simulator:
         print(f"Simulator on {simulator.endpoint} (moto, loopback only)", file=out)
@@ -79,12 +85,14 @@ def run_demo(out_dir: Path, out: TextIO, print_summary: SummaryPrinter) -> int:
             "ACCOUNT_SOURCE": "organizations",
             "EXTERNAL_ID": DEMO_EXTERNAL_ID,
             "REPORT_BUCKET": DEMO_BUCKET,
+            **remediation.remediation_environment(DEMO_BUCKET),
         }
         stamp = now.strftime("%Y%m%dT%H%M%SZ")
-        with environment(env):
+        with remediation.environment(env):
             import boto3
 
             boto3.client("s3").create_bucket(Bucket=DEMO_BUCKET)
+            remediation.upload_exceptions(DEMO_BUCKET, now.date())
             runtime = bootstrap(env, default_log_level="WARNING")
             out_dir.mkdir(parents=True, exist_ok=True)
             metrics = Metrics(namespace="IAMInventory", service="iam-inventory")
@@ -157,7 +165,17 @@ def run_demo(out_dir: Path, out: TextIO, print_summary: SummaryPrinter) -> int:
             "findings as run 2.",
             file=out,
         )
+        if not remediation.check_enrichment(third.report, out):
+            return 3
         if not _failed_run_keeps_latest(env, out_dir, stamp, later + aged, out):
+            return 3
+        simulator.clock.advance(timedelta(days=remediation.AGED_DAYS))
+        with remediation.environment(env):
+            if not remediation.aged_run(
+                stamp, later + aged + timedelta(days=remediation.AGED_DAYS), out_dir, out
+            ):
+                return 3
+        if not remediation.write_owner_plan(out_dir / "report.json", out_dir, write_plan, out):
             return 3
         print(f"Open {out_dir / 'index.html'} in a browser.", file=out)
     # The estate has an unreachable account on purpose: its `failed` status is the expected outcome.
@@ -171,7 +189,7 @@ def _failed_run_keeps_latest(
     print("\n=== Run 4: the hub's ExternalId is wrong, so every spoke refuses AssumeRole ===", file=out)
     latest_before = (out_dir / "latest.json").read_text()
     wrong = {**env, "EXTERNAL_ID": "not-the-demo-external-id"}
-    with environment(wrong):
+    with remediation.environment(wrong):
         runtime = bootstrap(wrong, default_log_level="ERROR")
         with contextlib.redirect_stdout(open(os.devnull, "w")):
             outcome = run_job(
@@ -205,7 +223,8 @@ def _verification_calls(run: DemoRun) -> int:
 
 
 def _described(run: DemoRun) -> ExpectedSet:
-    return {_describe(finding) for finding in run.report["findings"]}
+    # Suppressed findings are still found: an exception only sets them apart.
+    return {_describe(finding) for finding in (*run.report["findings"], *run.report.get("suppressed", []))}
 
 
 def _check_changes(
@@ -278,18 +297,3 @@ def change_demo_estate(
         ("111111111111", "bob", None, "console_user_without_mfa"),
     }
     return new, resolved
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Any:
-    """Set environment variables for the duration of a block, then restore them."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

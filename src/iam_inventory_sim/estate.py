@@ -38,6 +38,8 @@ class UserSpec:
     expect: frozenset[str] = frozenset()
     # Days since the console password was last used; None: never signed in (password set at seeding).
     password_used_days: int | None = None
+    # Member of the group "admins", whose customer-managed policy allows "*" on "*" (privileged).
+    admin: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +108,8 @@ def demo_estate() -> tuple[AccountSpec, ...]:
             "111111111111",
             "prod-payments",
             ou="Workloads/Prod",
-            tags={"env": "prod"},
+            # The owner of users without an owner tag of their own (carol, ci-deployer).
+            tags={"env": "prod", "owner": "team-payments"},
             users=(
                 *_filler_users(115, seed=1),
                 UserSpec(
@@ -152,6 +155,7 @@ def demo_estate() -> tuple[AccountSpec, ...]:
                 ),
                 UserSpec(
                     "heidi",
+                    admin=True,  # in the group "admins": her key findings are raised one level
                     console=True,
                     tags={"owner": "heidi@example.com", "team": "data"},
                     keys=(KeySpec(200, 100, expect=frozenset({"access_key_too_old", "access_key_unused"})),),

@@ -84,12 +84,16 @@ def seed_estate(
                 ),
             )
         backend = iam_backends[account.account_id]["aws"]
+        if any(user.admin for user in account.users):
+            _admins_group(iam)
         for user in account.users:
             iam.create_user(
                 UserName=user.name,
                 Path=user.path,
                 Tags=[{"Key": k, "Value": v} for k, v in user.tags.items()],
             )
+            if user.admin:
+                iam.add_user_to_group(GroupName=ADMINS_GROUP, UserName=user.name)
             if user.console:
                 iam.create_login_profile(UserName=user.name, Password="Sim-Passw0rd!-not-real")
                 if user.password_used_days is not None:
@@ -126,6 +130,17 @@ def seed_estate(
         # moto has no API to enable root MFA (nor does IAM: it is done in the console as root).
         backend.account_summary._account_mfa_enabled = 1 if account.root_mfa else 0
     return key_ids
+
+
+ADMINS_GROUP = "admins"
+
+
+def _admins_group(iam: Any) -> None:
+    """The group "admins" with a customer-managed policy allowing "*" on "*" (moto loads no AWS policies)."""
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    policy = iam.create_policy(PolicyName="admin-everything", PolicyDocument=json.dumps(document))
+    iam.create_group(GroupName=ADMINS_GROUP)
+    iam.attach_group_policy(GroupName=ADMINS_GROUP, PolicyArn=policy["Policy"]["Arn"])
 
 
 def seed_organization(

@@ -235,12 +235,27 @@ def test_ou_path_is_the_full_path_when_discovery_starts_below_the_root(ou_ids):
     assert [(a.account_id, a.ou_path) for a in discovery.to_scan] == [(PROD_DATA, "Root/Workloads/Prod/Data")]
 
 
-def test_tags_are_read_only_when_a_tag_filter_is_set(simulator, ou_ids):
+def test_tags_are_read_only_when_a_tag_filter_or_an_owner_tag_is_set(simulator, ou_ids):
+    # Given no owner tag keys (OWNER_TAG_KEYS=none) and no tag filter, then a tag filter
     simulator.faults.operations.clear()
-    discover({})
+    discover({"OWNER_TAG_KEYS": "none"})
+    # Then no tag is read without a filter, and each account's tags once with one
     assert simulator.faults.operations["organizations:ListTagsForResource"] == 0
-    discover({"EXCLUDE_ACCOUNT_TAGS": "env=dev"})
+    discover({"EXCLUDE_ACCOUNT_TAGS": "env=dev", "OWNER_TAG_KEYS": "none"})
     assert simulator.faults.operations["organizations:ListTagsForResource"] == 8
+
+
+def test_scanned_accounts_keep_their_owner_tags_read_once(simulator, ou_ids):
+    # Given the owner tag keys "team" and a tag filter (both need the tags)
+    simulator.faults.operations.clear()
+    # When discovery runs
+    found = discover({"OWNER_TAG_KEYS": "team", "EXCLUDE_ACCOUNT_TAGS": "env=sandbox"})
+    # Then each account's tags are read once, and scanned accounts keep only the owner tag
+    assert simulator.faults.operations["organizations:ListTagsForResource"] == 8
+    tags = {account.account_id: account.tags for account in found.to_scan}
+    assert tags[PROD_A] == {"team": "payments"}
+    assert tags[PROD_DATA] == {"team": "data"}
+    assert tags[DEV] == {}
 
 
 def test_hub_role_grants_exactly_the_organizations_calls_discovery_makes(simulator, ou_ids):

@@ -213,3 +213,23 @@ def test_discover_reads_an_ssm_account_list(org_env, monkeypatch):
     items = json.loads(boto3.client("s3").get_object(Bucket=org_env, Key=run["items_key"])["Body"].read())
     assert [item["account_id"] for item in items] == [DEV, PROD]
     assert run["accounts"] == 2
+
+
+def test_discover_refuses_an_invalid_exceptions_file_before_writing_any_item(org_env, monkeypatch, simulator):
+    # Given an exceptions file in S3 whose only entry has no `expires`
+    bad = {"version": 1, "exceptions": [{"id": "x", "match": {"user": "a"}, "owner": "o", "reason": "r"}]}
+    boto3.client("s3").put_object(Bucket=org_env, Key="config/exceptions.json", Body=json.dumps(bad).encode())
+    monkeypatch.setenv("EXCEPTIONS_S3_URI", f"s3://{org_env}/config/exceptions.json")
+    simulator.faults.operations.clear()
+    # When the state machine's Discover step runs, then it fails naming the entry and field
+    with pytest.raises(Exception, match=r"exceptions file s3://.*invalid.*expires"):
+        handler.discover_handler({"run_id": "bad-exceptions"}, FakeContext())
+    # And nothing was discovered or written for the Map
+    assert simulator.faults.operations["organizations:ListAccountsForParent"] == 0
+    assert simulator.faults.operations["s3:PutObject"] == 0
+    # And once the entry is fixed, the same step discovers and writes its items
+    bad["exceptions"][0]["expires"] = "2027-01-31"
+    boto3.client("s3").put_object(Bucket=org_env, Key="config/exceptions.json", Body=json.dumps(bad).encode())
+    run = handler.discover_handler({"run_id": "good-exceptions"}, FakeContext())
+    assert run["accounts"] > 0
+    assert simulator.faults.operations["organizations:ListAccountsForParent"] > 0

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -35,14 +36,7 @@ pytestmark = pytest.mark.skipif(
 
 def rendered_dom(page: Path, profile: Path) -> str:
     """The DOM after Chromium loaded and laid out the page."""
-    completed = subprocess.run(
-        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return completed.stdout
+    return rendered_dom_of(page.as_uri(), profile)
 
 
 def shown_counts(dom: str) -> dict[str, int]:
@@ -81,9 +75,59 @@ def test_chromium_renders_the_report_with_the_report_s_numbers(tmp_path):
         assert counts[f"rule-{rule_id}"] == count
     # And one findings row per finding, the trend chart with a point per run, a link per account
     findings_table = dom[dom.index('id="findings"') : dom.index("</table>", dom.index('id="findings"'))]
-    assert findings_table.count("<tr>") == 1 + summary["findings"]["total"]
+    assert findings_table.count("<tr data-severity=") == summary["findings"]["total"]
     assert dom.count("<circle") == 2 * len(history)
-    assert dom.count("https://signin.aws.amazon.com/switchrole?account=") == 3
+    # (a link only for the one scanned account: there is nothing to see in a failed or skipped one)
+    assert dom.count("https://signin.aws.amazon.com/switchrole?account=") == 1
+    # And the critical-count card, and findings before owners before accounts
+    assert counts["findings-critical"] == summary["findings"]["by_severity"]["critical"]
+    assert dom.index('id="findings"') < dom.index("<h2>Owners") < dom.index('id="accounts"')
     # And the hostile tag value is text in the rendered page, not an element
     assert "<script>alert(1)</script>" not in dom
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
+
+
+def visible_rows(dom: str) -> list[str]:
+    """The data-severity of each findings row the filter left visible (hidden rows carry `hidden`)."""
+    table = dom[dom.index('<table id="findings"') : dom.index("</table>", dom.index('<table id="findings"'))]
+    rows = [
+        match.group(1) for match in re.finditer(r"<tr ([^>]*)>", table) if "data-severity" in match.group(1)
+    ]
+    return [
+        re.search(r'data-severity="([^"]+)"', attributes).group(1)
+        for attributes in rows
+        if not re.search(r'(^| )hidden(=""|\b)', attributes)
+    ]
+
+
+def test_the_inline_script_runs_under_the_csp_and_filters_by_the_address(tmp_path):
+    # Given the page of a run with findings of several severities and owners
+    report = build_report(varied_run())
+    page = tmp_path / "index.html"
+    page.write_bytes(render_html(report, [], console_role_name="SecurityAudit"))
+    severities = [finding["severity"] for finding in report["findings"]]
+    # When Chromium opens it filtered to critical findings, then to one owner and medium ones
+    critical = rendered_dom_of(page.as_uri() + "#severity=critical", tmp_path / "p1")
+    owner = "<script>alert(1)</script>"
+    by_owner = rendered_dom_of(page.as_uri() + "#owner=" + quote(owner) + "&severity=medium", tmp_path / "p2")
+    # Then the script ran (the filters are shown, the count filled) and only matching rows stay visible
+    assert 'id="filters" class="filters" hidden' not in critical
+    assert visible_rows(critical) == ["critical"] * severities.count("critical")
+    assert f'<b id="f-shown">{severities.count("critical")}</b>' in critical
+    expected = [
+        f["severity"] for f in report["findings"] if f["owner"] == owner and f["severity"] == "medium"
+    ]
+    assert expected
+    assert visible_rows(by_owner) == expected
+
+
+def rendered_dom_of(url: str, profile: Path) -> str:
+    """The DOM after Chromium ran the page's script, for a URL (with its #filters)."""
+    completed = subprocess.run(
+        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return completed.stdout

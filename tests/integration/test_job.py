@@ -20,10 +20,10 @@ from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json, re
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EXTERNAL_ID_PARAMETER = "/iam-inventory/external-id"
-# In the run folder: report.json, findings.csv, inventory.csv, history.json, index.html, two JSONL files and
-# state.jsonl.gz; the commit: two Athena manifests and the runs row; then latest.json. Beside them, the
-# run's scan store: its manifest and one stored AccountScan per account (5).
-RUN_FILES = 12 + 1 + 5
+# In the run folder: report.json, findings.csv, inventory.csv, history.json, index.html, two JSONL files,
+# state.jsonl.gz and one CSV per owner; the commit: two Athena manifests and the runs row; then latest.json.
+# Beside them, the run's scan store: its manifest and one stored AccountScan per account (5).
+RUN_FILES = 12 + 1 + 5 + 1  # + owners/unowned.csv
 
 
 def estate() -> tuple[AccountSpec, ...]:
@@ -117,6 +117,7 @@ def test_scheduled_run_writes_report_csv_latest_and_metrics(
         f"{folder}/inventory.csv",
         f"{folder}/inventory.jsonl",
         f"{folder}/manifest.json.gz",
+        f"{folder}/owners/unowned.csv",  # no user or account of this estate names an owner
         f"{folder}/report.json",
         f"{folder}/state.jsonl.gz",
     ]
@@ -131,7 +132,7 @@ def test_scheduled_run_writes_report_csv_latest_and_metrics(
 
     # And the report read back from S3 has the inventory and exactly the planted findings
     report = read_s3_json(report_bucket, f"{folder}/report.json")
-    assert report["schema_version"] == "1.2"
+    assert report["schema_version"] == "1.3"
     assert report_schema_errors(report) == []
     accounts = {entry["account_id"]: entry for entry in report["accounts"]}
     assert accounts["111111111111"]["status"] == "scanned"

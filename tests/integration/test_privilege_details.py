@@ -6,6 +6,8 @@ import json
 
 import boto3
 
+from iam_inventory.collect.users import list_live_users
+from iam_inventory.core.budget import Deadline
 from iam_inventory.evaluate.privilege import NOT_PRIVILEGED, Privilege, assess_privilege
 from iam_inventory.models.policies import (
     groups_by_name,
@@ -74,3 +76,26 @@ def test_each_admin_path_is_found_in_the_api_response(simulator):
             True, 'Allow "*" on "*" in customer-managed policy break-glass (through group oncall)'
         ),
     }
+
+
+def test_the_collector_marks_each_user_privileged_from_one_paged_call(simulator):
+    # Given a user admin through a group's customer-managed "*" policy, and one with a read-only policy
+    iam = boto3.client("iam")
+    broad = iam.create_policy(PolicyName="everything", PolicyDocument=ALLOW_ALL)["Policy"]["Arn"]
+    reader = iam.create_policy(PolicyName="reader", PolicyDocument=READ_S3)["Policy"]["Arn"]
+    iam.create_group(GroupName="ops")
+    iam.attach_group_policy(GroupName="ops", PolicyArn=broad)
+    iam.create_user(UserName="admin")
+    iam.add_user_to_group(GroupName="ops", UserName="admin")
+    iam.create_user(UserName="viewer")
+    iam.attach_user_policy(UserName="viewer", PolicyArn=reader)
+    simulator.faults.operations.clear()
+    # When the live users are listed
+    live = list_live_users(iam, ("owner",), 2, Deadline.unlimited())
+    # Then one GetAccountAuthorizationDetails call carried users, groups and policies
+    assert simulator.faults.operations["iam:GetAccountAuthorizationDetails"] == 1
+    privilege = {user.user_name: user.privilege for user in live.users}
+    assert privilege["admin"] == Privilege(
+        True, 'Allow "*" on "*" in customer-managed policy everything (through group ops)'
+    )
+    assert privilege["viewer"] == NOT_PRIVILEGED

@@ -9,7 +9,7 @@ from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import Account, AccountResult, AccountStatus, Thresholds
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.finalize import Outputs, finalize_run
-from iam_inventory.publish import html
+from iam_inventory.publish import htmltable
 from tests.builders import NOW, make_inventory, make_key, make_user
 from tests.publish_support import FakeFactory, context, settings
 
@@ -58,7 +58,7 @@ def peak_bytes(folder, accounts: int) -> int:
 
 def test_peak_allocation_stays_flat_from_n_to_4n_accounts(tmp_path, monkeypatch):
     # Given a page that lists at most 50 findings (the top-N is the only list that grows, up to its cap)
-    monkeypatch.setattr(html, "MAX_FINDING_ROWS", 50)
+    monkeypatch.setattr(htmltable, "MAX_FINDING_ROWS", 50)
     # When a second run is finalized over 25 and then 100 accounts of 20 users (2 and 8 thousand findings)
     small = peak_bytes(tmp_path / "small", 25)
     large = peak_bytes(tmp_path / "large", 100)

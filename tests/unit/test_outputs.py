@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 import json
 import re
 
 import pytest
 
+from iam_inventory.evaluate.enrich import ENRICHED_CSV_COLUMNS
 from iam_inventory.publish.athena import FINDINGS_TABLE, INVENTORY_TABLE, manifest_key, runs_key
 from iam_inventory.publish.document import (
     build_report,
@@ -17,6 +20,7 @@ from iam_inventory.publish.document import (
     render_inventory_csv,
 )
 from iam_inventory.publish.html import render_html, switch_role_link
+from iam_inventory.publish.htmltable import FILTER_SCRIPT
 from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, INVENTORY_CSV_COLUMNS
 from iam_inventory.publish.schema import report_schema_errors
 from tests.outputs_support import glue_columns, jsonl_contract_violations, varied_run
@@ -87,7 +91,9 @@ def test_findings_csv_keeps_the_1_0_columns_in_front():
         "unit",
         "message",
     )
-    assert FINDINGS_CSV_COLUMNS[12:] == ("tags", "first_seen_at", "is_new")
+    assert FINDINGS_CSV_COLUMNS[12:15] == ("tags", "first_seen_at", "is_new")
+    # 1.3 appends owner, privilege, lifecycle, exception and remediation (test_enrich pins their names)
+    assert FINDINGS_CSV_COLUMNS[15:] == ENRICHED_CSV_COLUMNS
 
 
 @pytest.mark.parametrize("table", [FINDINGS_TABLE, INVENTORY_TABLE])
@@ -120,9 +126,9 @@ def test_commit_keys_are_deterministic_per_run_and_day():
     assert runs_key(started, run_id) == f"athena/runs/dt=2026-11-23/{run_id}.json"
 
 
-def test_report_1_2_validates_and_carries_tags_status_and_changes():
+def test_report_1_3_validates_and_carries_tags_status_and_changes():
     report = build_report(varied_run())
-    assert report["schema_version"] == "1.2"
+    assert report["schema_version"] == "1.3"
     assert (report["run"]["status"], report["changes"]["state"]["status"]) == ("degraded", "none")
     assert report_schema_errors(report) == []
     evil = next(f for f in report["findings"] if f["user_name"] == "=evil")
@@ -145,28 +151,35 @@ def test_html_escapes_every_value_and_loads_nothing_from_outside():
     # When
     page = render_html(report, history=[]).decode()
     # Then no injected markup survives, and the page references no external resource
-    assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "prod &lt;main&gt;" in page
     assert "&lt;b&gt;denied&lt;/b&gt;" in page
-    assert not re.search(r"<(script|link|img|iframe)\b", page)
+    assert not re.search(r"<(link|img|iframe)\b", page)
+    # And the one script is the filter script, allowed by its hash and nothing else
+    assert re.findall(r"<script>(.*?)</script>", page, re.S) == [FILTER_SCRIPT]
+    digest = base64.b64encode(hashlib.sha256(FILTER_SCRIPT.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in page
+    assert "unsafe-inline'" not in page.split("script-src", 1)[1].split('"', 1)[0]
     assert not re.search(r"\bsrc=", page)
     external = set(re.findall(r"https?://[^\"'\s<]+", page)) - {"http://www.w3.org/2000/svg"}
     assert all(url.startswith("https://signin.aws.amazon.com/switchrole?") for url in external), external
     assert "default-src 'none'" in page
 
 
-def test_html_shows_counts_and_one_switch_role_link_per_account():
+def test_html_shows_counts_and_a_switch_role_link_per_scanned_account_only():
     report = build_report(varied_run())
     page = render_html(report, history=[], console_role_name="SecurityAudit").decode()
     total = report["summary"]["findings"]["total"]
     assert f'data-count="findings-total">{total}<' in page
     assert 'data-count="severity-critical">1<' in page  # the root access key
     assert 'data-count="accounts-failed">1<' in page
-    for account_id in ("111111111111", "222222222222", "333333333333"):
+    scanned = [item["account_id"] for item in report["accounts"] if item["status"] == "scanned"]
+    for account_id in scanned:
         link = switch_role_link(account_id, "SecurityAudit")
         assert link.replace("&", "&amp;") in page
-    assert page.count("switch role</a>") == 3
+    assert page.count("switch role</a>") == len(scanned) == 1
+    # And without a console role configured, no link at all
+    assert "switch role</a>" not in render_html(report, history=[]).decode()
 
 
 def test_switch_role_link_is_url_encoded():
@@ -207,20 +220,22 @@ def test_run_files_are_rendered_in_publish_order_with_the_state_last():
         "index.html",
         "findings.jsonl",
         "inventory.jsonl",
+        *(f"owners/{entry['file'].split('/')[1]}" for entry in report["owners"]),
         "state.jsonl.gz",
     ]
+    assert {entry["owner"] for entry in report["owners"]} == {"unowned", "<script>alert(1)</script>"}
     history = json.loads(files["history.json"])
     assert history["runs"][-1]["findings"] == report["summary"]["findings"]["total"]
 
 
 def test_html_lists_the_most_severe_findings_and_points_at_the_csv_for_the_rest(monkeypatch):
     # Given a run with more findings than the page lists
-    from iam_inventory.publish import html
+    from iam_inventory.publish import htmltable
 
     report = build_report(varied_run())
     total = len(report["findings"])
     assert total > 2
-    monkeypatch.setattr(html, "MAX_FINDING_ROWS", 2)
+    monkeypatch.setattr(htmltable, "MAX_FINDING_ROWS", 2)
     # When the page is rendered
     page = render_html(report, history=[]).decode()
     table = page[
@@ -233,4 +248,4 @@ def test_html_lists_the_most_severe_findings_and_points_at_the_csv_for_the_rest(
     most_severe = sorted(
         report["findings"], key=lambda f: ["critical", "high", "medium", "low"].index(f["severity"])
     )[0]
-    assert html.esc(most_severe["rule_id"]) in table
+    assert htmltable.esc(most_severe["rule_id"]) in table

@@ -108,11 +108,13 @@ def test_filters_by_owner_and_rule():
 
 def test_owner_falls_back_to_the_ou_map_and_prefers_the_reports_owner_field():
     report = estate_report()
+    for finding in report["findings"]:
+        finding.pop("owner", None)  # a schema 1.2 report: no resolved owner, so the OU map decides
     plan = build_plan(
         report, PLANNED_AT, 14, OwnerConfig(ou_owners={"Root/Workloads": "team-prod"}), owner="team-prod"
     )
     assert [k.user_name for k in plan.keys] == ["old"]
-    report["findings"][0]["owner"] = "from-report"  # phase 2 writes the resolved owner into the report
+    report["findings"][0]["owner"] = "from-report"  # a 1.3 report carries the owner the run resolved
     first = report["findings"][0]
     assert [m.finding_id for m in plan_for(report, owner="from-report").manual] == [first["finding_id"]]
 

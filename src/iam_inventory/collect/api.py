@@ -117,6 +117,8 @@ def build_user(live: LiveUser, **state: Any) -> IamUser:
         groups=live.groups,
         attached_policies=live.attached_policies,
         inline_policies=live.inline_policies,
+        privileged=live.privilege.privileged,
+        privileged_reason=live.privilege.reason,
         **state,
     )
 

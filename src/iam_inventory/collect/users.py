@@ -5,6 +5,9 @@ CreateDate, Tags, GroupList, AttachedManagedPolicies and UserPolicyList, paged w
 1000) and Marker/IsTruncated; IAM may return fewer than MaxItems even when more remain.
 https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
 https://docs.aws.amazon.com/IAM/latest/APIReference/API_UserDetail.html
+The same paged call also asks for Group and LocalManagedPolicy: GroupDetailList gives each group's attached
+and inline policies, Policies gives each customer-managed policy's versions (the default one is judged), so
+a user's privilege (evaluate.privilege) covers policies attached through groups and customer-managed ones.
 That replaces ListUsers plus one ListUserTags per user. A spoke role from an older stack may lack
 iam:GetAccountAuthorizationDetails: then ListUsers (+ ListUserTags when tags are wanted) is used, and
 the account says so.
@@ -13,7 +16,7 @@ the account says so.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -25,7 +28,15 @@ from botocore.exceptions import ClientError
 from iam_inventory.collect.calls import is_access_denied, is_no_such_entity, map_bounded
 from iam_inventory.core.budget import Deadline
 from iam_inventory.core.retry import call_patiently
+from iam_inventory.core.text import pick_tags
+from iam_inventory.evaluate.privilege import NOT_PRIVILEGED, PolicyDocumentError, Privilege, assess_privilege
 from iam_inventory.models import AttachedPolicy, InlinePolicy
+from iam_inventory.models.policies import (
+    ManagedPolicyDocument,
+    groups_by_name,
+    managed_documents_from_details,
+    user_policies_from_details,
+)
 
 PAGE_SIZE = 1000  # the largest MaxItems IAM accepts
 OLD_SPOKE_WARNING = (
@@ -48,6 +59,7 @@ class LiveUser:
     groups: tuple[str, ...] = ()
     attached_policies: tuple[AttachedPolicy, ...] = ()
     inline_policies: tuple[InlinePolicy, ...] = ()
+    privilege: Privilege = NOT_PRIVILEGED
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +71,6 @@ class LiveUsers:
     warnings: tuple[str, ...] = ()
 
 
-def pick_tags(tags: Iterable[dict[str, str]], tag_keys: Sequence[str]) -> dict[str, str]:
-    """The tags among `tag_keys` (matched case-insensitively, as IAM treats keys), in that order."""
-    wanted = {key.lower(): key for key in tag_keys}
-    found = {wanted[tag["Key"].lower()]: tag["Value"] for tag in tags if tag["Key"].lower() in wanted}
-    return {key: found[key] for key in tag_keys if key in found}
-
-
 def policy_json(document: Any) -> str:
     """A policy document as canonical JSON; IAM sends it URL-encoded, which some SDKs decode already."""
     if isinstance(document, str):
@@ -73,7 +78,9 @@ def policy_json(document: Any) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
-def _live_user(detail: dict[str, Any], tag_keys: Sequence[str]) -> LiveUser:
+def _live_user(
+    detail: dict[str, Any], tag_keys: Sequence[str], privilege: Privilege = NOT_PRIVILEGED
+) -> LiveUser:
     return LiveUser(
         user_name=detail["UserName"],
         user_id=detail["UserId"],
@@ -90,7 +97,21 @@ def _live_user(detail: dict[str, Any], tag_keys: Sequence[str]) -> LiveUser:
             InlinePolicy(item["PolicyName"], policy_json(item["PolicyDocument"]))
             for item in detail.get("UserPolicyList", [])
         ),
+        privilege=privilege,
     )
+
+
+def user_privilege(
+    detail: dict[str, Any],
+    groups: dict[str, Any],
+    documents: dict[str, ManagedPolicyDocument],
+) -> Privilege:
+    """A user's privilege from its UserDetailList item, the account's groups and customer-managed policies."""
+    try:
+        return assess_privilege(user_policies_from_details(detail, groups), documents)
+    except PolicyDocumentError as error:
+        # A document IAM returned that does not parse: say so rather than call the user unprivileged.
+        return Privilege(False, f"unknown: {error}")
 
 
 def list_live_users(
@@ -103,13 +124,31 @@ def list_live_users(
         if not is_access_denied(error):
             raise
         return _list_users_fallback(iam, tag_keys, concurrency, deadline)
-    return LiveUsers(tuple(_live_user(detail, tag_keys) for detail in details), authorization_details=True)
+    users, group_list, policies = details
+    groups = groups_by_name(group_list)
+    documents = managed_documents_from_details(policies)
+    return LiveUsers(
+        tuple(_live_user(detail, tag_keys, user_privilege(detail, groups, documents)) for detail in users),
+        authorization_details=True,
+    )
 
 
-def _authorization_details(iam: BaseClient) -> list[dict[str, Any]]:
+AuthorizationDetails = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
+
+
+def _authorization_details(iam: BaseClient) -> AuthorizationDetails:
+    """Users, groups and customer-managed policies, from one paged call (a page may hold any of them)."""
     paginator = iam.get_paginator("get_account_authorization_details")
-    pages = paginator.paginate(Filter=["User"], PaginationConfig={"PageSize": PAGE_SIZE})
-    return [detail for page in pages for detail in page["UserDetailList"]]
+    pages = list(
+        paginator.paginate(
+            Filter=["User", "Group", "LocalManagedPolicy"], PaginationConfig={"PageSize": PAGE_SIZE}
+        )
+    )
+    return (
+        [detail for page in pages for detail in page.get("UserDetailList", [])],
+        [detail for page in pages for detail in page.get("GroupDetailList", [])],
+        [detail for page in pages for detail in page.get("Policies", [])],
+    )
 
 
 def _list_users_fallback(

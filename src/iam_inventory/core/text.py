@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 
@@ -12,3 +13,10 @@ def shorten_repr(value: Any, limit: int = 80) -> str:
         return f"[{shown}, ... {len(value)} items]"
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def pick_tags(tags: Iterable[dict[str, str]], tag_keys: Sequence[str]) -> dict[str, str]:
+    """The tags among `tag_keys` (matched case-insensitively, as IAM treats keys), in that order."""
+    wanted = {key.lower(): key for key in tag_keys}
+    found = {wanted[tag["Key"].lower()]: tag["Value"] for tag in tags if tag["Key"].lower() in wanted}
+    return {key: found[key] for key in tag_keys if key in found}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.client import BaseClient
@@ -17,6 +17,7 @@ from iam_inventory.config.settings import AccountSource, Settings
 from iam_inventory.config.validation import ACCOUNT_ID_PATTERN
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.core.observability import logger
+from iam_inventory.core.text import pick_tags
 from iam_inventory.models import Account, AccountResult, AccountStatus
 
 _ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN)
@@ -125,7 +126,9 @@ def discover_from_organizations(settings: Settings, factory: ClientFactory, run_
         else:
             organizations = factory.hub_client("organizations")
         found = list(walk_organization(organizations, settings.include_ous))
-        discovery = apply_filters(found, settings.account_filters, hub_account_id, organizations)
+        discovery = apply_filters(
+            found, settings.account_filters, hub_account_id, organizations, settings.owner_tag_keys
+        )
     except (ClientError, BotoCoreError) as error:
         raise DiscoveryError(f"AWS Organizations discovery failed: {_describe(error)}") from error
     skipped_by_reason = Counter(result.error_code for result in discovery.skipped)
@@ -188,14 +191,20 @@ def apply_filters(
     filters: AccountFilters,
     hub_account_id: str,
     organizations: BaseClient,
+    owner_tag_keys: tuple[str, ...] = (),
 ) -> Discovery:
-    """Split the walked accounts into those to scan and those skipped, each skip with its reason."""
+    """Split the walked accounts into those to scan and those skipped; scanned ones keep their owner tags."""
     to_scan: list[Account] = []
     skipped: list[AccountResult] = []
     for item in found:
-        reason = skip_reason(item, filters, hub_account_id, organizations)
+        tags: list[tuple[str, str]] | None = None
+        if filters.include_tags or filters.exclude_tags or owner_tag_keys:
+            # One call per account, made only when a tag filter or an owner tag needs it.
+            tags = list(list_account_tags(organizations, item.account.account_id))
+        reason = skip_reason(item, filters, hub_account_id, organizations, tags)
         if reason is None:
-            to_scan.append(item.account)
+            kept = pick_tags(({"Key": key, "Value": value} for key, value in tags or ()), owner_tag_keys)
+            to_scan.append(replace(item.account, tags=kept) if kept else item.account)
         else:
             code, message = reason
             skipped.append(
@@ -207,7 +216,11 @@ def apply_filters(
 
 
 def skip_reason(
-    item: OrganizationAccount, filters: AccountFilters, hub_account_id: str, organizations: BaseClient
+    item: OrganizationAccount,
+    filters: AccountFilters,
+    hub_account_id: str,
+    organizations: BaseClient,
+    account_tags: list[tuple[str, str]] | None = None,
 ) -> tuple[str, str] | None:
     """Why this account is not scanned (code, message), or None to scan it; explicit exclusions win."""
     account_id = item.account.account_id
@@ -218,7 +231,7 @@ def skip_reason(
         return SKIP_EXCLUDED_OU, f"account is under {excluded_ou}, listed in EXCLUDE_OUS"
     if filters.include_tags or filters.exclude_tags:
         # Only fetched when a tag filter is set: it is one call per account.
-        tags = set(list_account_tags(organizations, account_id))
+        tags = set(list_account_tags(organizations, account_id) if account_tags is None else account_tags)
         matched = sorted(tags & filters.exclude_tags)
         if matched:
             return (

@@ -47,6 +47,8 @@ class Account:
     name: str = ""
     # Where the account sits in AWS Organizations, e.g. "Root/Workloads/Prod"; "" for a static list.
     ou_path: str = ""
+    # The account's Organizations tags, kept when an owner tag is configured (the owner's second source).
+    tags: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,9 @@ class IamUser:
     groups: tuple[str, ...] = ()
     attached_policies: tuple[AttachedPolicy, ...] = ()
     inline_policies: tuple[InlinePolicy, ...] = ()
+    # Admin-equivalent access (evaluate.privilege), directly or through a group, with the first reason.
+    privileged: bool = False
+    privileged_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from iam_inventory.core.retry import THROTTLING_CODES
 from iam_inventory.discover.accounts import discover_accounts
 from iam_inventory.models import Account, AccountResult, AccountStatus
 from iam_inventory.models.codec import RunManifest, decode_item, encode_items
-from iam_inventory.pipeline.finalize import Outputs, RunOutcome, finalize_run
+from iam_inventory.pipeline.finalize import Outputs, RunOutcome, finalize_run, load_exceptions
 from iam_inventory.pipeline.job import build_run_context
 from iam_inventory.pipeline.run import account_plan, open_manifest, pending_accounts, scan_source
 from iam_inventory.pipeline.runtime import Runtime
@@ -54,6 +54,8 @@ def discover_run(request: RunRequest, runtime: Runtime, clock: Clock, request_id
         )
     context = build_run_context(request, settings, clock(), request_id)
     logger.set_correlation_id(context.run_id)
+    # Validate the exceptions before any worker starts; finalize reads them again (one source of truth).
+    load_exceptions(settings, factory, context, Outputs())
     folder = scan_folder(context)
     store = _store(runtime, settings.report_bucket, folder)
     manifest = open_manifest(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -16,31 +16,31 @@ from typing import IO, Any
 from aws_lambda_powertools.metrics import Metrics
 
 from iam_inventory.assume.clients import ClientFactory
+from iam_inventory.config.exceptions_source import read_exceptions
 from iam_inventory.config.settings import Settings
 from iam_inventory.core.clock import Clock
 from iam_inventory.core.observability import logger
 from iam_inventory.evaluate.changes import RunStatus
+from iam_inventory.evaluate.enrich import EnrichmentConfig
+from iam_inventory.evaluate.exceptions import ExceptionSet
 from iam_inventory.models import RunContext, RunResult
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.scan import Progress
+from iam_inventory.pipeline.sinks import location_base, publish_files, run_store, sinks_for
 from iam_inventory.publish.comparison import Comparison
 from iam_inventory.publish.document import account_scans
+from iam_inventory.publish.enrichment import RunEnrichment
 from iam_inventory.publish.metrics import publish_account_metrics, publish_run_metrics
 from iam_inventory.publish.notify import NewFindings, notify_new_findings
-from iam_inventory.publish.pointers import commit_files, last_good, latest_pointer, run_folder
+from iam_inventory.publish.pointers import last_good, run_folder
 from iam_inventory.publish.securityhub import export_run
 from iam_inventory.publish.state import DAMAGED_STATE, load_previous, read_latest
 from iam_inventory.publish.store import (
     SPOOL_BYTES,
-    LocalRunStore,
-    LocalSink,
-    NoRunStore,
-    ReportSink,
     RunStore,
-    S3RunStore,
-    S3Sink,
 )
-from iam_inventory.publish.writer import RunWriter, WriterOptions, Written
+from iam_inventory.publish.writer import RunWriter
+from iam_inventory.publish.written import WriterOptions, Written
 
 # Every account of the run (scanned, failed, skipped, not scanned) as an AccountScan, in discovery order.
 # A callable, so that a streaming finalize may read the scans more than once without holding them.
@@ -58,6 +58,10 @@ class Outputs:
     spool_bytes: int = SPOOL_BYTES
     # Also copy findings.csv here (the CLI's `--format csv` on stdout), dry runs included.
     findings_csv: IO[bytes] | None = None
+    # The CLI's --exceptions FILE; else EXCEPTIONS_S3_URI or EXCEPTIONS_PARAMETER (docs/remediation.md).
+    exceptions_file: Path | None = None
+    # Loaded and validated when the run started; finalize reads the source again when None (fan-out).
+    exceptions: ExceptionSet | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +92,15 @@ def finalize_run(
     clock: Clock,
 ) -> RunOutcome:
     """Stream the run's AccountScans into every output, commit the run, then notify (unless dry run)."""
-    store = run_store(settings, outputs, factory)
+    store = run_store(settings, outputs.local_dir, factory)
     comparison = Comparison(load_previous(store, context.run_id))
     try:
-        options, baseline_folder = _writer_options(context, settings, store, outputs, comparison)
+        options, baseline_folder = _writer_options(context, settings, factory, store, outputs, comparison)
         writer = RunWriter(context, comparison, options)
         for scan in scans():
-            writer.add(scan)
+            active = writer.add(scan)
             if outputs.metrics is not None and not context.dry_run:
-                publish_account_metrics(
-                    scan.result, len(scan.findings), outputs.metrics, settings.per_account_metrics
-                )
+                publish_account_metrics(scan.result, active, outputs.metrics, settings.per_account_metrics)
         header = comparison.previous.header
         written = writer.finish(clock(), header.history if header else ())
         published: dict[str, str] = {}
@@ -108,12 +110,12 @@ def finalize_run(
                 extra={"status": written.status.value, "reason": written.status_reason},
             )
         elif not context.dry_run:
-            sinks = sinks_for(settings, outputs, factory)
-            published = publish_files(written, sinks, location_base(settings, outputs))
+            sinks = sinks_for(settings, outputs.local_dir, factory)
+            published = publish_files(written, sinks, location_base(settings, outputs.local_dir))
             if written.baseline:
                 published.update(
                     deliver_findings(
-                        written, scans, comparison, settings, factory, published, context.started_at
+                        written, scans, comparison, settings, factory, published, context.started_at, options
                     )
                 )
         if outputs.metrics is not None and not context.dry_run:
@@ -136,7 +138,12 @@ def overwrites_baseline(written: Written, folder: str, baseline_folder: str | No
 
 
 def _writer_options(
-    context: RunContext, settings: Settings, store: RunStore, outputs: Outputs, comparison: Comparison
+    context: RunContext,
+    settings: Settings,
+    factory: ClientFactory,
+    store: RunStore,
+    outputs: Outputs,
+    comparison: Comparison,
 ) -> tuple[WriterOptions, str | None]:
     """The writer's options, and the folder latest.json names (which only a baseline run may overwrite)."""
     try:
@@ -157,8 +164,31 @@ def _writer_options(
         max_failed_fraction=settings.max_failed_fraction,
         last_good=last_good(latest, folder),
         spool_bytes=outputs.spool_bytes,
+        enrichment=EnrichmentConfig(
+            owners=settings.owner_config,
+            sla=settings.sla_policy,
+            wait_days=settings.remediation_wait_days,
+            partition=factory.partition,
+        ),
+        exceptions=outputs.exceptions
+        if outputs.exceptions is not None
+        else load_exceptions(settings, factory, context, outputs),
     )
     return options, baseline_folder
+
+
+def load_exceptions(
+    settings: Settings, factory: ClientFactory, context: RunContext, outputs: Outputs
+) -> ExceptionSet:
+    """The run's validated exceptions (raises before anything is scanned or written when invalid)."""
+    exceptions = read_exceptions(
+        settings, factory.hub_client, context.started_at.date(), outputs.exceptions_file
+    )
+    if exceptions.exceptions:
+        logger.info(
+            "exceptions loaded", extra={"source": exceptions.source, "entries": len(exceptions.exceptions)}
+        )
+    return exceptions
 
 
 def _outcome(context: RunContext, written: Written, published: dict[str, str]) -> RunOutcome:
@@ -179,55 +209,6 @@ def _outcome(context: RunContext, written: Written, published: dict[str, str]) -
     )
 
 
-def publish_files(written: Written, sinks: list[ReportSink], base: str) -> dict[str, str]:
-    """Every run file to every sink; then the commit (Athena); then latest.json, for a baseline run only."""
-    locations: dict[str, str] = {}
-    keys: dict[str, str] = {}
-    for file in written.files:
-        keys[file.name] = file.key
-        # A failed run never replaces the files of a good one: in a local folder it goes under its key.
-        publishable = replace(file, flat=False) if written.status is RunStatus.FAILED else file
-        for sink in sinks:
-            locations.setdefault(file.name, sink.write(publishable))
-    commits = commit_files(written, base)
-    if written.baseline:
-        commits.append(latest_pointer(written, keys))
-    for file in commits:
-        for sink in sinks:
-            location = sink.write(file)
-            if file.name == "latest.json":
-                locations.setdefault(file.name, location)
-        file.body.close()
-    return locations
-
-
-def sinks_for(settings: Settings, outputs: Outputs, factory: ClientFactory) -> list[ReportSink]:
-    """The report bucket and/or the local output folder."""
-    sinks: list[ReportSink] = []
-    if settings.report_bucket:
-        sinks.append(S3Sink(factory.hub_client("s3"), settings.report_bucket, settings.report_prefix))
-    if outputs.local_dir is not None:
-        sinks.append(LocalSink(outputs.local_dir))
-    return sinks
-
-
-def location_base(settings: Settings, outputs: Outputs) -> str:
-    """What the Athena manifests put before a run file's key: the report root's URL."""
-    if settings.report_bucket:
-        prefix = f"{settings.report_prefix}/" if settings.report_prefix else ""
-        return f"s3://{settings.report_bucket}/{prefix}"
-    return f"{outputs.local_dir.resolve().as_uri()}/" if outputs.local_dir is not None else ""
-
-
-def run_store(settings: Settings, outputs: Outputs, factory: ClientFactory) -> RunStore:
-    """Where the previous run is read from: the report bucket, else the local output directory."""
-    if settings.report_bucket:
-        return S3RunStore(factory.hub_client("s3"), settings.report_bucket, settings.report_prefix)
-    if outputs.local_dir is not None:
-        return LocalRunStore(outputs.local_dir)
-    return NoRunStore()
-
-
 def deliver_findings(
     written: Written,
     scans: ScanSource,
@@ -236,21 +217,33 @@ def deliver_findings(
     factory: ClientFactory,
     published: dict[str, str],
     now: datetime,
+    options: WriterOptions,
 ) -> dict[str, str]:
     """After the commit of a baseline run: SNS summary of new urgent findings, Security Hub export."""
     delivered: dict[str, str] = {}
     if settings.notify_topic_arn and comparison.previous.comparable:
-        new = NewFindings(
-            run_id=written.report["run"]["run_id"],
-            previous_run_id=written.report["changes"]["previous_run_id"],
-            listed=tuple(written.urgent),
-            total=written.urgent_total,
-            report_location=published.get("index.html") or published.get("report.json"),
-        )
-        message_id = notify_new_findings(factory.hub_client("sns"), settings.notify_topic_arn, new)
-        logger.info("notification", extra={"sent": message_id is not None})
+        sns = factory.hub_client("sns")
+        sent = 0
+        for news in written.urgent:
+            new = NewFindings(
+                run_id=written.report["run"]["run_id"],
+                previous_run_id=written.report["changes"]["previous_run_id"],
+                listed=tuple(news.top.items()),
+                total=news.top.seen,
+                report_location=published.get("index.html") or published.get("report.json"),
+                owner=news.owner,
+                severities=tuple(sorted(news.severities)),
+                accounts=tuple(sorted(news.accounts)),
+            )
+            sent += notify_new_findings(sns, settings.notify_topic_arn, new) is not None
+        logger.info("notification", extra={"sent": sent, "owners": len(written.urgent)})
     elif settings.notify_topic_arn:
         logger.warning("no notification: the previous comparison state is not usable")
+
+    def first_seen(finding_id: str) -> datetime | None:
+        known = comparison.known(finding_id)
+        return known.first_seen_at if known is not None else None
+
     if settings.security_hub_export:
         exported = export_run(
             factory.hub_client("securityhub"),
@@ -259,6 +252,8 @@ def deliver_findings(
             comparison,
             now,
             (factory.region, factory.partition),
+            # The same enrichment as the files: suppressed findings go to Security Hub as SUPPRESSED.
+            RunEnrichment(options.enrichment, options.exceptions, now.date(), first_seen, 0).account,
         )
         level = logger.warning if exported.failed else logger.info
         level("security hub export", extra={"imported": exported.imported, "failed": exported.failed})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
@@ -12,7 +13,7 @@ from iam_inventory.core.clock import Clock
 from iam_inventory.core.observability import logger
 from iam_inventory.discover.accounts import describe_account_source, discover_accounts
 from iam_inventory.models import RunContext
-from iam_inventory.pipeline.finalize import Outputs, RunOutcome, finalize_run
+from iam_inventory.pipeline.finalize import Outputs, RunOutcome, finalize_run, load_exceptions
 from iam_inventory.pipeline.run import account_plan, open_manifest, open_store, scan_pending, scan_source
 from iam_inventory.pipeline.runtime import Runtime
 from iam_inventory.pipeline.scan import not_scanned
@@ -34,6 +35,8 @@ def run_job(
         raise ConfigError(
             "invalid configuration: environment variable REPORT_BUCKET: required unless dry_run"
         )
+    # An invalid exceptions file stops the run here, before discovery and before any account is scanned.
+    outputs = replace(outputs, exceptions=load_exceptions(settings, factory, context, outputs))
     store = open_store(runtime, context, outputs.local_dir)
     manifest = open_manifest(
         store, context, lambda: discover_accounts(settings, request.accounts, factory, context.run_id)

@@ -23,7 +23,8 @@ from iam_inventory.publish.rows import (
     inventory_rows,
 )
 from iam_inventory.publish.state import PreviousState
-from iam_inventory.publish.writer import RunWriter, WriterOptions
+from iam_inventory.publish.writer import RunWriter
+from iam_inventory.publish.written import WriterOptions
 
 
 def account_scans(result: RunResult) -> list[AccountScan]:
@@ -62,7 +63,8 @@ def build_report(result: RunResult) -> dict[str, Any]:
 def render_findings_csv(report: dict[str, Any]) -> bytes:
     """findings.csv of a report document: one row per finding."""
     names = {account["account_id"]: account["name"] for account in report["accounts"]}
-    rows = [finding_row(finding, names.get(finding["account_id"], "")) for finding in report["findings"]]
+    entries = [*report["findings"], *report.get("suppressed", [])]  # suppressed rows carry suppressed_by
+    rows = [finding_row(finding, names.get(finding["account_id"], "")) for finding in entries]
     return (csv_header(FINDINGS_CSV_COLUMNS) + csv_lines(FINDINGS_CSV_COLUMNS, rows)).encode()
 
 

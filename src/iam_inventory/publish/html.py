@@ -1,4 +1,7 @@
-"""`index.html`: one self-contained page (no scripts, fonts or CDNs) a security engineer can open from S3.
+"""`index.html`: one self-contained page (no fonts, CDNs or outside scripts) an analyst works from.
+
+Findings come first (filterable and sortable offline, each with its fix), then owners, then accounts:
+those with findings or errors first, the rest folded away. One inline script, allowed by its hash.
 
 Every value from the report passes through `esc`: user names, tags and error messages come from the
 spoke accounts, and a tag value is as good a place for `<script>` as any.
@@ -11,16 +14,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 from iam_inventory.evaluate.rules import RULES
-from iam_inventory.models import SEVERITY_ORDER
 from iam_inventory.publish.htmlkit import CSP, STYLE, esc, trend_chart, when
-from iam_inventory.publish.rows import format_tags
+from iam_inventory.publish.htmltable import (
+    SCRIPT_HASH,
+    findings_section,
+    resolved_section,
+    script_tag,
+    suppressed_section,
+    top_findings,
+)
+from iam_inventory.publish.store import Spool
 
 SWITCH_ROLE_URL = "https://signin.aws.amazon.com/switchrole"
-# Rows of the findings table; beyond this the page points at findings.csv (which has every finding).
-MAX_FINDING_ROWS = 2_000
 _RULE_TITLES = {rule.rule_id: rule.title for rule in RULES}
 URGENT = frozenset({"critical", "high"})
-_SEVERITY_RANK = {severity.value: rank for rank, severity in enumerate(SEVERITY_ORDER)}
 
 
 def switch_role_link(account_id: str, role_name: str, display_name: str = "") -> str:
@@ -35,41 +42,75 @@ def render_html(
     report: dict[str, Any], history: list[dict[str, Any]] | None = None, console_role_name: str | None = None
 ) -> bytes:
     """The page of a report held in memory (the `report` command); publishing streams the same parts."""
-    role = console_role_name or report["run"]["role_name"]
     names = {account["account_id"]: account["name"] for account in report["accounts"]}
     urgent: Counter[str] = Counter(
         finding["account_id"] for finding in report["findings"] if finding["severity"] in URGENT
     )
-    account_rows = "".join(
-        account_row(account, urgent[account["account_id"]], role) for account in report["accounts"]
-    )
-    changes = report.get("changes") or {}
-    resolved = changes.get("resolved_findings", [])
+    rows: dict[bool, list[str]] = {True: [], False: []}
+    for account in report["accounts"]:
+        row = account_row(account, urgent[account["account_id"]], console_role_name)
+        rows[needs_attention(account)].append(row)
+
+    def named(findings: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+        return [(finding, names.get(finding["account_id"], "")) for finding in top_findings(findings)]
+
+    suppressed = report.get("suppressed", [])
+    resolved = (report.get("changes") or {}).get("resolved_findings", [])
     parts = [
-        page_head(report, history or []),
-        accounts_open(),
-        account_rows,
-        accounts_close(),
-        findings_section(
-            [(finding, names.get(finding["account_id"], "")) for finding in top_findings(report["findings"])],
-            len(report["findings"]),
+        page_top(
+            report, named(report["findings"]), len(report["findings"]), named(suppressed), len(suppressed)
         ),
-        resolved_section(
-            [(finding, names.get(finding["account_id"], "")) for finding in top_findings(resolved)],
-            len(resolved),
-        ),
-        PAGE_END,
+        accounts_open(len(rows[True])),
+        *rows[True],
+        accounts_close(len(rows[False])),
+        *rows[False],
+        page_bottom(report, history or [], named(resolved), len(resolved)),
     ]
     return "".join(parts).encode()
 
 
-def page_head(report: dict[str, Any], history: list[dict[str, Any]]) -> str:
-    """Everything above the accounts table: banner, run line, counts, charts (`report` without its lists)."""
+def needs_attention(account: dict[str, Any]) -> bool:
+    """An account with findings, or one the run could not scan (skipped on purpose is not an error)."""
+    return bool(account["findings"]) or account["status"] in ("failed", "not_scanned")
+
+
+def page_top(
+    report: dict[str, Any],
+    findings: list[tuple[dict[str, Any], str]],
+    total: int,
+    suppressed: list[tuple[dict[str, Any], str]],
+    suppressed_total: int,
+) -> str:
+    """Head, counts, the findings table, the suppressed ones and the owners: all before the accounts."""
+    stale = (report.get("exceptions") or {}).get("stale", [])
+    return "".join(
+        (
+            page_head(report),
+            findings_section(findings, total),
+            suppressed_section(suppressed, suppressed_total, stale),
+            owners_section(report.get("owners") or []),
+        )
+    )
+
+
+def page_bottom(
+    report: dict[str, Any],
+    history: list[dict[str, Any]],
+    resolved: list[tuple[dict[str, Any], str]],
+    total: int,
+) -> str:
+    """After the accounts: the counts by severity and rule, the trend, the resolved findings, the script."""
+    overview = f'<div class="grid">{_by_severity(report)}{_by_rule(report)}{trend_chart(history)}</div>\n'
+    return ACCOUNTS_END + overview + resolved_section(resolved, total) + script_tag() + PAGE_END
+
+
+def page_head(report: dict[str, Any]) -> str:
+    """The top of the page: banners, run line and counts (`report` without its lists)."""
     run = report["run"]
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}; script-src \'{SCRIPT_HASH}\'">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>IAM inventory - {esc(run['run_id'])}</title>",
         f"<style>{STYLE}</style></head><body>",
@@ -81,11 +122,6 @@ def page_head(report: dict[str, Any], history: list[dict[str, Any]]) -> str:
         f"{esc(run['thresholds']['unused_key_days'])} d, never-used grace "
         f"{esc(run['thresholds']['never_used_grace_days'])} d. Schema {esc(report['schema_version'])}.</div>",
         _cards(report),
-        '<div class="grid">',
-        _by_severity(report),
-        _by_rule(report),
-        trend_chart(history),
-        "</div>",
     ]
     return "\n".join(parts) + "\n"
 
@@ -109,7 +145,16 @@ def _cards(report: dict[str, Any]) -> str:
         _card("accounts-failed", "accounts failed", accounts["failed"]),
         _card("users", "users", summary["users"]),
         _card("active-access-keys", "active access keys", summary["active_access_keys"]),
+        _card(
+            "findings-critical", "critical findings", summary["findings"]["by_severity"].get("critical", 0)
+        ),
         _card("findings-total", "findings", summary["findings"]["total"]),
+        _card(
+            "findings-overdue",
+            "overdue",
+            sum((summary["findings"].get("overdue_by_severity") or {}).values()),
+        ),
+        _card("findings-suppressed", "suppressed", summary["findings"].get("suppressed", 0)),
         _card("findings-new", "new since last run", changes.get("new", "-")),
         _card("findings-resolved", "resolved since last run", changes.get("resolved", "-")),
     ]
@@ -137,23 +182,75 @@ def _by_rule(report: dict[str, Any]) -> str:
     return f"<div><h2>Findings by rule</h2><table><tr><th>Rule</th><th>Findings</th></tr>{rows}</table></div>"
 
 
-def accounts_open() -> str:
-    """The accounts table up to its first row."""
-    header = (
-        "<tr><th>Account</th><th>Name</th><th>Coverage</th><th>Users</th><th>Keys</th><th>Findings</th>"
-        "<th>Critical+high</th><th>Error</th><th>Console</th></tr>"
+_ACCOUNT_HEADER = (
+    "<tr><th>Account</th><th>Name</th><th>Coverage</th><th>Users</th><th>Keys</th><th>Findings</th>"
+    "<th>Critical+high</th><th>Error</th><th>Console</th></tr>"
+)
+
+
+def accounts_open(count: int) -> str:
+    """The accounts needing attention (findings or errors), up to their first row."""
+    return f'<h2>Accounts with findings or errors ({count})</h2><table id="accounts">{_ACCOUNT_HEADER}'
+
+
+def accounts_close(quiet: int) -> str:
+    """The end of that table, and the start of the folded one of the other `quiet` accounts."""
+    return (
+        f'</table>\n<details id="quiet-accounts"><summary>{quiet} other accounts: no findings, no errors'
+        f'</summary><table id="accounts-quiet">{_ACCOUNT_HEADER}'
     )
-    return f"<h2>Accounts</h2><table>{header}"
 
 
-def accounts_close() -> str:
-    """The end of the accounts table."""
-    return "</table>\n"
+ACCOUNTS_END = "</table></details>\n"
 
 
-def account_row(account: dict[str, Any], urgent: int, role: str) -> str:
-    """One account's row; `urgent` counts its critical and high findings."""
-    link = switch_role_link(account["account_id"], role, account["name"])
+class AccountRows:
+    """The account rows while a run is written: those needing attention, and the others, spooled apart."""
+
+    def __init__(self, spool_bytes: int) -> None:
+        self.spools = {True: Spool(spool_bytes), False: Spool(spool_bytes)}
+        self.counts = {True: 0, False: 0}
+
+    def add(self, account: dict[str, Any], urgent: int, role: str | None) -> None:
+        """One account's row, in the list it belongs to."""
+        attention = needs_attention(account)
+        self.counts[attention] += 1
+        self.spools[attention].write(account_row(account, urgent, role))
+
+    def copy_to(self, page: Spool) -> None:
+        """Both tables into the page (page_bottom closes the folded one), then free the spools."""
+        page.write(accounts_open(self.counts[True]))
+        self.spools[True].copy_to(page)
+        page.write(accounts_close(self.counts[False]))
+        self.spools[False].copy_to(page)
+        for spool in self.spools.values():
+            spool.close()
+
+
+def owners_section(owners: list[dict[str, Any]]) -> str:
+    """A section per owner: its findings by severity, overdue and suppressed, and its own CSV."""
+    parts = [f'<h2>Owners ({len(owners)})</h2><div class="owners">']
+    for owner in owners:
+        counts = " ".join(
+            f'<span class="sev {esc(severity)}">{esc(count)} {esc(severity)}</span>'
+            for severity, count in owner["by_severity"].items()
+            if count
+        )
+        parts.append(
+            f'<section class="owner" data-owner="{esc(owner["owner"])}"><h3>{esc(owner["owner"])}</h3>'
+            f"<p>{esc(owner['findings'])} findings in {esc(owner['accounts'])} accounts {counts}<br>"
+            f"{esc(owner['overdue'])} overdue, {esc(owner['suppressed'])} suppressed. "
+            f'<a href="{esc(owner["file"])}">{esc(owner["file"])}</a></p></section>'
+        )
+    return "".join(parts) + "</div>\n"
+
+
+def account_row(account: dict[str, Any], urgent: int, role: str | None) -> str:
+    """One account's row; `urgent` counts its critical and high findings; a switch-role link when it helps."""
+    link = ""
+    if role and account["status"] == "scanned":
+        url = switch_role_link(account["account_id"], role, account["name"])
+        link = f'<a href="{esc(url)}" rel="noopener noreferrer">switch role</a>'
     error = f"{account['error_code'] or ''} {account['error_message'] or ''}".strip()
     return (
         f'<tr data-account="{esc(account["account_id"])}"><td>{esc(account["account_id"])}</td>'
@@ -163,66 +260,8 @@ def account_row(account: dict[str, Any], urgent: int, role: str) -> str:
         f'<td class="num">{esc(account["findings"])}</td>'
         f'<td class="num">{esc(urgent)}</td>'
         f"<td><small>{esc(error)}</small></td>"
-        f'<td class="nowrap"><a href="{esc(link)}" rel="noopener noreferrer">switch role</a></td></tr>'
+        f'<td class="nowrap">{link}</td></tr>'
     )
-
-
-def _finding_row(finding: dict[str, Any], account_name: str) -> str:
-    badge = ' <span class="new">new</span>' if finding.get("is_new") else ""
-    account = f"{finding['account_id']} {account_name}".strip()
-    seen = finding.get("first_seen_at")
-    return (
-        f'<tr><td><span class="sev {esc(finding["severity"])}">{esc(finding["severity"])}</span>{badge}</td>'
-        f"<td><code>{esc(finding['rule_id'])}</code> <small>CIS {esc(finding['cis_control'])}</small></td>"
-        f"<td>{esc(account)}</td><td>{esc(finding['user_name'] or '(root)')}</td>"
-        f"<td><code>{esc(finding['access_key_id'] or '')}</code></td>"
-        f'<td class="detail">{esc(finding["message"])}</td><td>{esc(format_tags(finding.get("tags")))}</td>'
-        f'<td class="nowrap"><small title="{esc(when(seen))}">{esc(when(seen)[:10])}</small></td></tr>'
-    )
-
-
-_FINDING_HEADER = (
-    "<tr><th>Severity</th><th>Rule</th><th>Account</th><th>User</th><th>Access key</th><th>Detail</th>"
-    "<th>Tags</th><th>First seen</th></tr>"
-)
-
-
-def severity_order(finding: dict[str, Any]) -> tuple[int, str, str, str, str]:
-    """Most severe first, then by account, user and rule: the page's order."""
-    return (
-        _SEVERITY_RANK.get(finding["severity"], 9),
-        finding["account_id"],
-        finding["user_name"] or "",
-        finding["rule_id"],
-        finding["finding_id"],
-    )
-
-
-def top_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The MAX_FINDING_ROWS most severe findings, in page order."""
-    return sorted(findings, key=severity_order)[:MAX_FINDING_ROWS]
-
-
-def findings_section(shown: list[tuple[dict[str, Any], str]], total: int) -> str:
-    """The findings table: the most severe `shown` (finding, account name) pairs of `total`."""
-    # A page of a hundred thousand rows helps nobody and costs the Lambda memory: the most severe
-    # findings are listed, and the page says where the rest are.
-    rows = "".join(_finding_row(finding, name) for finding, name in shown)
-    note = (
-        f'<p id="findings-truncated">The {len(shown)} most severe of {total} findings are listed; '
-        "findings.csv and report.json hold them all.</p>"
-        if total > len(shown)
-        else ""
-    )
-    return f'<h2>Findings ({total})</h2>{note}<table id="findings">{_FINDING_HEADER}{rows}</table>\n'
-
-
-def resolved_section(shown: list[tuple[dict[str, Any], str]], total: int) -> str:
-    """The findings resolved since the baseline (the most severe of them)."""
-    if not total:
-        return "<h2>Resolved since last run (0)</h2>\n"
-    rows = "".join(_finding_row(finding, name) for finding, name in shown)
-    return f'<h2>Resolved since last run ({total})</h2><table id="resolved">{_FINDING_HEADER}{rows}</table>\n'
 
 
 def banners(report: dict[str, Any]) -> str:

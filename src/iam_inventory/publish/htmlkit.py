@@ -25,7 +25,15 @@ th{background:#eef1f6;font-weight:600}td.num{text-align:right;font-variant-numer
 .banner{border-radius:8px;padding:10px 16px;margin-bottom:16px;color:#fff}
 .failed{background:#c92a2a}.warn{background:#e67700}
 .grid{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
-svg text{font:11px system-ui,sans-serif;fill:#5b6475}.nowrap{white-space:nowrap}td.detail{min-width:180px}
+svg text{font:11px system-ui,sans-serif;fill:#5b6475}.nowrap{white-space:nowrap}td.detail{min-width:260px}
+.priv{background:#212529;color:#fff;border-radius:4px;padding:0 5px;font-size:12px}
+.overdue{background:#c92a2a;color:#fff;border-radius:4px;padding:0 5px;font-size:12px}
+.expired{color:#c92a2a}.fix{margin-top:4px;color:#343a40}
+.fix pre{white-space:pre-wrap;font-size:12px;margin:4px 0}
+.filters{background:#fff;border:1px solid #dfe3ea;border-radius:8px;padding:8px 12px;margin-bottom:8px}
+.filters label{margin-right:10px}.owners{display:flex;flex-wrap:wrap;gap:12px}
+.owner{background:#fff;border:1px solid #dfe3ea;border-radius:8px;padding:4px 14px;min-width:220px}
+.owner h3{font-size:15px;margin:6px 0}details>summary{cursor:pointer;margin:8px 0}
 """
 
 

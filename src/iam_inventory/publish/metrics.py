@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, Metrics, MetricUnit,
 from iam_inventory.core.observability import logger
 from iam_inventory.evaluate.changes import RunStatus
 from iam_inventory.evaluate.rules import RULE_IDS
-from iam_inventory.models import AccountResult, AccountStatus
+from iam_inventory.models import SEVERITY_ORDER, AccountResult, AccountStatus, Severity
 from iam_inventory.publish.report import RunTotals
 
 
@@ -56,6 +56,8 @@ def publish_run_metrics(
     metrics.add_metric("Users", MetricUnit.Count, totals.users)
     metrics.add_metric("ActiveAccessKeys", MetricUnit.Count, totals.active_access_keys)
     metrics.add_metric("Findings", MetricUnit.Count, totals.findings)
+    # Suppressed findings are in neither count: an accepted risk never drives an alarm.
+    metrics.add_metric("OverdueCriticalFindings", MetricUnit.Count, totals.overdue[Severity.CRITICAL])
     new, resolved = changes
     if new is not None and resolved is not None:
         metrics.add_metric("NewFindings", MetricUnit.Count, new)
@@ -64,11 +66,17 @@ def publish_run_metrics(
     # The missed-run alarm watches RunCompleted: a failed run is not a completed one.
     if status is not RunStatus.FAILED:
         metrics.add_metric("RunCompleted", MetricUnit.Count, 1)
-    for rule_id in RULE_IDS:
+    _by_dimension(
+        metrics, "FindingsByRule", "RuleId", {rule_id: totals.by_rule[rule_id] for rule_id in RULE_IDS}
+    )
+    overdue = {severity.value: totals.overdue[severity] for severity in SEVERITY_ORDER}
+    _by_dimension(metrics, "OverdueFindings", "Severity", overdue)
+
+
+def _by_dimension(metrics: Metrics, name: str, dimension: str, values: dict[str, int]) -> None:
+    """One EMF blob per value, each with its own dimension (the shared Metrics allows one set of them)."""
+    for key, value in values.items():
         with single_metric(
-            name="FindingsByRule",
-            unit=MetricUnit.Count,
-            value=totals.by_rule[rule_id],
-            namespace=metrics.namespace,
+            name=name, unit=MetricUnit.Count, value=value, namespace=metrics.namespace
         ) as metric:
-            metric.add_dimension(name="RuleId", value=rule_id)
+            metric.add_dimension(name=dimension, value=key)

@@ -1,16 +1,22 @@
-"""Optional SNS notification: a short text summary of the run's new high and critical findings.
+"""Optional SNS notifications: per owner, a short text summary of the run's new high and critical findings.
 
 Sent only by a run that becomes the baseline and could compare with the previous state: a run whose
 state was unreadable has no idea what is new, and must not page anyone about "everything".
+One message per owner carries the message attributes `owner` (String), `severity` and `account`
+(String.Array: a filter policy value matches when any element does), so each team subscribes with a
+filter policy to its own findings: https://docs.aws.amazon.com/sns/latest/dg/example-filter-policies.html
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from typing import Any
 
 from botocore.client import BaseClient
 
 from iam_inventory.models import Finding, Severity
+from iam_inventory.publish.topn import TopN
 
 NOTIFY_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})
 
@@ -24,6 +30,25 @@ class NewFindings:
     listed: tuple[Finding, ...]
     total: int
     report_location: str | None = None
+    owner: str | None = None
+    severities: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class OwnerNews:
+    """One owner's new urgent findings while the run is written: the most urgent few, and what they span."""
+
+    owner: str
+    top: TopN[Finding]
+    severities: set[str] = field(default_factory=set)
+    accounts: set[str] = field(default_factory=set)
+
+    def add(self, finding: Finding) -> None:
+        """Count one new urgent finding of this owner."""
+        self.top.add(urgency(finding), finding)
+        self.severities.add(finding.severity.value)
+        self.accounts.add(finding.account_id)
 
 
 def urgency(finding: Finding) -> tuple[bool, str, str]:
@@ -42,7 +67,9 @@ def render_notification(new: NewFindings) -> tuple[str, str] | None:
         if new.previous_run_id
         else "first run: nothing to compare with, so every finding is new"
     )
-    lines = [f"Run {new.run_id} ({baseline}) found {new.total} new high or critical finding(s):", ""]
+    whose = f" of {new.owner}" if new.owner else ""
+    subject = f"iam-inventory: {new.total} new high/critical finding(s){whose}"[:100]
+    lines = [f"Run {new.run_id} ({baseline}) found {new.total} new high or critical finding(s){whose}:", ""]
     for finding in new.listed:
         owner = ", ".join(f"{key}={value}" for key, value in finding.tags.items())
         label = finding.severity.value.upper()
@@ -55,11 +82,24 @@ def render_notification(new: NewFindings) -> tuple[str, str] | None:
     return subject, "\n".join(lines) + "\n"
 
 
+def message_attributes(new: NewFindings) -> dict[str, dict[str, Any]]:
+    """SNS MessageAttributes for per-owner filter policies: owner, and the severities and accounts listed."""
+    attributes: dict[str, dict[str, Any]] = {}
+    if new.owner is not None:
+        attributes["owner"] = {"DataType": "String", "StringValue": new.owner}
+    for name, values in (("severity", new.severities), ("account", new.accounts)):
+        if values:
+            attributes[name] = {"DataType": "String.Array", "StringValue": json.dumps(sorted(values))}
+    return attributes
+
+
 def notify_new_findings(sns: BaseClient, topic_arn: str, new: NewFindings) -> str | None:
-    """Publish the summary to the topic when there is something new and urgent; the message id, or None."""
+    """Publish one summary to the topic when there is something new and urgent; the message id, or None."""
     rendered = render_notification(new)
     if rendered is None:
         return None
     subject, message = rendered
-    message_id: str = sns.publish(TopicArn=topic_arn, Subject=subject, Message=message)["MessageId"]
-    return message_id
+    response = sns.publish(
+        TopicArn=topic_arn, Subject=subject, Message=message, MessageAttributes=message_attributes(new)
+    )
+    return str(response["MessageId"])

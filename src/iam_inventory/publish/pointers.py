@@ -21,7 +21,7 @@ from iam_inventory.publish.athena import (
 )
 from iam_inventory.publish.state import LATEST_KEY
 from iam_inventory.publish.store import ReportFile, Spool
-from iam_inventory.publish.writer import Written
+from iam_inventory.publish.written import Written
 
 MANUAL_ROOT = "manual"
 

@@ -22,7 +22,7 @@ from iam_inventory.models import (
 
 # 1.2: run.status (complete/degraded/failed), run.baseline, run.folder, changes.state; new/resolved may
 # be null when the previous state could not be read.
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -65,6 +65,9 @@ class RunTotals:
     retried_calls: int = 0
     by_severity: Counter[Severity] = field(default_factory=Counter)
     by_rule: Counter[str] = field(default_factory=Counter)
+    # Active findings past their SLA, by severity; findings an unexpired exception suppresses.
+    overdue: Counter[Severity] = field(default_factory=Counter)
+    suppressed: int = 0
 
     def add(self, item: AccountResult, findings: tuple[Finding, ...] | list[Finding]) -> None:
         """Count one account and its findings."""
@@ -107,6 +110,10 @@ class RunTotals:
                 "total": self.findings,
                 "by_severity": {severity.value: self.by_severity[severity] for severity in SEVERITY_ORDER},
                 "by_rule": {rule_id: self.by_rule[rule_id] for rule_id in RULE_IDS},
+                "overdue_by_severity": {
+                    severity.value: self.overdue[severity] for severity in SEVERITY_ORDER
+                },
+                "suppressed": self.suppressed,
             },
         }
 
@@ -226,4 +233,6 @@ def history_entry(report: dict[str, Any]) -> dict[str, Any]:
         "by_severity": dict(summary["findings"]["by_severity"]),
         "new": changes.get("new") or 0,
         "resolved": changes.get("resolved") or 0,
+        "overdue": sum((summary["findings"].get("overdue_by_severity") or {}).values()),
+        "suppressed": summary["findings"].get("suppressed", 0),
     }

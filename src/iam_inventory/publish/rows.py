@@ -7,6 +7,8 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+from iam_inventory.evaluate.enrich import ENRICHED_CSV_COLUMNS
+
 FINDINGS_CSV_COLUMNS: tuple[str, ...] = (
     "finding_id",
     "account_id",
@@ -24,6 +26,8 @@ FINDINGS_CSV_COLUMNS: tuple[str, ...] = (
     "tags",
     "first_seen_at",
     "is_new",
+    # Added in schema 1.3: owner, privilege, lifecycle, exception and remediation (evaluate.enrich).
+    *ENRICHED_CSV_COLUMNS,
 )
 INVENTORY_CSV_COLUMNS: tuple[str, ...] = (
     "account_id",
@@ -71,11 +75,15 @@ def _cell(value: Any) -> str:
 
 def finding_row(finding: dict[str, Any], account_name: str) -> dict[str, Any]:
     """One flat row (typed values) of a finding entry, with the account name joined in."""
+    remediation = finding.get("remediation")
+    if isinstance(remediation, dict):  # a report.json entry: the text, then each command on its line
+        remediation = "\n".join((remediation.get("text") or "", *(remediation.get("commands") or [])))
     return {
         **dict.fromkeys(FINDINGS_CSV_COLUMNS),
         **finding,
         "account_name": account_name,
         "tags": finding.get("tags") or {},
+        "remediation": remediation,
     }
 
 

@@ -1,22 +1,26 @@
 """Optional export to the hub account's Security Hub in ASFF, with BatchImportFindings.
 
 Ids are `iam-inventory/<finding_id>`, so a rerun updates the same Security Hub finding instead of adding
-a copy. Resolved findings are re-sent with RecordState ARCHIVED and Compliance PASSED.
+a copy. AwsAccountId is the affected (spoke) account, each finding carries its Remediation text, resolved
+findings are re-sent with Workflow RESOLVED, RecordState ARCHIVED and Compliance PASSED, and findings an
+exception suppresses with Workflow SUPPRESSED.
 
-With the default product ARN, Security Hub only accepts findings whose AwsAccountId is the caller's
-account (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchImportFindings.html), so
-AwsAccountId is the hub's account; the spoke account is in the resource id and in ProductFields.
+Caveat (real Security Hub, not the simulator): with the default product ARN, BatchImportFindings accepts
+only findings whose AwsAccountId is the caller's account, and it does not update Workflow once a finding
+exists (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchImportFindings.html). See
+docs/remediation.md for what that means for a hub importing spoke findings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from botocore.client import BaseClient
 
+from iam_inventory.evaluate.enrich import EnrichmentResult, enriched_entry
 from iam_inventory.evaluate.rules import RULES
 from iam_inventory.models import Finding
 from iam_inventory.models.scan import AccountScan
@@ -67,8 +71,10 @@ def asff_finding(
     first_seen: datetime,
     now: datetime,
     resolved: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One finding in the AWS Security Finding Format."""
+    """One finding in the AWS Security Finding Format; `extra` is its report entry's enrichment, if any."""
+    extra = extra or {}
     if finding.user_name:
         arn = user_arns.get(
             (finding.account_id, finding.user_name),
@@ -101,7 +107,7 @@ def asff_finding(
         "Id": asff_id(finding.finding_id),
         "ProductArn": hub.product_arn,
         "GeneratorId": f"iam-inventory/{finding.rule_id}",
-        "AwsAccountId": hub.account_id,
+        "AwsAccountId": finding.account_id,
         "Types": [ASFF_TYPE],
         "FirstObservedAt": iso(first_seen),
         "LastObservedAt": iso(now),
@@ -117,24 +123,54 @@ def asff_finding(
             "RelatedRequirements": [f"{CIS_STANDARD}/{finding.cis_control}"] if finding.cis_control else [],
         },
         "RecordState": "ARCHIVED" if resolved else "ACTIVE",
+        "Workflow": {"Status": _workflow(resolved, extra)},
+        "Remediation": {"Recommendation": {"Text": _remediation_text(finding, extra)[:512]}},
     }
+    if extra.get("owner"):
+        product_fields["iam-inventory/Owner"] = extra["owner"]
+    if extra.get("suppressed_by"):
+        product_fields["iam-inventory/SuppressedBy"] = extra["suppressed_by"]
     if finding.tags:
         # UserDefinedFields: at most 50 pairs; routing tags are a handful.
         document["UserDefinedFields"] = {key[:128]: value[:1024] for key, value in finding.tags.items()}
     return document
 
 
+def _workflow(resolved: bool, extra: dict[str, Any]) -> str:
+    if resolved:
+        return "RESOLVED"
+    return "SUPPRESSED" if extra.get("suppressed_by") else "NEW"
+
+
+def _remediation_text(finding: Finding, extra: dict[str, Any]) -> str:
+    remediation = extra.get("remediation") or {}
+    # ASFF Remediation.Recommendation.Text is at most 512 characters: the text, then the first command.
+    commands = remediation.get("commands") or []
+    text = remediation.get("text") or f"See the rule {finding.rule_id} in docs/remediation.md."
+    return f"{text} First step: {commands[0]}" if commands else text
+
+
 def asff_documents(
-    scans: Iterable[AccountScan], comparison: Comparison, hub: HubIdentity, now: datetime
+    scans: Iterable[AccountScan],
+    comparison: Comparison,
+    hub: HubIdentity,
+    now: datetime,
+    enrich: Callable[[AccountScan], EnrichmentResult] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Current findings (ACTIVE, FAILED), account by account, then the resolved ones (ARCHIVED, PASSED)."""
+    """Current findings (ACTIVE: NEW or SUPPRESSED) account by account, then resolved ones (ARCHIVED)."""
     for scan in scans:
         users = scan.result.inventory.users if scan.result.inventory is not None else ()
         user_arns = {(scan.result.account.account_id, user.user_name): user.arn for user in users}
-        for finding in scan.findings:
+        items: list[tuple[Finding, dict[str, Any]]]
+        if enrich is None:
+            items = [(finding, {}) for finding in scan.findings]
+        else:
+            result = enrich(scan)
+            items = [(item.finding, enriched_entry(item)) for item in (*result.active, *result.suppressed)]
+        for finding, extra in items:
             known = comparison.known(finding.finding_id)
             first_seen = known.first_seen_at if known is not None else now
-            yield asff_finding(finding, hub, user_arns, first_seen, now)
+            yield asff_finding(finding, hub, user_arns, first_seen, now, extra=extra)
     for entry in comparison.resolved():
         yield asff_finding(entry.finding, hub, {}, entry.first_seen_at, now, resolved=True)
 
@@ -167,8 +203,9 @@ def export_run(
     comparison: Comparison,
     now: datetime,
     location: tuple[str, str],
+    enrich: Callable[[AccountScan], EnrichmentResult] | None = None,
 ) -> ExportResult:
     """Export a run's findings (and the ones it resolved) to the caller account's Security Hub."""
     region, partition = location
     hub = HubIdentity(account_id=sts.get_caller_identity()["Account"], region=region, partition=partition)
-    return import_findings(securityhub, asff_documents(scans, comparison, hub, now))
+    return import_findings(securityhub, asff_documents(scans, comparison, hub, now, enrich))

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from iam_inventory.evaluate.changes import RunStatus, StateEntry, becomes_baseline, run_status
-from iam_inventory.models import AccountStatus, Finding, RunContext
+from iam_inventory.evaluate.enrich import EnrichedFinding, enriched_entry, enriched_row
+from iam_inventory.models import AccountStatus, RunContext
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.publish import html
+from iam_inventory.publish import html, htmltable
 from iam_inventory.publish.athena import FINDINGS_JSONL_FIELDS, INVENTORY_JSONL_FIELDS, jsonl_line
 from iam_inventory.publish.comparison import Comparison
+from iam_inventory.publish.enrichment import RunEnrichment
 from iam_inventory.publish.jsonstream import JsonList, write_json
-from iam_inventory.publish.notify import NOTIFY_SEVERITIES, urgency
+from iam_inventory.publish.notify import NOTIFY_SEVERITIES, OwnerNews
 from iam_inventory.publish.report import (
     SCHEMA_VERSION,
     RunTotals,
@@ -39,49 +40,15 @@ from iam_inventory.publish.rows import (
     inventory_rows,
 )
 from iam_inventory.publish.state import STATE_FILE, StateHeader, encode_entry, encode_header
-from iam_inventory.publish.store import SPOOL_BYTES, ReportFile, Spool
+from iam_inventory.publish.store import ReportFile, Spool
 from iam_inventory.publish.topn import TopN
+from iam_inventory.publish.written import WriterOptions, Written
 
 CSV_TYPE = "text/csv; charset=utf-8"
 JSON_TYPE = "application/json"
 JSONL_TYPE = "application/x-ndjson"
 # The notification lists this many new urgent findings, and counts the rest.
 NOTIFY_LISTED = 20
-
-
-@dataclass(frozen=True, slots=True)
-class WriterOptions:
-    """What the files need besides the scans."""
-
-    folder: str
-    history_runs: int = 30
-    console_role_name: str | None = None
-    carry_over_runs: int = 3
-    max_failed_fraction: float = 0.5
-    # The run latest.json pointed at when this run started: {"run_id", "folder", "href"}.
-    last_good: dict[str, Any] | None = None
-    spool_bytes: int = SPOOL_BYTES
-
-
-@dataclass(slots=True)
-class Written:
-    """A run's rendered files and what the summary, metrics and notification need."""
-
-    files: list[ReportFile]
-    report: dict[str, Any]  # report.json without its lists
-    status: RunStatus
-    status_reason: str
-    baseline: bool
-    new: int | None
-    resolved: int | None
-    expired: int
-    urgent: list[Finding] = field(default_factory=list)
-    urgent_total: int = 0
-    failed_accounts: list[dict[str, Any]] = field(default_factory=list)
-    skipped_accounts: list[dict[str, Any]] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    # report.json's per-account entries: one small dict an account, for the CLI's table and hints.
-    accounts: list[dict[str, Any]] = field(default_factory=list)
 
 
 class RunWriter:
@@ -92,17 +59,22 @@ class RunWriter:
         self.comparable = comparison.previous.comparable
         size = options.spool_bytes
         self.totals = RunTotals()
-        self.lists = {name: JsonList(1, size) for name in ("accounts", "inventory", "findings")}
+        lists = ("accounts", "inventory", "findings", "suppressed")
+        self.lists = {name: JsonList(1, size) for name in lists}
         self.changes = {name: JsonList(2, size) for name in ("new", "resolved", "carried")}
         self.files = {name: self._file(name, content_type) for name, content_type in _RUN_FILES.items()}
         self.files["findings.csv"].body.write(csv_header(FINDINGS_CSV_COLUMNS))
         self.files["inventory.csv"].body.write(csv_header(INVENTORY_CSV_COLUMNS))
         self.state = self._file(STATE_FILE, "application/gzip", flat=False)
         self._state_gzip = gzip.GzipFile(fileobj=self.state.body.file, mode="wb", mtime=0)
-        self.html_accounts = Spool(size)
-        self.top = TopN[dict[str, Any]](html.MAX_FINDING_ROWS)
-        self.top_resolved = TopN[dict[str, Any]](html.MAX_FINDING_ROWS)
-        self.urgent = TopN[Finding](NOTIFY_LISTED)
+        self.html_accounts = html.AccountRows(size)
+        self.top = TopN[dict[str, Any]](htmltable.MAX_FINDING_ROWS)
+        self.top_resolved = TopN[dict[str, Any]](htmltable.MAX_FINDING_ROWS)
+        self.top_suppressed = TopN[dict[str, Any]](htmltable.MAX_FINDING_ROWS)
+        self.enrichment = RunEnrichment(
+            options.enrichment, options.exceptions, context.started_at.date(), self._first_seen, size
+        )
+        self.urgent: dict[str, OwnerNews] = {}
         self.names: dict[str, str] = {}
         self.failed: list[dict[str, Any]] = []
         self.skipped: list[dict[str, Any]] = []
@@ -113,19 +85,28 @@ class RunWriter:
         key = f"{self.options.folder}/{name}"
         return ReportFile(name, key, content_type, Spool(self.options.spool_bytes), flat=flat)
 
-    def add(self, scan: AccountScan) -> None:
-        """Write one account: its status, inventory and findings, into every file."""
+    def _first_seen(self, finding_id: str) -> datetime | None:
+        known = self.comparison.known(finding_id) if self.comparable else None
+        return known.first_seen_at if known is not None else None
+
+    def add(self, scan: AccountScan) -> int:
+        """Write one account: its status, inventory and findings, into every file; its active findings."""
         item, now = scan.result, self.context.started_at
         account_id, name = item.account.account_id, item.account.name
         self.names[account_id] = name
-        self.totals.add(item, scan.findings)
+        enriched = self.enrichment.account(scan)
+        self.totals.add(item, [entry.finding for entry in enriched.active])
+        self.totals.suppressed += len(enriched.suppressed)
+        self.totals.overdue.update(
+            found.finding.severity for found in enriched.active if found.lifecycle.overdue
+        )
         if item.status is AccountStatus.SCANNED:
             self.comparison.scanned(account_id)
         elif item.status is AccountStatus.SKIPPED:
             self.skipped.append({"account_id": account_id, "reason": item.error_code})
         else:
             self.failed.append({"account_id": account_id, "error_code": item.error_code})
-        entry = account_entry(item, len(scan.findings))
+        entry = account_entry(item, len(enriched.active))
         self.lists["accounts"].add(entry)
         self.account_entries.append(entry)
         if item.inventory is not None:
@@ -135,30 +116,34 @@ class RunWriter:
             self.files["inventory.csv"].body.write(csv_lines(INVENTORY_CSV_COLUMNS, rows))
             jsonl = "".join(jsonl_line(INVENTORY_JSONL_FIELDS, self.run_columns, row) for row in rows)
             self.files["inventory.jsonl"].body.write(jsonl)
-        urgent = sum(1 for finding in scan.findings if finding.severity.value in html.URGENT)
-        self.html_accounts.write(
-            html.account_row(entry, urgent, self.options.console_role_name or self.context.role_name)
-        )
-        for finding in scan.findings:
-            self._add_finding(finding, name)
+        urgent = sum(1 for found in enriched.active if found.finding.severity.value in html.URGENT)
+        self.html_accounts.add(entry, urgent, self.options.console_role_name)
+        for found in enriched.active:
+            self._add_finding(found, name, suppressed=False)
+        for found in enriched.suppressed:
+            self._add_finding(found, name, suppressed=True)
+        return len(enriched.active)
 
-    def _add_finding(self, finding: Finding, account_name: str) -> None:
-        now = self.context.started_at
+    def _add_finding(self, enriched: EnrichedFinding, account_name: str, suppressed: bool) -> None:
+        finding, now = enriched.finding, self.context.started_at
         known = self.comparison.known(finding.finding_id) if self.comparable else None
-        is_new = self.comparable and known is None
+        # A suppressed finding is never new: it is kept in the state (first seen survives) but not announced.
+        is_new = self.comparable and known is None and not suppressed
         first_seen = known.first_seen_at if known is not None else now
         self.comparison.see(finding.finding_id)
-        entry = finding_entry(finding, first_seen, is_new)
-        self.lists["findings"].add(entry)
-        row = finding_row(entry, account_name)
+        entry = {**finding_entry(finding, first_seen, is_new), **enriched_entry(enriched)}
+        self.lists["suppressed" if suppressed else "findings"].add(entry)
+        row = {**finding_row(entry, account_name), **enriched_row(enriched)}
         self.files["findings.csv"].body.write(csv_lines(FINDINGS_CSV_COLUMNS, [row]))
         self.files["findings.jsonl"].body.write(jsonl_line(FINDINGS_JSONL_FIELDS, self.run_columns, row))
+        self.enrichment.owner_row(enriched, row, suppressed)
         self._state_gzip.write(encode_entry(StateEntry(finding, first_seen)).encode())
-        self.top.add(html.severity_order(entry), entry)
+        (self.top_suppressed if suppressed else self.top).add(htmltable.severity_order(entry), entry)
         if is_new:
             self.changes["new"].add(finding.finding_id)
             if finding.severity in NOTIFY_SEVERITIES:
-                self.urgent.add(urgency(finding), finding)
+                news = self.urgent.setdefault(enriched.owner, OwnerNews(enriched.owner, TopN(NOTIFY_LISTED)))
+                news.add(finding)
 
     def finish(self, finished_at: datetime, history: tuple[dict[str, Any], ...]) -> Written:
         """Decide the run's status, add resolved and carried-over findings, and complete every file."""
@@ -168,7 +153,7 @@ class RunWriter:
         for entry in self.comparison.resolved() if self.comparable else ():
             resolved = finding_entry(entry.finding, entry.first_seen_at, False)
             self.changes["resolved"].add(resolved)
-            self.top_resolved.add(html.severity_order(resolved), resolved)
+            self.top_resolved.add(htmltable.severity_order(resolved), resolved)
         for carried in self.comparison.carried_over(self.options.carry_over_runs) if self.comparable else ():
             if carried is None:
                 expired += 1
@@ -179,6 +164,13 @@ class RunWriter:
         resolved_count = self.changes["resolved"].count if self.comparable else None
         report = self._head(finished_at, status, reason, baseline, new, resolved_count, expired)
         this_run = history_entry(report)
+        # The trend per account and per owner: active findings, zero counts left out to stay small.
+        this_run["by_account"] = {
+            e["account_id"]: e["findings"] for e in self.account_entries if e["findings"]
+        }
+        this_run["by_owner"] = {
+            entry["owner"]: entry["findings"] for entry in report["owners"] if entry["findings"]
+        }
         runs = [*(item for item in history if item.get("run_id") != this_run["run_id"]), this_run]
         runs = runs[-self.options.history_runs :]
         self._finish_state(runs)
@@ -186,7 +178,11 @@ class RunWriter:
         self._finish_html(report, runs)
         self.files["history.json"].body.write(json.dumps({"runs": runs}, indent=2) + "\n")
         return Written(
-            files=[*self.files.values(), self.state],
+            files=[
+                *self.files.values(),
+                *self.enrichment.owner_report_files(self.options.folder),
+                self.state,
+            ],
             report=report,
             status=status,
             status_reason=reason,
@@ -194,8 +190,8 @@ class RunWriter:
             new=new,
             resolved=resolved_count,
             expired=expired,
-            urgent=self.urgent.items(),
-            urgent_total=self.urgent.seen,
+            urgent=[self.urgent[owner] for owner in sorted(self.urgent)],
+            urgent_total=sum(news.top.seen for news in self.urgent.values()),
             failed_accounts=self.failed,
             skipped_accounts=self.skipped,
             history=runs,
@@ -237,6 +233,8 @@ class RunWriter:
             "run": run,
             "summary": self.totals.summary(),
             "changes": changes,
+            "owners": self.enrichment.owner_entries(),
+            "exceptions": self.enrichment.section(),
         }
 
     def _finish_state(self, history: list[dict[str, Any]]) -> None:
@@ -262,6 +260,8 @@ class RunWriter:
             "schema_version": report["schema_version"],
             "run": report["run"],
             "summary": report["summary"],
+            "owners": report["owners"],
+            "exceptions": report["exceptions"],
             **self.lists,
             "changes": {
                 **report["changes"],
@@ -276,16 +276,14 @@ class RunWriter:
 
     def _finish_html(self, report: dict[str, Any], history: list[dict[str, Any]]) -> None:
         page = self.files["index.html"].body
-        page.write(html.page_head(report, history))
-        page.write(html.accounts_open())
+
+        def named(top: TopN[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+            return [(entry, self.names.get(entry["account_id"], "")) for entry in top.items()]
+
+        findings, suppressed = self.lists["findings"].count, self.lists["suppressed"].count
+        page.write(html.page_top(report, named(self.top), findings, named(self.top_suppressed), suppressed))
         self.html_accounts.copy_to(page)
-        self.html_accounts.close()
-        page.write(html.accounts_close())
-        named = [(entry, self.names.get(entry["account_id"], "")) for entry in self.top.items()]
-        page.write(html.findings_section(named, self.lists["findings"].count))
-        resolved = [(entry, self.names.get(entry["account_id"], "")) for entry in self.top_resolved.items()]
-        page.write(html.resolved_section(resolved, self.top_resolved.seen))
-        page.write(html.PAGE_END)
+        page.write(html.page_bottom(report, history, named(self.top_resolved), self.top_resolved.seen))
 
 
 _RUN_FILES = {

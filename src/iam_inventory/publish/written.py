@@ -1,0 +1,50 @@
+"""What a RunWriter needs (WriterOptions) and what it produces (Written)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from iam_inventory.evaluate.changes import RunStatus
+from iam_inventory.evaluate.enrich import EnrichmentConfig
+from iam_inventory.evaluate.exceptions import NO_EXCEPTIONS, ExceptionSet
+from iam_inventory.publish.notify import OwnerNews
+from iam_inventory.publish.store import SPOOL_BYTES, ReportFile
+
+
+@dataclass(frozen=True, slots=True)
+class WriterOptions:
+    """What the files need besides the scans."""
+
+    folder: str
+    history_runs: int = 30
+    console_role_name: str | None = None
+    carry_over_runs: int = 3
+    max_failed_fraction: float = 0.5
+    # The run latest.json pointed at when this run started: {"run_id", "folder", "href"}.
+    last_good: dict[str, Any] | None = None
+    enrichment: EnrichmentConfig = field(default_factory=EnrichmentConfig)
+    exceptions: ExceptionSet = NO_EXCEPTIONS
+    spool_bytes: int = SPOOL_BYTES
+
+
+@dataclass(slots=True)
+class Written:
+    """A run's rendered files and what the summary, metrics and notification need."""
+
+    files: list[ReportFile]
+    report: dict[str, Any]  # report.json without its lists
+    status: RunStatus
+    status_reason: str
+    baseline: bool
+    new: int | None
+    resolved: int | None
+    expired: int
+    # New urgent findings per owner (one notification each), owners in name order.
+    urgent: list[OwnerNews] = field(default_factory=list)
+    urgent_total: int = 0
+    failed_accounts: list[dict[str, Any]] = field(default_factory=list)
+    skipped_accounts: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    # report.json's per-account entries: one small dict an account, for the CLI's table and hints.
+    accounts: list[dict[str, Any]] = field(default_factory=list)
