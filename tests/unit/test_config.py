@@ -134,6 +134,8 @@ def test_comparison_and_status_settings_default_and_parse():
     assert (defaults.carry_over_runs, defaults.max_failed_fraction) == (3, 0.5)
     custom = Settings.from_env({"CARRY_OVER_RUNS": "0", "MAX_FAILED_FRACTION": "0.2"})
     assert (custom.carry_over_runs, custom.max_failed_fraction) == (0, 0.2)
+
+
 def _config_error(environ: dict[str, str]) -> str:
     with pytest.raises(ConfigError) as caught:
         Settings.from_env(environ)
@@ -148,10 +150,10 @@ def test_bad_account_id_gets_one_line_naming_variable_rule_and_value():
 
 
 def test_every_bad_variable_is_listed_on_the_same_line():
-    assert _config_error({"INCLUDE_OUS": "ou-bad", "WORKERS": "0"}) == (
+    assert _config_error({"INCLUDE_OUS": "ou-bad", "WORKERS": "-1"}) == (
         "invalid configuration: environment variable INCLUDE_OUS.0: must be an OU id (ou-xxxx-xxxxxxxx) "
         "or the root id (r-xxxx) (got 'ou-bad'); "
-        "environment variable WORKERS: Input should be greater than or equal to 1 (got '0')"
+        "environment variable WORKERS: Input should be greater than or equal to 0 (got '-1')"
     )
 
 

@@ -84,6 +84,8 @@ def test_baseline_and_overrides_are_read_from_the_event():
     overriding = RunRequest.from_event({"accounts": ["111111111111"], "thresholds": {"unused_key_days": 10}})
     assert overriding.overrides == ("accounts", "thresholds")
     assert RunRequest.from_event({"source": "schedule"}).overrides == ()
+
+
 def test_missing_event_is_a_manual_run_with_the_defaults():
     # Given an invocation with no payload at all (the console's "Test" with an empty event)
     request = RunRequest.from_event(None)
