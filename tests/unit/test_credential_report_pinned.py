@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -10,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from iam_inventory.collect import credential_report
 from iam_inventory.collect.credential_report import Collected, collect_account_auto
+from iam_inventory.collect.keys import match_keys, whole_second
 from iam_inventory.collect.report import (
     ReportKey,
     ReportUnavailable,
@@ -123,6 +125,26 @@ def test_the_older_last_used_column_name_is_read():
     key1 = "true,2026-06-01T00:00:00Z,2026-11-01T00:00:00Z,eu-west-1,iam"
     report = parse_credential_report(f"{header}\n{row('alice', key1=key1)}\n", GENERATED)
     assert report.users[0].keys[0].last_used_at == datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("enabled", "changed", "expected"),
+    [
+        ("true", "2025-03-01T10:00:00Z", datetime(2025, 3, 1, 10, tzinfo=UTC)),
+        ("true", "N/A", None),
+        # a date beside a password that is not enabled belongs to no password a user could sign in with
+        ("false", "2025-03-01T10:00:00Z", None),
+    ],
+)
+def test_when_the_password_was_set_is_read_for_users_with_a_password_only(enabled, changed, expected):
+    # Given a report with the password_last_changed column (console_password_unused counts from it
+    # for a password never used)
+    header = HEADER.replace("password_last_used,", "password_last_used,password_last_changed,")
+    line = row("alice", password=enabled).replace(f",{enabled},N/A,", f",{enabled},N/A,{changed},", 1)
+    # When parsed
+    (alice,) = parse_credential_report(f"{header}\n{line}\n", GENERATED).users
+    # Then the date is kept only when the user has a password
+    assert (alice.password_enabled, alice.password_changed_at) == (enabled == "true", expected)
 
 
 def client_error(code: str | None, operation: str = "GetCredentialReport") -> ClientError:
@@ -651,3 +673,62 @@ def test_api_path_is_patient_with_throttling(monkeypatch, no_backoff, use_report
     assert (alice.console_access, alice.mfa_enabled, alice.password_changed_at) == (True, False, CREATED)
     # IAM's "N/A" service and region mean no record, not a service named N/A
     assert alice.access_keys == (AccessKey("AKIAALICE1", "Active", created, KeyLastUse(NOW, None, None)),)
+
+
+SLOT_TIME = datetime(2026, 1, 10, 12, tzinfo=UTC)
+
+
+def test_whole_second_is_the_utc_instant_without_its_fraction():
+    plus_two = timezone(timedelta(hours=2))
+    moment = datetime(2026, 1, 10, 14, 0, 0, 999_999, tzinfo=plus_two)
+    assert whole_second(moment) == SLOT_TIME
+    assert whole_second(moment).tzinfo is UTC
+    assert whole_second(moment).microsecond == 0
+
+
+@pytest.fixture
+def tokyo_machine(monkeypatch):
+    """The process runs in Asia/Tokyo (a CLI user's laptop), so a naive time read as local is 9 h off."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_naive_time_is_utc_whatever_the_machines_zone(tokyo_machine):
+    assert whole_second(datetime(2026, 1, 10, 12, 0, 0, 500_000)) == SLOT_TIME
+    assert whole_second(datetime(2026, 1, 10, 12)).tzinfo is UTC
+
+
+def test_a_key_listed_in_another_zone_matches_its_slot_at_the_same_instant():
+    # Given ListAccessKeys' CreateDate in +02:00 and the report's slot in UTC, the same second
+    slot = ReportKey(1, True, SLOT_TIME, NOW - timedelta(days=3), "s3", "eu-west-1")
+    created = SLOT_TIME.astimezone(timezone(timedelta(hours=2)))
+    # When matched
+    (key,) = match_keys([listed("AKIAZONE", created)], (slot,), pytest.fail)
+    # Then it is the slot's key: its last use comes from the report, no API call
+    assert (key.last_use, key.last_use_from_report) == (
+        KeyLastUse(NOW - timedelta(days=3), "s3", "eu-west-1"),
+        True,
+    )
+
+
+def test_a_naive_create_date_matches_its_slot_on_a_machine_outside_utc(tokyo_machine):
+    slot = ReportKey(1, True, SLOT_TIME, None, None, None)
+    (key,) = match_keys([listed("AKIANAIVE", SLOT_TIME.replace(tzinfo=None))], (slot,), pytest.fail)
+    assert key.last_use_from_report
+
+
+def test_a_key_deleted_while_read_does_not_hide_the_users_next_key():
+    # Given two keys newer than the report; the older one is deleted before its last use is read
+    answers = {"AKIAGONE": None, "AKIASTAYS": KeyLastUse(NOW, "sts", "us-east-1")}
+    keys = match_keys(
+        [listed("AKIASTAYS", NOW - timedelta(hours=1)), listed("AKIAGONE", NOW - timedelta(hours=2))],
+        (),
+        answers.get,
+    )
+    # Then the deleted key is dropped and the other one is still inventoried
+    assert keys == (
+        AccessKey("AKIASTAYS", "Active", NOW - timedelta(hours=1), KeyLastUse(NOW, "sts", "us-east-1")),
+    )
