@@ -42,3 +42,17 @@ def test_workers_set_explicitly_wins_but_not_beyond_the_estate():
     # And unset, the pool is sized from the memory Lambda reports
     sized = Settings.from_env({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1769"})
     assert sized.account_pool(1000, cpus=8) == 32
+
+
+def test_workers_for_an_estate_of_one_or_none_is_one():
+    # Given WORKERS=8 and a single account (or none in scope)
+    settings = Settings.from_env({"WORKERS": "8"})
+    # Then one account runs at a time: no idle slots sized for accounts that do not exist
+    assert (settings.account_pool(1, cpus=2), settings.account_pool(0, cpus=2)) == (1, 1)
+
+
+def test_outside_lambda_the_pool_follows_the_machines_cpus():
+    # Given no WORKERS and no Lambda memory (the CLI on a laptop)
+    settings = Settings.from_env({})
+    # Then the pool is sized from the CPUs the caller counted
+    assert (settings.account_pool(200, cpus=1), settings.account_pool(200, cpus=2)) == (32, 64)

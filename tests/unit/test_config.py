@@ -180,3 +180,35 @@ def test_missing_or_unknown_fields_never_echo_the_input():
     detail = describe_validation_error(caught.value, "event")
     # Then each field is named, and no value is shown
     assert detail == "event role: Field required; event rol: Extra inputs are not permitted"
+
+
+FIVE_BAD = {
+    "MAX_KEY_AGE_DAYS": "0",
+    "UNUSED_KEY_DAYS": "0",
+    "MAX_ATTEMPTS": "0",
+    "HISTORY_RUNS": "0",
+    "ACCOUNT_CONCURRENCY": "0",
+}
+
+
+def test_five_problems_are_all_listed():
+    # Given exactly five bad variables (the most one line lists)
+    message = _config_error(FIVE_BAD)
+    # Then each one is named, and nothing is summarised
+    assert [part.split(":")[0] for part in message.removeprefix("invalid configuration: ").split("; ")] == [
+        "environment variable MAX_KEY_AGE_DAYS",
+        "environment variable UNUSED_KEY_DAYS",
+        "environment variable MAX_ATTEMPTS",
+        "environment variable ACCOUNT_CONCURRENCY",
+        "environment variable HISTORY_RUNS",
+    ]
+    assert "more problems" not in message
+
+
+def test_beyond_five_problems_the_rest_are_counted():
+    # Given seven bad variables
+    message = _config_error({**FIVE_BAD, "WORKERS": "-1", "READ_TIMEOUT_SECONDS": "0"})
+    # Then five are named and the last part counts the other two
+    parts = message.split("; ")
+    assert len(parts) == 6
+    assert parts[-1] == "and 2 more problems"

@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from botocore.exceptions import ClientError
 
 from iam_inventory.collect import credential_report
-from iam_inventory.collect.credential_report import (
-    Collected,
+from iam_inventory.collect.credential_report import Collected, collect_account_auto
+from iam_inventory.collect.keys import match_keys, whole_second
+from iam_inventory.collect.report import (
     ReportKey,
     ReportUnavailable,
-    call_patiently,
-    client_error_code,
-    collect_account_auto,
-    collect_account_from_report,
     fetch_credential_report,
     parse_credential_report,
     parse_report_time,
 )
+from iam_inventory.collect.report_path import collect_account_from_report
+from iam_inventory.collect.users import LiveUser, LiveUsers
+from iam_inventory.core import retry
 from iam_inventory.core.budget import Deadline
-from iam_inventory.models import AccessKey, AccountInventory, CollectionPath, IamUser, KeyLastUse
+from iam_inventory.core.retry import call_patiently, client_error_code
+from iam_inventory.models import (
+    AccessKey,
+    AccountInventory,
+    CollectionPath,
+    Finding,
+    IamUser,
+    KeyLastUse,
+    Severity,
+)
 from tests.builders import NOW
 from tests.fakes import FakeTime
 
@@ -117,6 +127,26 @@ def test_the_older_last_used_column_name_is_read():
     assert report.users[0].keys[0].last_used_at == datetime(2026, 11, 1, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("enabled", "changed", "expected"),
+    [
+        ("true", "2025-03-01T10:00:00Z", datetime(2025, 3, 1, 10, tzinfo=UTC)),
+        ("true", "N/A", None),
+        # a date beside a password that is not enabled belongs to no password a user could sign in with
+        ("false", "2025-03-01T10:00:00Z", None),
+    ],
+)
+def test_when_the_password_was_set_is_read_for_users_with_a_password_only(enabled, changed, expected):
+    # Given a report with the password_last_changed column (console_password_unused counts from it
+    # for a password never used)
+    header = HEADER.replace("password_last_used,", "password_last_used,password_last_changed,")
+    line = row("alice", password=enabled).replace(f",{enabled},N/A,", f",{enabled},N/A,{changed},", 1)
+    # When parsed
+    (alice,) = parse_credential_report(f"{header}\n{line}\n", GENERATED).users
+    # Then the date is kept only when the user has a password
+    assert (alice.password_enabled, alice.password_changed_at) == (enabled == "true", expected)
+
+
 def client_error(code: str | None, operation: str = "GetCredentialReport") -> ClientError:
     error = {"Code": code, "Message": "m"} if code else {"Message": "m"}
     return ClientError({"Error": error}, operation)
@@ -193,7 +223,7 @@ def test_report_polling_backs_off_from_half_a_second_to_at_most_four(monkeypatch
         def uniform(self, low: float, high: float) -> float:
             return high
 
-    monkeypatch.setattr("iam_inventory.core.budget.random.Random", UpperBound)
+    monkeypatch.setattr("iam_inventory.core.retry.random.Random", UpperBound)
     iam, fake = ScriptedIam(["ReportInProgress"] * 6), FakeTime()
     # When it is fetched with the default delays
     fetch_credential_report(iam, Deadline.after(600, fake.clock), fake.sleep)
@@ -221,11 +251,7 @@ def test_report_polling_counts_attempts():
 
 
 class ListingIam:
-    """ListAccessKeys, GetAccessKeyLastUsed and GetAccountSummary answers; each call's thread recorded."""
-
-    class exceptions:
-        class NoSuchEntityException(Exception):
-            pass
+    """Per-user IAM answers (keys, last use, login profile, MFA, GetUser, summary); calls and threads kept."""
 
     def __init__(
         self,
@@ -233,9 +259,11 @@ class ListingIam:
         last_used: dict | None = None,
         throttled: tuple[str, ...] = (),
         in_pairs: bool = False,
+        console: dict[str, datetime] | None = None,
     ) -> None:
         self.keys = keys
         self.last_used = last_used or {}
+        self.console = console or {}  # user -> when the password was set
         self.throttled = set(throttled)  # operations that answer Throttling once
         # ListAccessKeys calls wait for a partner: a pool of two runs them in pairs, and a pool that is
         # larger has to start more threads while two calls wait.
@@ -258,12 +286,26 @@ class ListingIam:
         if self.pairs:
             self.pairs.wait()
         if UserName not in self.keys:
-            raise self.exceptions.NoSuchEntityException(UserName)
+            raise client_error("NoSuchEntity", "ListAccessKeys")
         return {"AccessKeyMetadata": self.keys[UserName]}
 
     def get_access_key_last_used(self, AccessKeyId: str) -> dict:
         self._call(f"GetAccessKeyLastUsed:{AccessKeyId}")
         return {"AccessKeyLastUsed": self.last_used[AccessKeyId]}
+
+    def get_login_profile(self, UserName: str) -> dict:
+        self._call(f"GetLoginProfile:{UserName}")
+        if UserName not in self.console:
+            raise client_error("NoSuchEntity", "GetLoginProfile")
+        return {"LoginProfile": {"UserName": UserName, "CreateDate": self.console[UserName]}}
+
+    def list_mfa_devices(self, UserName: str) -> dict:
+        self._call(f"ListMFADevices:{UserName}")
+        return {"MFADevices": []}
+
+    def get_user(self, UserName: str) -> dict:
+        self._call(f"GetUser:{UserName}")
+        return {"User": {"UserName": UserName}}
 
     def get_account_summary(self) -> dict:
         self._call("GetAccountSummary")
@@ -271,15 +313,21 @@ class ListingIam:
 
 
 KEY1 = "true,2026-01-10T12:00:00Z,2026-11-22T09:00:00Z,eu-west-1,s3"
+CREATED = datetime(2024, 1, 1, tzinfo=UTC)  # the users' creation time in `row`
 
 
 def listed(key_id: str, created: datetime, status: str = "Active") -> dict:
     return {"AccessKeyId": key_id, "CreateDate": created, "Status": status}
 
 
+def live(name: str, created: datetime = CREATED) -> LiveUser:
+    """A user as the live listing shows it now."""
+    return LiveUser(name, f"AIDA{name.upper()}", f"arn:aws:iam::111111111111:user/{name}", "/", created)
+
+
 def test_inventory_from_the_report_is_the_report_plus_listed_keys():
-    # Given a report with a console user without MFA, a user deleted since, and a user with MFA but no
-    # password; the first user also has a key created after the report
+    # Given a report that predates the run, with a console user without MFA, a user deleted since, and a
+    # user with MFA but no password; the first user also has a key created after the report
     rows = [
         row("alice", password="true", key1=KEY1).replace(",true,N/A,", ",true,2026-11-20T08:00:00Z,"),
         row("gone", key1=KEY1),
@@ -292,22 +340,25 @@ def test_inventory_from_the_report_is_the_report_plus_listed_keys():
             "alice": [
                 listed("AKIAALICE1", datetime(2026, 1, 10, 12, tzinfo=UTC)),
                 listed("AKIAFRESH1", fresh, "Inactive"),
-            ]
+            ],
+            "bob": [],
         },
         last_used={"AKIAFRESH1": {"LastUsedDate": NOW, "ServiceName": "sts", "Region": "us-east-1"}},
     )
-    # When the inventory is built
-    inventory = collect_account_from_report(iam, "111111111111", NOW, report, 1, Deadline.unlimited())
-    # Then every field comes from the report, the listing, or the API for the fresh key
+    # When the inventory is built for the users that exist now
+    inventory = collect_account_from_report(
+        iam, "111111111111", NOW, report, [live("alice"), live("bob")], 1, Deadline.unlimited()
+    )
+    # Then every field comes from the live listing, the report, ListAccessKeys, or the API for the fresh key
     assert inventory == AccountInventory(
         account_id="111111111111",
         users=(
             IamUser(
                 user_name="alice",
-                user_id="",
+                user_id="AIDAALICE",
                 arn="arn:aws:iam::111111111111:user/alice",
                 path="/",
-                created_at=datetime(2024, 1, 1, tzinfo=UTC),
+                created_at=CREATED,
                 console_access=True,
                 password_last_used=datetime(2026, 11, 20, 8, tzinfo=UTC),
                 mfa_enabled=False,
@@ -317,49 +368,75 @@ def test_inventory_from_the_report_is_the_report_plus_listed_keys():
                         "Active",
                         datetime(2026, 1, 10, 12, tzinfo=UTC),
                         KeyLastUse(datetime(2026, 11, 22, 9, tzinfo=UTC), "s3", "eu-west-1"),
+                        last_use_from_report=True,
                     ),
                     AccessKey("AKIAFRESH1", "Inactive", fresh, KeyLastUse(NOW, "sts", "us-east-1")),
                 ),
+                console_from_report=True,
             ),
             IamUser(
                 user_name="bob",
-                user_id="",
+                user_id="AIDABOB",
                 arn="arn:aws:iam::111111111111:user/bob",
                 path="/",
-                created_at=datetime(2024, 1, 1, tzinfo=UTC),
+                created_at=CREATED,
                 console_access=False,
                 password_last_used=None,
                 # MFA without a password does not count: it cannot protect a console sign-in
                 mfa_enabled=False,
                 access_keys=(),
+                console_from_report=True,
             ),
         ),
         root_access_keys_present=False,
         root_mfa_enabled=True,
         collected_at=NOW,
+        root_from_report=False,
     )
+    # And the deleted user cost no call; bob's keys were listed because the report may miss new ones
     assert iam.calls == [
         "ListAccessKeys:alice",
-        "ListAccessKeys:gone",
         "GetAccessKeyLastUsed:AKIAFRESH1",
+        "ListAccessKeys:bob",
         "GetAccountSummary",  # no root row in this report
     ]
 
 
-def test_console_user_with_mfa_keeps_it_and_a_missing_creation_time_is_the_report_time():
+def test_console_user_with_mfa_keeps_it_and_a_row_without_creation_time_is_still_the_users():
+    # Given a report this run generated, whose row for carol has no creation time
     line = row("carol", password="true", mfa="true").replace("2024-01-01T00:00:00Z", "N/A")
-    report = parse_credential_report(f"{HEADER}\n{line}\n", GENERATED)
+    report = parse_credential_report(f"{HEADER}\n{line}\n", GENERATED, generated_by_run=True)
+    iam = ListingIam({})
+    # When the inventory is built
     inventory = collect_account_from_report(
-        ListingIam({}), "111111111111", NOW, report, 1, Deadline.unlimited()
+        iam, "111111111111", NOW, report, [live("carol")], 1, Deadline.unlimited()
     )
+    # Then carol comes from her row (MFA kept, password never used), her creation from the live listing
     (carol,) = inventory.users
-    assert (carol.mfa_enabled, carol.created_at, carol.password_last_used) == (True, GENERATED, None)
+    assert (carol.mfa_enabled, carol.created_at, carol.password_last_used) == (True, CREATED, None)
+    assert carol.console_from_report
+    assert iam.calls == ["GetAccountSummary"]
+
+
+def test_a_user_recreated_under_the_same_name_is_read_live_not_from_the_old_row():
+    # Given a report row for dave (created 2024-01-01, a console password), but the dave that exists now
+    # was created after the report, without a password: another user under the same name
+    report = parse_credential_report(f"{HEADER}\n{row('dave', password='true', key1=KEY1)}\n", GENERATED)
+    iam = ListingIam({"dave": []})
+    # When the inventory is built
+    inventory = collect_account_from_report(
+        iam, "111111111111", NOW, report, [live("dave", NOW - timedelta(hours=1))], 1, Deadline.unlimited()
+    )
+    # Then the new dave is read with live calls, and inherits nothing from the old row
+    (dave,) = inventory.users
+    assert (dave.console_access, dave.access_keys, dave.console_from_report) == (False, (), False)
+    assert iam.calls == ["ListAccessKeys:dave", "GetLoginProfile:dave", "GetAccountSummary"]
 
 
 @pytest.fixture
 def no_backoff(monkeypatch):
     """call_patiently's default backoff made instant (the waits themselves are pinned above)."""
-    monkeypatch.setattr(credential_report, "backoff_delays", lambda **_: lambda attempt: 0.0)
+    monkeypatch.setattr(retry, "backoff_delays", lambda **_: lambda attempt: 0.0)
 
 
 def test_every_call_of_the_report_path_is_patient_with_throttling(no_backoff):
@@ -372,7 +449,9 @@ def test_every_call_of_the_report_path_is_patient_with_throttling(no_backoff):
         throttled=("ListAccessKeys", "GetAccessKeyLastUsed", "GetAccountSummary"),
     )
     # When the inventory is built with time to spare
-    inventory = collect_account_from_report(iam, "111111111111", NOW, report, 1, Deadline.after(60))
+    inventory = collect_account_from_report(
+        iam, "111111111111", NOW, report, [live("alice")], 1, Deadline.after(60)
+    )
     # Then each call was made again, and the account is complete
     assert iam.calls == [
         "ListAccessKeys:alice",
@@ -382,15 +461,17 @@ def test_every_call_of_the_report_path_is_patient_with_throttling(no_backoff):
         "GetAccountSummary",
         "GetAccountSummary",
     ]
-    assert [key.access_key_id for key in inventory.users[0].access_keys] == ["AKIAFRESH1"]
+    assert [(key.access_key_id, key.last_use) for key in inventory.users[0].access_keys] == [
+        ("AKIAFRESH1", KeyLastUse(None))
+    ]
     assert (inventory.root_access_keys_present, inventory.root_mfa_enabled) == (False, True)
 
 
 @pytest.mark.parametrize(
     ("users_with_keys", "concurrency", "threads"),
     [
-        (2, 2, {"keys_0", "keys_1"}),
-        (6, 2, {"keys_0", "keys_1"}),
+        (2, 2, {"iam_0", "iam_1"}),
+        (6, 2, {"iam_0", "iam_1"}),
         (3, 1, {"MainThread"}),
         (1, 4, {"MainThread"}),
     ],
@@ -398,34 +479,54 @@ def test_every_call_of_the_report_path_is_patient_with_throttling(no_backoff):
 def test_keys_are_listed_in_a_pool_of_account_concurrency_threads(users_with_keys, concurrency, threads):
     # Given users with keys; IAM throttles per account, so at most `concurrency` calls at a time
     rows = [row(f"user{n}", key1=KEY1) for n in range(users_with_keys)]
-    report = parse_credential_report("\n".join([HEADER, *rows]), GENERATED)
+    report = parse_credential_report("\n".join([HEADER, *rows]), GENERATED, generated_by_run=True)
     keys = {f"user{n}": [listed(f"AKIAUSER{n}", datetime(2026, 1, 10, 12, tzinfo=UTC))] for n in range(6)}
     iam = ListingIam(keys, in_pairs=threads != {"MainThread"})
+    users = [live(f"user{n}") for n in range(users_with_keys)]
     # When the inventory is built
     inventory = collect_account_from_report(
-        iam, "111111111111", NOW, report, concurrency, Deadline.unlimited()
+        iam, "111111111111", NOW, report, users, concurrency, Deadline.unlimited()
     )
     # Then a single listing runs inline, several share a pool of at most `concurrency` threads
     assert iam.threads <= threads
     if threads != {"MainThread"}:
         assert iam.threads & threads
-    assert [user.access_keys[0].access_key_id for user in inventory.users] == [
-        f"AKIAUSER{n}" for n in range(users_with_keys)
+    # And the users keep their order, each key with its report slot's last use
+    assert [(user.user_name, user.access_keys[0].access_key_id) for user in inventory.users] == [
+        (f"user{n}", f"AKIAUSER{n}") for n in range(users_with_keys)
     ]
+    assert {user.access_keys[0].last_use for user in inventory.users} == {
+        KeyLastUse(datetime(2026, 11, 22, 9, tzinfo=UTC), "s3", "eu-west-1")
+    }
 
 
 IAM = object()  # the account's IAM client, as the collection paths must receive it
+ALICE = live("alice")
+OLD_SPOKE = "spoke role lacks iam:GetAccountAuthorizationDetails"
+
+
+def _finding(user: str) -> Finding:
+    return Finding("id", "console_user_without_mfa", Severity.HIGH, "1.10", "111111111111", user, None, 0, 1,
+                   "mfa_devices", "m", verified_live=False)  # fmt: skip
 
 
 @pytest.fixture
 def paths(monkeypatch):
-    """Both collection paths replaced by recorders; the report path's fetch answers from `outcome`."""
-    seen: dict[str, object] = {}
-    outcome: dict[str, object] = {"report": None}
+    """The live listing, both collection paths and verification replaced by recorders.
 
-    def api(iam, account_id, now, concurrency):
-        seen["api"] = (account_id, now, concurrency)
+    The report path's fetch answers from `outcome["report"]`; the listing from `outcome["listing"]`.
+    """
+    seen: dict[str, object] = {}
+    outcome: dict[str, object] = {"report": None, "listing": LiveUsers((ALICE,), True)}
+
+    def list_users(iam, tag_keys, concurrency, deadline):
         assert iam is IAM
+        seen["listing"] = (tuple(tag_keys), concurrency)
+        return outcome["listing"]
+
+    def api(iam, account_id, now, users, concurrency, deadline):
+        assert iam is IAM
+        seen["api"] = (account_id, now, tuple(users), concurrency)
         return AccountInventory(account_id, (), False, True, now)
 
     def fetch(iam, deadline):
@@ -435,29 +536,85 @@ def paths(monkeypatch):
             raise outcome["report"]
         return outcome["report"]
 
-    def from_report(iam, account_id, now, report, concurrency, deadline):
+    def from_report(iam, account_id, now, report, users, concurrency, deadline):
         assert iam is IAM
-        seen["report"] = (account_id, now, report, concurrency, deadline.remaining() > 500)
+        seen["report"] = (account_id, now, report, tuple(users), concurrency, deadline.remaining() > 500)
         return AccountInventory(account_id, (), True, False, now)
 
-    monkeypatch.setattr(credential_report, "collect_account", api)
+    def verify(iam, inventory, candidates, concurrency, deadline):
+        assert iam is IAM
+        seen["verify"] = (inventory, list(candidates), concurrency)
+        return AccountInventory(inventory.account_id, (), False, True, inventory.collected_at), 2
+
+    monkeypatch.setattr(credential_report, "list_live_users", list_users)
+    monkeypatch.setattr(credential_report, "collect_account_api", api)
     monkeypatch.setattr(credential_report, "fetch_credential_report", fetch)
     monkeypatch.setattr(credential_report, "collect_account_from_report", from_report)
+    monkeypatch.setattr(credential_report, "verify_candidates", verify)
     return seen, outcome
 
 
 def test_auto_uses_the_report_and_says_so(paths):
     seen, outcome = paths
-    outcome["report"] = parse_credential_report(HEADER, GENERATED)
+    outcome["report"] = parse_credential_report(HEADER, GENERATED, generated_by_run=True)
     # When an account is collected with the report allowed, 600 s left and the default report wait (60 s)
-    collected = collect_account_auto(IAM, "111111111111", NOW, True, 3, Deadline.after(600))
-    # Then the report path built it, and the result says which path and how old the report was
+    collected = collect_account_auto(
+        IAM, "111111111111", NOW, True, 3, Deadline.after(600), tag_keys=("owner",),
+        candidates=lambda inventory: [_finding("alice")],
+    )  # fmt: skip
+    # Then the report path built it for the live users, and the result says which path and how old the
+    # report was; a report this run generated needs no verification
     assert collected == Collected(
         AccountInventory("111111111111", (), True, False, NOW), CollectionPath.CREDENTIAL_REPORT, GENERATED
     )
+    assert seen["listing"] == (("owner",), 3)
     # (the inventory itself may use the account's whole deadline, not only the report wait)
-    assert seen["report"] == ("111111111111", NOW, outcome["report"], 3, True)
+    assert seen["report"] == ("111111111111", NOW, outcome["report"], (ALICE,), 3, True)
     assert 59.0 < seen["report_wait"] <= 60.0
+    assert set(seen) == {"listing", "report", "report_wait"}
+
+
+def test_auto_verifies_the_candidates_of_an_older_report_live(paths):
+    seen, outcome = paths
+    # Given a report that predates the run (GenerateCredentialReport answered COMPLETE)
+    outcome["report"] = parse_credential_report(HEADER, GENERATED, generated_by_run=False)
+    # When the account is collected with a candidate finder
+    collected = collect_account_auto(
+        IAM, "111111111111", NOW, True, 3, Deadline.after(600),
+        candidates=lambda inventory: [_finding("alice")] if inventory.root_access_keys_present else [],
+    )  # fmt: skip
+    # Then the candidates of the report's inventory were verified, and the verified inventory is kept
+    assert seen["verify"] == (AccountInventory("111111111111", (), True, False, NOW), [_finding("alice")], 3)
+    assert collected == Collected(
+        AccountInventory("111111111111", (), False, True, NOW),
+        CollectionPath.CREDENTIAL_REPORT,
+        GENERATED,
+        verification_calls=2,
+    )
+
+
+def test_auto_without_a_candidate_finder_verifies_nothing(paths):
+    seen, outcome = paths
+    outcome["report"] = parse_credential_report(HEADER, GENERATED, generated_by_run=False)
+    collected = collect_account_auto(IAM, "111111111111", NOW, True, 3, Deadline.after(600))
+    assert "verify" not in seen
+    assert collected.verification_calls == 0
+
+
+def test_auto_says_when_users_came_from_the_older_listing(paths):
+    _, outcome = paths
+    # Given an older spoke role: the users came from ListUsers, with a warning
+    outcome["listing"] = LiveUsers((ALICE,), False, (OLD_SPOKE,))
+    outcome["report"] = parse_credential_report(HEADER, GENERATED, generated_by_run=True)
+    # When collected with the report, then without it
+    with_report = collect_account_auto(IAM, "111111111111", NOW, True, 3, Deadline.after(600))
+    with_api = collect_account_auto(IAM, "111111111111", NOW, False, 3, Deadline.after(600))
+    # Then each path says so, and the warning reaches the account
+    assert (with_report.path, with_report.warnings) == (
+        CollectionPath.CREDENTIAL_REPORT_LIST_USERS,
+        (OLD_SPOKE,),
+    )
+    assert (with_api.path, with_api.warnings) == (CollectionPath.API_LIST_USERS, (OLD_SPOKE,))
 
 
 def test_auto_falls_back_to_the_api_and_gives_the_reason(paths):
@@ -469,7 +626,7 @@ def test_auto_falls_back_to_the_api_and_gives_the_reason(paths):
         CollectionPath.API,
         fallback_reason="credential report not permitted (AccessDenied)",
     )
-    assert seen["api"] == ("111111111111", NOW, 3)
+    assert seen["api"] == ("111111111111", NOW, (ALICE,), 3)
     # the report wait is bounded by the account's own deadline too
     assert 599.0 < seen["report_wait"] <= 600.0
 
@@ -478,26 +635,100 @@ def test_api_mode_never_asks_for_the_report(paths):
     seen, _ = paths
     collected = collect_account_auto(IAM, "111111111111", NOW, False, 2, Deadline.unlimited())
     assert collected == Collected(AccountInventory("111111111111", (), False, True, NOW), CollectionPath.API)
-    assert seen == {"api": ("111111111111", NOW, 2)}
+    assert set(seen) == {"listing", "api"}
+    assert seen["api"] == ("111111111111", NOW, (ALICE,), 2)
 
 
 @pytest.mark.parametrize("use_report", [False, True], ids=["api mode", "fallback"])
 def test_api_path_is_patient_with_throttling(monkeypatch, no_backoff, use_report):
-    # Given an API collection throttled once (in API mode, or after the report was refused)
-    answers = [client_error("Throttling", "ListUsers")]
-
-    def api(iam, account_id, now, concurrency):
-        if answers:
-            raise answers.pop(0)
-        return AccountInventory(account_id, (), False, True, now)
-
+    # Given a console user with a key, read through the API path (in API mode, or after the report was
+    # refused), and every call of that path throttled once
     def refused(iam, deadline):
         raise ReportUnavailable("credential report not permitted (AccessDenied)")
 
-    monkeypatch.setattr(credential_report, "collect_account", api)
+    monkeypatch.setattr(credential_report, "list_live_users", lambda *args: LiveUsers((ALICE,), True))
     monkeypatch.setattr(credential_report, "fetch_credential_report", refused)
-    collected = collect_account_auto(IAM, "111111111111", NOW, use_report, 1, Deadline.after(60))
-    # Then it was retried rather than failing the account
+    created = NOW - timedelta(days=10)
+    iam = ListingIam(
+        {"alice": [listed("AKIAALICE1", created)]},
+        last_used={"AKIAALICE1": {"LastUsedDate": NOW, "ServiceName": "N/A", "Region": "N/A"}},
+        console={"alice": CREATED},
+        throttled=("GetAccountSummary", "ListAccessKeys", "GetAccessKeyLastUsed", "GetLoginProfile",
+                   "ListMFADevices", "GetUser"),
+    )  # fmt: skip
+    # When the account is collected
+    collected = collect_account_auto(iam, "111111111111", NOW, use_report, 1, Deadline.after(60))
+    # Then each call was retried rather than failing the account, and the user is complete
     assert collected.path is CollectionPath.API
-    assert collected.inventory == AccountInventory("111111111111", (), False, True, NOW)
-    assert answers == []
+    once = [
+        "GetAccountSummary",
+        "ListAccessKeys:alice",
+        "GetAccessKeyLastUsed:AKIAALICE1",
+        "GetLoginProfile:alice",
+        "ListMFADevices:alice",
+        "GetUser:alice",
+    ]
+    assert iam.calls == [call for call in once for _ in range(2)]
+    (alice,) = collected.inventory.users
+    assert (alice.console_access, alice.mfa_enabled, alice.password_changed_at) == (True, False, CREATED)
+    # IAM's "N/A" service and region mean no record, not a service named N/A
+    assert alice.access_keys == (AccessKey("AKIAALICE1", "Active", created, KeyLastUse(NOW, None, None)),)
+
+
+SLOT_TIME = datetime(2026, 1, 10, 12, tzinfo=UTC)
+
+
+def test_whole_second_is_the_utc_instant_without_its_fraction():
+    plus_two = timezone(timedelta(hours=2))
+    moment = datetime(2026, 1, 10, 14, 0, 0, 999_999, tzinfo=plus_two)
+    assert whole_second(moment) == SLOT_TIME
+    assert whole_second(moment).tzinfo is UTC
+    assert whole_second(moment).microsecond == 0
+
+
+@pytest.fixture
+def tokyo_machine(monkeypatch):
+    """The process runs in Asia/Tokyo (a CLI user's laptop), so a naive time read as local is 9 h off."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_naive_time_is_utc_whatever_the_machines_zone(tokyo_machine):
+    assert whole_second(datetime(2026, 1, 10, 12, 0, 0, 500_000)) == SLOT_TIME
+    assert whole_second(datetime(2026, 1, 10, 12)).tzinfo is UTC
+
+
+def test_a_key_listed_in_another_zone_matches_its_slot_at_the_same_instant():
+    # Given ListAccessKeys' CreateDate in +02:00 and the report's slot in UTC, the same second
+    slot = ReportKey(1, True, SLOT_TIME, NOW - timedelta(days=3), "s3", "eu-west-1")
+    created = SLOT_TIME.astimezone(timezone(timedelta(hours=2)))
+    # When matched
+    (key,) = match_keys([listed("AKIAZONE", created)], (slot,), pytest.fail)
+    # Then it is the slot's key: its last use comes from the report, no API call
+    assert (key.last_use, key.last_use_from_report) == (
+        KeyLastUse(NOW - timedelta(days=3), "s3", "eu-west-1"),
+        True,
+    )
+
+
+def test_a_naive_create_date_matches_its_slot_on_a_machine_outside_utc(tokyo_machine):
+    slot = ReportKey(1, True, SLOT_TIME, None, None, None)
+    (key,) = match_keys([listed("AKIANAIVE", SLOT_TIME.replace(tzinfo=None))], (slot,), pytest.fail)
+    assert key.last_use_from_report
+
+
+def test_a_key_deleted_while_read_does_not_hide_the_users_next_key():
+    # Given two keys newer than the report; the older one is deleted before its last use is read
+    answers = {"AKIAGONE": None, "AKIASTAYS": KeyLastUse(NOW, "sts", "us-east-1")}
+    keys = match_keys(
+        [listed("AKIASTAYS", NOW - timedelta(hours=1)), listed("AKIAGONE", NOW - timedelta(hours=2))],
+        (),
+        answers.get,
+    )
+    # Then the deleted key is dropped and the other one is still inventoried
+    assert keys == (
+        AccessKey("AKIASTAYS", "Active", NOW - timedelta(hours=1), KeyLastUse(NOW, "sts", "us-east-1")),
+    )

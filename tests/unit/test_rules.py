@@ -139,22 +139,37 @@ def test_root_access_key_is_one_account_level_finding():
     assert pinned(make_inventory(root_keys=True)) == [("root_access_key_present", ACCOUNT, None, None, 1, 0)]
 
 
-def _bob(*keys, console=False):
-    return replace(make_user("bob", keys=keys, console=console), tags={"owner": "team-a"})
+def _bob(*keys, console=False, mfa=False, password_used=1):
+    return replace(
+        make_user("bob", keys=keys, console=console, mfa=mfa, password_used=password_used),
+        tags={"owner": "team-a"},
+    )
 
 
-# Each rule's whole finding: severity, CIS control, unit, message and the routing tags included.
+# Each rule's whole finding, in RULES order: severity, CIS control, unit, message and routing tags included.
 WHOLE_FINDINGS = [
     (
-        make_inventory(root_keys=True),
+        make_inventory(root_keys=True, root_mfa=True),
         ("root_access_key_present", Severity.CRITICAL, "1.4", None, None, 1, 0, "keys"),
         "The root user has an access key",
         {},
     ),
     (
-        make_inventory(_bob(console=True)),
+        make_inventory(root_keys=False, root_mfa=False),
+        ("root_mfa_disabled", Severity.CRITICAL, "1.5", None, None, 0, 1, "mfa_devices"),
+        "The root user has no MFA device",
+        {},
+    ),
+    (
+        make_inventory(_bob(console=True, mfa=False, password_used=1)),
         ("console_user_without_mfa", Severity.HIGH, "1.10", "bob", None, 0, 1, "mfa_devices"),
         "User bob has a console password and no MFA device",
+        {"owner": "team-a"},
+    ),
+    (
+        make_inventory(_bob(console=True, mfa=True, password_used=50)),
+        ("console_password_unused", Severity.MEDIUM, "1.12", "bob", None, 50, 45, "days"),
+        "Console password of bob last used 50 days ago (window 45)",
         {"owner": "team-a"},
     ),
     (
@@ -171,7 +186,8 @@ WHOLE_FINDINGS = [
     ),
     (
         make_inventory(_bob(make_key("AKIABOB", age=9, used=None))),
-        ("access_key_never_used", Severity.MEDIUM, "1.11", "bob", "AKIABOB", 9, 7, "days"),
+        # 1.12, not 1.11: 1.11 is about keys created at a console user's setup (evaluate/cis.py)
+        ("access_key_never_used", Severity.MEDIUM, "1.12", "bob", "AKIABOB", 9, 7, "days"),
         "Access key created 9 days ago has never been used (grace 7)",
         {"owner": "team-a"},
     ),
@@ -183,14 +199,24 @@ WHOLE_FINDINGS = [
     ),
     (
         make_inventory(_bob(make_key("AKIABOB", age=30, active=False))),
-        ("inactive_access_key", Severity.LOW, "1.12", "bob", "AKIABOB", 30, 0, "days"),
+        # no CIS control: an inactive key is already disabled, which is what 1.12 asks
+        ("inactive_access_key", Severity.LOW, "", "bob", "AKIABOB", 30, 0, "days"),
         "Inactive access key (30 days old) should be deleted",
         {"owner": "team-a"},
     ),
 ]
 
 
-@pytest.mark.parametrize(("inventory", "fields", "message", "tags"), WHOLE_FINDINGS, ids=RULE_IDS)
+def test_every_rule_has_a_whole_finding_case():
+    # A rule added without a case here would go unpinned
+    assert [fields[0] for _, fields, _, _ in WHOLE_FINDINGS] == list(RULE_IDS)
+
+
+@pytest.mark.parametrize(
+    ("inventory", "fields", "message", "tags"),
+    WHOLE_FINDINGS,
+    ids=[fields[0] for _, fields, _, _ in WHOLE_FINDINGS],
+)
 def test_each_rule_reports_the_whole_finding(inventory, fields, message, tags):
     rule_id, severity, cis, user, key, measured, threshold, unit = fields
     # When the account is evaluated
@@ -209,6 +235,7 @@ def test_each_rule_reports_the_whole_finding(inventory, fields, message, tags):
         unit=unit,
         message=message,
         tags=tags,
+        verified_live=True,
     )
     assert finding.tags == tags
 
@@ -297,9 +324,46 @@ def test_a_password_never_used_counts_from_when_it_was_set(set_days_ago, reporte
     # When
     findings = evaluate(make_inventory(user), THRESHOLDS, NOW)
     # Then the idle time runs from the password's creation, not from the user's (500 days)
-    assert [(f.rule_id, f.user_name, f.measured_value, f.threshold) for f in findings] == (
-        [("console_password_unused", "dan", set_days_ago, 45)] if reported else []
+    assert [(f.rule_id, f.user_name, f.measured_value, f.threshold, f.message) for f in findings] == (
+        [
+            (
+                "console_password_unused",
+                "dan",
+                set_days_ago,
+                45,
+                f"Console password of dan never used, set {set_days_ago} days ago (window 45)",
+            )
+        ]
+        if reported
+        else []
     )
+
+
+def test_a_password_never_used_nor_dated_counts_from_the_users_creation():
+    # Given a console user who never signed in, with no record of when the password was set
+    user = make_user("gil", console=True, mfa=True, password_used=None)
+    assert user.password_changed_at is None
+    # When
+    findings = evaluate(make_inventory(user), THRESHOLDS, NOW)
+    # Then the idle time runs from the user's creation, 500 days ago
+    assert [(f.rule_id, f.user_name, f.measured_value, f.threshold, f.message) for f in findings] == [
+        (
+            "console_password_unused",
+            "gil",
+            500,
+            45,
+            "Console password of gil never used, set 500 days ago (window 45)",
+        )
+    ]
+
+
+def test_a_password_used_recently_wins_over_an_old_set_date():
+    # Given a password set 300 days ago and used 3 days ago
+    user = replace(
+        make_user("hana", console=True, mfa=True, password_used=3), password_changed_at=days_ago(300)
+    )
+    # Then it is not idle
+    assert evaluate(make_inventory(user), THRESHOLDS, NOW) == []
 
 
 def rules_found(inventory) -> list[str]:
@@ -312,22 +376,45 @@ def test_users_without_a_password_have_no_password_finding():
 
 
 def test_findings_say_whether_their_evidence_was_read_live():
-    # Given data from a credential report: root row, console state, and one key's last use
+    # Given data from a credential report: root row, console state, and two keys' last use
     stale_key = replace(make_key("AKIASTALE", age=60, used=50), last_use_from_report=True)
+    stale_never = replace(make_key("AKIASTALENEVER", age=60, used=None), last_use_from_report=True)
     live_key = make_key("AKIALIVE", age=60, used=50)
-    user = replace(make_user("erin", console=True, keys=(stale_key, live_key)), console_from_report=True)
-    inventory = replace(make_inventory(user, root_keys=True), root_from_report=True)
+    live_never = make_key("AKIALIVENEVER", age=60, used=None)
+    erin = make_user("erin", console=True, password_used=50, keys=(stale_key, stale_never))
+    frank = make_user("frank", console=True, mfa=False, password_used=50, keys=(live_key, live_never))
+    inventory = replace(
+        make_inventory(replace(erin, console_from_report=True), frank, root_keys=True, root_mfa=False),
+        root_from_report=True,
+    )
     # When
     findings = evaluate(inventory, THRESHOLDS, NOW)
     # Then report-based findings are not verified live; key status/age and API last use are
-    verified = {(f.rule_id, f.access_key_id): f.verified_live for f in findings}
+    verified = {(f.rule_id, f.user_name, f.access_key_id): f.verified_live for f in findings}
     assert verified == {
-        ("root_access_key_present", None): False,
-        ("console_user_without_mfa", None): False,
-        ("access_key_unused", "AKIASTALE"): False,
-        ("access_key_unused", "AKIALIVE"): True,
-        ("user_two_active_keys", None): True,
+        ("root_access_key_present", None, None): False,
+        ("root_mfa_disabled", None, None): False,
+        ("console_user_without_mfa", "erin", None): False,
+        ("console_user_without_mfa", "frank", None): True,
+        ("console_password_unused", "erin", None): False,
+        ("console_password_unused", "frank", None): True,
+        ("access_key_unused", "erin", "AKIASTALE"): False,
+        ("access_key_unused", "frank", "AKIALIVE"): True,
+        ("access_key_never_used", "erin", "AKIASTALENEVER"): False,
+        ("access_key_never_used", "frank", "AKIALIVENEVER"): True,
+        ("user_two_active_keys", "erin", None): True,
+        ("user_two_active_keys", "frank", None): True,
     }
+
+
+def test_root_findings_read_live_are_verified():
+    # Given root state read live (GetAccountSummary), not from the report's root row
+    inventory = make_inventory(root_keys=True, root_mfa=False)
+    # Then both root findings say so
+    assert [(f.rule_id, f.verified_live) for f in evaluate(inventory, THRESHOLDS, NOW)] == [
+        ("root_access_key_present", True),
+        ("root_mfa_disabled", True),
+    ]
 
 
 def test_cis_mapping_names_its_benchmark_and_covers_every_rule():
@@ -385,12 +472,41 @@ class _PoisonedClock(datetime):
 
 
 def _every_rule_fires(now: datetime):
+    """One account where every rule fires once or more, every date counted back from `now`."""
     keys = (
         make_key("AKIAOLD", age=200, used=None, now=now),
         make_key("AKIAIDLE", age=60, used=50, now=now),
         make_key("AKIAOFF", age=30, active=False, now=now),
     )
-    return make_inventory(make_user("bob", keys=keys, console=True), root_keys=True)
+    # Every credential state spelled out: the builders' defaults (root MFA on, a password used
+    # yesterday, dates counted from NOW) would silently turn rules off at another `now`.
+    bob = replace(
+        make_user("bob", keys=keys, console=True, mfa=False),
+        created_at=days_ago(500, now),
+        password_last_used=days_ago(50, now),
+    )
+    return make_inventory(bob, root_keys=True, root_mfa=False)
+
+
+EVERY_RULE_PINNED = [
+    ("root_access_key_present", ACCOUNT, None, None, 1, 0),
+    ("root_mfa_disabled", ACCOUNT, None, None, 0, 1),
+    ("console_user_without_mfa", ACCOUNT, "bob", None, 0, 1),
+    ("console_password_unused", ACCOUNT, "bob", None, 50, 45),
+    ("access_key_too_old", ACCOUNT, "bob", "AKIAOLD", 200, 90),
+    ("access_key_unused", ACCOUNT, "bob", "AKIAIDLE", 50, 45),
+    ("access_key_never_used", ACCOUNT, "bob", "AKIAOLD", 200, 7),
+    ("user_two_active_keys", ACCOUNT, "bob", None, 2, 1),
+    ("inactive_access_key", ACCOUNT, "bob", "AKIAOFF", 30, 0),
+]
+
+
+def test_the_every_rule_account_fires_every_rule_at_the_usual_now():
+    # Given the account built for the clock test, at the usual NOW
+    # Then every rule fires: the clock test below covers each of them, the new ones included
+    findings = pinned(_every_rule_fires(NOW))
+    assert findings == EVERY_RULE_PINNED
+    assert [rule for rule in RULE_IDS if rule not in {finding[0] for finding in findings}] == []
 
 
 def test_evaluation_does_not_depend_on_the_wall_clock(monkeypatch):
@@ -399,16 +515,22 @@ def test_evaluation_does_not_depend_on_the_wall_clock(monkeypatch):
     monkeypatch.setattr(rules, "datetime", _PoisonedClock)
     past = datetime(2001, 3, 4, 5, 6, tzinfo=UTC)
     # When every rule is evaluated at that `now`
-    findings = pinned(_every_rule_fires(past), now=past)
-    # Then the figures are those of the injected `now`, exactly
-    assert findings == [
-        ("root_access_key_present", ACCOUNT, None, None, 1, 0),
-        ("console_user_without_mfa", ACCOUNT, "bob", None, 0, 1),
-        ("access_key_too_old", ACCOUNT, "bob", "AKIAOLD", 200, 90),
-        ("access_key_unused", ACCOUNT, "bob", "AKIAIDLE", 50, 45),
-        ("access_key_never_used", ACCOUNT, "bob", "AKIAOLD", 200, 7),
-        ("user_two_active_keys", ACCOUNT, "bob", None, 2, 1),
-        ("inactive_access_key", ACCOUNT, "bob", "AKIAOFF", 30, 0),
+    findings = evaluate(_every_rule_fires(past), THRESHOLDS, past)
+    # Then the figures are those of the injected `now`, exactly, in the messages too
+    assert [
+        (f.rule_id, f.account_id, f.user_name, f.access_key_id, f.measured_value, f.threshold)
+        for f in findings
+    ] == EVERY_RULE_PINNED
+    assert [f.message for f in findings] == [
+        "The root user has an access key",
+        "The root user has no MFA device",
+        "User bob has a console password and no MFA device",
+        "Console password of bob last used 50 days ago (window 45)",
+        "Access key is 200 days old (maximum 90)",
+        "Access key last used 50 days ago (window 45)",
+        "Access key created 200 days ago has never been used (grace 7)",
+        "User bob has 2 active access keys",
+        "Inactive access key (30 days old) should be deleted",
     ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from iam_inventory.evaluate.changes import RunStatus, becomes_baseline, run_status
@@ -50,12 +52,9 @@ def test_failed_fraction_is_configurable_and_explained():
     ],
 )
 def test_only_trustworthy_scheduled_or_requested_runs_become_the_baseline(trigger, extra, status, expected):
-    dry_run = extra.pop("dry_run", False)
-    run = context("r", trigger=trigger, **extra)
-    if dry_run:
-        from dataclasses import replace
-
-        run = replace(run, dry_run=True)
+    # (the parameters are not popped: mutmut runs each test more than once in one process)
+    fields = {name: value for name, value in extra.items() if name != "dry_run"}
+    run = replace(context("r", trigger=trigger, **fields), dry_run=extra.get("dry_run", False))
     assert becomes_baseline(run, status) is expected
 
 
