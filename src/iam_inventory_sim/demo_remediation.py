@@ -87,7 +87,10 @@ def _enrichment_checks(report: dict[str, Any]) -> list[tuple[bool, str]]:
     raised = [
         entry for entry in findings if entry.get("privileged") and entry["severity"] != entry["base_severity"]
     ]
-    first = raised[0] if raised else {}
+    keys = [entry for entry in raised if entry["access_key_id"]]
+    first = keys[0] if keys else {}
+    critical = [entry for entry in raised if entry["severity"] == "critical"]
+    top = critical[0] if critical else {}
     return [
         (
             active == {"erin-onboarding"},
@@ -105,9 +108,15 @@ def _enrichment_checks(report: dict[str, Any]) -> list[tuple[bool, str]]:
             + "; ".join(f"{source}: {who}" for source, who in sorted(sources.items())),
         ),
         (
-            bool(raised),
+            bool(keys),
             f"privileged key raised: {first.get('user_name')}'s {first.get('rule_id')} "
             f"{first.get('base_severity')} -> {first.get('severity')} ({first.get('privileged_reason')})",
+        ),
+        (
+            bool(critical),
+            f"privileged credential raised to critical: {top.get('user_name')}'s {top.get('rule_id')} "
+            f"{top.get('base_severity')} -> {top.get('severity')} (no key rule is above medium, so a "
+            "privileged key reaches high at most)",
         ),
     ]
 

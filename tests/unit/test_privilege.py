@@ -161,7 +161,12 @@ def test_only_key_findings_of_privileged_users_are_raised():
     admin = Privilege(True, "AdministratorAccess attached directly")
     assert effective_severity("access_key_unused", Severity.MEDIUM, admin) is Severity.HIGH
     assert effective_severity("inactive_access_key", Severity.LOW, admin) is Severity.MEDIUM
-    assert effective_severity("console_user_without_mfa", Severity.HIGH, admin) is Severity.HIGH
+    # an admin console login without MFA is as dangerous as a stale admin key: high becomes critical
+    assert effective_severity("console_user_without_mfa", Severity.HIGH, admin) is Severity.CRITICAL
+    assert effective_severity("console_password_unused", Severity.MEDIUM, admin) is Severity.HIGH
+    # account-level rules are not about a user's credentials
+    assert effective_severity("root_access_key_present", Severity.CRITICAL, admin) is Severity.CRITICAL
+    assert effective_severity("root_mfa_disabled", Severity.CRITICAL, admin) is Severity.CRITICAL
     assert effective_severity("access_key_unused", Severity.MEDIUM, NOT_PRIVILEGED) is Severity.MEDIUM
 
 

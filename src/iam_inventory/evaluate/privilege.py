@@ -22,7 +22,9 @@ from iam_inventory.models.policies import (
 # AWS managed policies that grant everything, or the means to grant oneself everything.
 ADMIN_EQUIVALENT_POLICIES: tuple[str, ...] = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
 _AWS_MANAGED_ARN = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?(?P<name>[^/]+)$")
-# Rules about access keys: these are raised one level when the key belongs to a privileged user.
+# Rules about a user's credentials: raised one level when the user is privileged. Issue 12 names the key
+# rules; the console rules are raised too, because an admin-equivalent console login without MFA (or a
+# forgotten admin password) is the same risk as a stale admin key: whoever holds it owns the account.
 KEY_RULES: frozenset[str] = frozenset(
     {
         "access_key_too_old",
@@ -32,6 +34,7 @@ KEY_RULES: frozenset[str] = frozenset(
         "inactive_access_key",
     }
 )
+CREDENTIAL_RULES: frozenset[str] = KEY_RULES | {"console_user_without_mfa", "console_password_unused"}
 _RAISED: dict[Severity, Severity] = {
     Severity.LOW: Severity.MEDIUM,
     Severity.MEDIUM: Severity.HIGH,
@@ -115,8 +118,8 @@ def raised_severity(severity: Severity) -> Severity:
 
 
 def effective_severity(rule_id: str, severity: Severity, privilege: Privilege) -> Severity:
-    """A key finding's severity raised one level for a privileged user; others unchanged."""
-    if privilege.privileged and rule_id in KEY_RULES:
+    """A credential finding's severity raised one level for a privileged user; others unchanged."""
+    if privilege.privileged and rule_id in CREDENTIAL_RULES:
         return raised_severity(severity)
     return severity
 
