@@ -110,7 +110,7 @@ def changed_modules(base: str, scope: list[str]) -> list[str]:
 def read_equivalents(path: Path = EQUIVALENTS) -> dict[str, Equivalent]:
     """Entries `mutant name | mutated line | reason`; '#' starts a comment line."""
     entries: dict[str, Equivalent] = {}
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
         parts = [part.strip() for part in raw.split(" | ")]

@@ -167,8 +167,9 @@ def test_read_latest_is_none_before_the_first_baseline_and_refuses_a_pointer_wit
         "run_id": "r1",
     }
     for body in (b'{"run_id":"r1"}', b'{"folder":7}', b'["runs/r1"]'):
-        with pytest.raises(ValueError, match=r"latest\.json has no folder"):
+        with pytest.raises(ValueError) as caught:
             read_latest(Store({"latest.json": body}))
+        assert str(caught.value) == "latest.json has no folder"
 
 
 def test_the_first_run_compares_with_nothing_and_says_why():
@@ -329,6 +330,16 @@ def test_a_large_previous_state_is_loaded_in_full_across_batches():
     assert compare.previous_count == 2346
     compare.scanned(PROD)
     assert sum(1 for _ in compare.resolved()) == 2345
+    compare.close()
+
+
+def test_deep_damage_is_reported_in_at_most_300_characters():
+    def entries():
+        yield entry("f1")
+        raise OSError("connection reset " + "x" * 400)
+
+    compare = Comparison(PreviousState(StateStatus.OK, entries=entries()))
+    assert compare.previous.detail == ("OSError: connection reset " + "x" * 400)[:300]
     compare.close()
 
 

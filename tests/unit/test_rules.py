@@ -375,6 +375,15 @@ def test_users_without_a_password_have_no_password_finding():
     assert rules_found(inventory) == []
 
 
+def test_a_user_without_a_password_does_not_hide_the_next_users_idle_password():
+    # Given a service user without a console password, listed before a console user idle for 60 days
+    inventory = make_inventory(
+        make_user("svc", console=False), make_user("ivy", console=True, mfa=True, password_used=60)
+    )
+    # Then the console user's password is still judged
+    assert pinned(inventory) == [("console_password_unused", ACCOUNT, "ivy", None, 60, 45)]
+
+
 def test_findings_say_whether_their_evidence_was_read_live():
     # Given data from a credential report: root row, console state, and two keys' last use
     stale_key = replace(make_key("AKIASTALE", age=60, used=50), last_use_from_report=True)

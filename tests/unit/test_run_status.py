@@ -16,20 +16,28 @@ S, F, K, N = AccountStatus.SCANNED, AccountStatus.FAILED, AccountStatus.SKIPPED,
 
 
 @pytest.mark.parametrize(
-    ("statuses", "expected"),
+    ("statuses", "expected", "reason"),
     [
-        ({S: 3}, RunStatus.COMPLETE),
-        ({S: 3, K: 5}, RunStatus.COMPLETE),
-        ({S: 2, F: 1}, RunStatus.DEGRADED),
-        ({S: 1, N: 1}, RunStatus.DEGRADED),  # exactly half: not above the fraction
-        ({S: 1, F: 1, N: 1}, RunStatus.FAILED),
-        ({F: 2}, RunStatus.FAILED),
-        ({K: 2}, RunStatus.FAILED),  # nothing in scope was scanned
-        ({}, RunStatus.FAILED),
+        ({S: 3}, RunStatus.COMPLETE, ""),
+        ({S: 3, K: 5}, RunStatus.COMPLETE, ""),
+        ({S: 2, F: 1}, RunStatus.DEGRADED, "1 of 3 accounts failed or were not scanned"),
+        # exactly half: not above the fraction
+        ({S: 1, N: 1}, RunStatus.DEGRADED, "1 of 2 accounts failed or were not scanned"),
+        (
+            {S: 1, F: 1, N: 1},
+            RunStatus.FAILED,
+            "2 of 3 accounts failed or were not scanned (more than 50%)",
+        ),
+        ({F: 2}, RunStatus.FAILED, "no account was scanned (2 failed or not scanned)"),
+        ({N: 1}, RunStatus.FAILED, "no account was scanned (1 failed or not scanned)"),
+        # nothing in scope was scanned: skipped accounts (suspended, the hub) are not in scope
+        ({K: 2}, RunStatus.FAILED, "no account was in scope"),
+        ({}, RunStatus.FAILED, "no account was in scope"),
     ],
 )
-def test_run_status_from_account_statuses(statuses, expected):
-    assert run_status(statuses, 0.5)[0] is expected
+def test_run_status_from_account_statuses(statuses, expected, reason):
+    # The reason is what the summary, the report and the CLI show for a run that is not complete
+    assert run_status(statuses, 0.5) == (expected, reason)
 
 
 def test_failed_fraction_is_configurable_and_explained():
