@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from iam_inventory.evaluate.changes import RunStatus, StateEntry, becomes_baseline, run_status
+from iam_inventory.evaluate.changes import first_seen as first_seen_at
 from iam_inventory.evaluate.enrich import EnrichedFinding, enriched_entry, enriched_row
 from iam_inventory.models import AccountStatus, RunContext
 from iam_inventory.models.scan import AccountScan
@@ -129,7 +130,7 @@ class RunWriter:
         known = self.comparison.known(finding.finding_id) if self.comparable else None
         # A suppressed finding is never new: it is kept in the state (first seen survives) but not announced.
         is_new = self.comparable and known is None and not suppressed
-        first_seen = known.first_seen_at if known is not None else now
+        first_seen = first_seen_at(known, now)
         self.comparison.see(finding.finding_id)
         entry = {**finding_entry(finding, first_seen, is_new), **enriched_entry(enriched)}
         self.lists["suppressed" if suppressed else "findings"].add(entry)
