@@ -26,6 +26,7 @@ from iam_inventory.evaluate.enrich import EnrichmentConfig
 from iam_inventory.evaluate.exceptions import ExceptionSet
 from iam_inventory.models import RunContext, RunResult
 from iam_inventory.models.scan import AccountScan
+from iam_inventory.pipeline.findings_import import export_to_security_hub, import_role_opener
 from iam_inventory.pipeline.scan import Progress
 from iam_inventory.pipeline.sinks import location_base, publish_files, run_store, sinks_for
 from iam_inventory.publish.comparison import Comparison
@@ -120,6 +121,14 @@ def finalize_run(
                         written, scans, comparison, settings, factory, published, context.started_at, options
                     )
                 )
+                if settings.security_hub_export:
+                    opener = import_role_opener(
+                        factory, settings, context.run_id, outputs.external_id, outputs.redact
+                    )
+                    location = (factory.region, factory.partition)
+                    published["securityhub"] = export_to_security_hub(
+                        opener, scans(), comparison, context.started_at, options, location
+                    )
         if outputs.metrics is not None and not context.dry_run:
             totals = (written.new, written.resolved)
             publish_run_metrics(writer.totals, written.status, totals, outputs.metrics)
