@@ -96,7 +96,11 @@ def import_account(
         if item is not None:
             batch.append(item)
         if batch and (item is None or len(batch) == BATCH_SIZE):
-            response = securityhub.batch_import_findings(Findings=[document for document, _ in batch])
+            try:
+                response = securityhub.batch_import_findings(Findings=[document for document, _ in batch])
+            except (ClientError, BotoCoreError):
+                result.refused_findings += len(batch)  # the caller counts the rest of the account's
+                raise
             failed = {entry.get("Id") for entry in response.get("FailedFindings", [])}
             imported += response.get("SuccessCount", 0)
             result.imported += response.get("SuccessCount", 0)
