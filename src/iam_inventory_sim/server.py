@@ -25,6 +25,7 @@ from werkzeug.wrappers import Request, Response
 from iam_inventory_sim.clock import SimClock
 from iam_inventory_sim.credential_report import CredentialReportLayer
 from iam_inventory_sim.moto_patches import make_moto_behave_like_iam
+from iam_inventory_sim.securityhub import SecurityHubLayer
 from iam_inventory_sim.wire import error_response
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
@@ -202,7 +203,9 @@ class Simulator:
         self.credential_reports = CredentialReportLayer(
             DomainDispatcherApplication(create_backend_app), self.clock
         )
-        self.faults = FaultLayer(self.credential_reports)
+        # Security Hub's ownership rules for imports and workflow updates (moto is kinder).
+        self.security_hub = SecurityHubLayer(self.credential_reports, self.clock)
+        self.faults = FaultLayer(self.security_hub)
         self._server: BaseWSGIServer = make_server(
             "127.0.0.1", 0, self.faults, threaded=True, request_handler=handler
         )

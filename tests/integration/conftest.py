@@ -16,8 +16,9 @@ from iam_inventory.pipeline.job import build_run_context
 from iam_inventory.pipeline.run import account_plan
 from iam_inventory.pipeline.runtime import open_runtime
 from iam_inventory.pipeline.scan import scan_account
-from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Simulator, seed_estate
+from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Simulator, admin_client, seed_estate
 from iam_inventory_sim.demo import simulator_environment
+from iam_inventory_sim.estate import HUB_ACCOUNT_ID, spoke_trust_policy
 from tests.builders import NOW
 
 REPORT_BUCKET = "iam-inventory-test-reports"
@@ -121,3 +122,18 @@ def scan_in_memory(settings: Settings, run_id: str, accounts: Sequence[str]) -> 
         findings=[finding for scan in scans for finding in scan.findings],
         finished_at=NOW,
     )
+
+
+IMPORT_ROLE = "IAMInventoryFindingsImportRole"
+
+
+def add_import_role(simulator: Simulator, account_id: str, external_id: str = DEMO_EXTERNAL_ID) -> None:
+    """The spoke stack's optional Security Hub import role, trusted like the read role."""
+    iam = admin_client(simulator, "iam", account_id)
+    trust = spoke_trust_policy(f"arn:aws:iam::{HUB_ACCOUNT_ID}:root", external_id)
+    iam.create_role(RoleName=IMPORT_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+
+
+def account_findings(simulator: Simulator, account_id: str) -> list[dict]:
+    """Security Hub's findings as the account itself reads them back (GetFindings)."""
+    return admin_client(simulator, "securityhub", account_id).get_findings(MaxResults=100)["Findings"]

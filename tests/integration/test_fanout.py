@@ -24,6 +24,8 @@ from iam_inventory_sim import (
 from iam_inventory_sim.credential_report import REPORT_TTL
 from tests.builders import NOW
 from tests.integration.conftest import (
+    account_findings,
+    add_import_role,
     comparable_report,
     emf_blobs,
     list_s3_keys,
@@ -233,3 +235,23 @@ def test_discover_refuses_an_invalid_exceptions_file_before_writing_any_item(org
     run = handler.discover_handler({"run_id": "good-exceptions"}, FakeContext())
     assert run["accounts"] > 0
     assert simulator.faults.operations["organizations:ListAccountsForParent"] > 0
+
+
+def test_fanout_finalize_exports_to_each_accounts_security_hub_through_its_import_role(
+    org_env, simulator, monkeypatch
+):
+    # Given Security Hub export, and the import role in prod and dev but not in prod-data
+    monkeypatch.setenv("SECURITY_HUB_EXPORT", "true")
+    for account_id in (PROD, DEV):
+        add_import_role(simulator, account_id)
+    # When a baseline run goes through the state machine file
+    execution = run_execution({"run_id": "hub", "baseline": True}, HANDLERS, FakeContext)
+    # Then finalize imported prod's and dev's findings into their own Security Hub, and counted prod-data
+    assert {f["AwsAccountId"] for f in account_findings(simulator, PROD)} == {PROD}
+    assert {f["AwsAccountId"] for f in account_findings(simulator, DEV)} == {DEV}
+    assert account_findings(simulator, DATA) == []
+    line = execution.output["published"]["securityhub"]
+    assert line.startswith(
+        f"{len(account_findings(simulator, PROD)) + len(account_findings(simulator, DEV))} imported"
+    )
+    assert line.endswith("1 accounts refused the import role")

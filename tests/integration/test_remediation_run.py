@@ -29,7 +29,7 @@ from iam_inventory_sim import (
     seed_organization,
 )
 from tests.builders import NOW
-from tests.integration.conftest import record_assume_role
+from tests.integration.conftest import account_findings, add_import_role, record_assume_role
 
 PROD, DEV, MISC = "111111111111", "222222222222", "333333333333"
 ESTATE = (
@@ -256,27 +256,33 @@ def test_history_keeps_the_trend_per_account_and_per_owner(organization, tmp_pat
 
 
 def test_security_hub_gets_the_affected_account_remediation_and_workflow(
-    organization, tmp_path, monkeypatch, simulator
+    organization, tmp_path, monkeypatch, simulator, caplog
 ):
-    # Given Security Hub export, a first run, then bob's unused key deleted before a second run
+    # Given Security Hub export, the import role in prod and dev only (misc never deployed it)
     monkeypatch.setenv("SECURITY_HUB_EXPORT", "true")
+    for account_id in (PROD, DEV):
+        add_import_role(simulator, account_id)
     out = tmp_path / "out"
-    run(out, organization, "first")
+    # And a first run, then bob's unused key deleted before a second run
+    first = run(out, organization, "first")
     prod = admin_client(simulator, "iam", PROD)
     [key] = prod.list_access_keys(UserName="bob")["AccessKeyMetadata"]
     prod.delete_access_key(UserName="bob", AccessKeyId=key["AccessKeyId"])
-    run(out, organization, "second", days_later=1)
+    second = run(out, organization, "second", days_later=1)
     # (bob's was team-prod's only finding: the local owners/ folder no longer lists that owner)
     assert not (out / "owners" / "team-prod.csv").exists()
     assert (out / "owners" / "team-sandbox.csv").is_file()
-    # When Security Hub's findings are read back (moto's GetFindings)
-    found = boto3.client("securityhub").get_findings(MaxResults=100)["Findings"]
+    # When each account reads its own Security Hub back (GetFindings in that account)
+    in_prod, in_dev = account_findings(simulator, PROD), account_findings(simulator, DEV)
     by_user = {
-        (f["Resources"][0]["Details"]["AwsIamUser"]["UserName"]): f
-        for f in found
+        f["Resources"][0]["Details"]["AwsIamUser"]["UserName"]: f
+        for f in (*in_prod, *in_dev)
         if f["Resources"][0]["Type"] == "AwsIamUser"
     }
-    # Then each finding names the affected account, carries its remediation, and its workflow state
+    # Then each finding is in the affected account's Security Hub, names it, and carries its remediation
+    assert {f["AwsAccountId"] for f in in_prod} == {PROD}
+    assert {f["AwsAccountId"] for f in in_dev} == {DEV}
+    assert {f["ProductArn"] for f in in_dev} == {f"arn:aws:securityhub:us-east-1:{DEV}:product/{DEV}/default"}
     ann = by_user["ann"]
     assert ann["AwsAccountId"] == PROD
     assert ann["Severity"]["Label"] == "HIGH"
@@ -287,10 +293,22 @@ def test_security_hub_gets_the_affected_account_remediation_and_workflow(
     assert text.startswith(f"In account {PROD}, deactivate access key {key_id}")
     assert text.endswith(f"First step: aws iam get-access-key-last-used --access-key-id {key_id}")
     assert (ann["Workflow"]["Status"], ann["RecordState"]) == ("NEW", "ACTIVE")
+    # And dora's suppressed finding is SUPPRESSED in dev
     assert (by_user["dora"]["Workflow"]["Status"], by_user["dora"]["AwsAccountId"]) == ("SUPPRESSED", DEV)
+    # And bob's fixed key moved to RESOLVED / ARCHIVED / PASSED (BatchUpdateFindings: a re-import cannot)
     bob = by_user["bob"]
     assert (bob["Workflow"]["Status"], bob["RecordState"], bob["Compliance"]["Status"]) == (
         "RESOLVED",
         "ARCHIVED",
         "PASSED",
     )
+    # And misc, without the import role, is counted and reported while the others were imported
+    assert account_findings(simulator, MISC) == []
+    assert first.published["securityhub"] == (
+        "4 imported into 2 accounts, 0 refused; 1 not sent: 1 accounts refused the import role"
+    )
+    assert second.published["securityhub"] == (
+        "4 imported into 2 accounts, 0 refused; 1 not sent: 1 accounts refused the import role"
+    )
+    refusals = [r for r in caplog.records if r.getMessage() == "security hub import refused"]
+    assert [(r.account_id, r.error_code) for r in refusals] == [(MISC, "AccessDenied")] * 2

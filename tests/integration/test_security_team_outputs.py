@@ -14,7 +14,14 @@ from iam_inventory.publish.athena import FINDINGS_TABLE, INVENTORY_TABLE
 from iam_inventory.publish.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec, admin_client
 from tests.builders import NOW
-from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json, read_s3_text
+from tests.integration.conftest import (
+    account_findings,
+    add_import_role,
+    emf_blobs,
+    list_s3_keys,
+    read_s3_json,
+    read_s3_text,
+)
 from tests.outputs_support import glue_columns, jsonl_contract_violations
 
 PREFIX = "iam-inventory"
@@ -153,6 +160,8 @@ def test_second_run_reports_new_and_resolved_findings_and_notifies(
     )
     monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
     monkeypatch.setenv("SECURITY_HUB_EXPORT", "true")
+    for account_id in ("111111111111", "222222222222"):
+        add_import_role(simulator, account_id)
     # And a first run (manual runs are compared with and notify only when they ask to be the baseline)
     first = handler.lambda_handler({"run_id": "run-1", "baseline": True}, lambda_context)
     assert first["changes"] == {"previous_run_id": None, "new": 2, "resolved": 0}
@@ -199,15 +208,30 @@ def test_second_run_reports_new_and_resolved_findings_and_notifies(
     assert "team=growth" in body
     assert "index.html" in body
 
-    # And Security Hub holds one finding per problem: the rerun updated, the resolved one is archived
-    hub = boto3.client("securityhub").get_findings(MaxResults=100)["Findings"]
-    by_state = {(f["Title"].split(" (")[0], f["RecordState"], f["Compliance"]["Status"]) for f in hub}
-    assert len(hub) == 3
-    assert by_state == {
-        ("Active access key older than the maximum age", "ARCHIVED", "PASSED"),
-        ("Console user without an MFA device", "ACTIVE", "FAILED"),
+    # And each account's Security Hub holds one finding per problem of its own: the rerun updated the
+    # finding, the resolved one is archived (read back in each account, where the import role put them)
+    hub = {account: account_findings(simulator, account) for account in ("111111111111", "222222222222")}
+    by_state = {
+        (account, f["AwsAccountId"], f["Title"].split(" (")[0], f["Workflow"]["Status"], f["RecordState"])
+        for account, found in hub.items()
+        for f in found
     }
-    assert second["published"]["securityhub"] == "3 imported, 0 refused"  # 2 current + 1 archived
+    assert sum(len(found) for found in hub.values()) == 3
+    assert by_state == {
+        (
+            "111111111111",
+            "111111111111",
+            "Active access key older than the maximum age",
+            "RESOLVED",
+            "ARCHIVED",
+        ),
+        ("111111111111", "111111111111", "Console user without an MFA device", "NEW", "ACTIVE"),
+        ("222222222222", "222222222222", "Console user without an MFA device", "NEW", "ACTIVE"),
+    }
+    # 2 current + 1 archived
+    assert second["published"]["securityhub"] == (
+        "3 imported into 2 accounts, 0 refused; 0 not sent: 0 accounts refused the import role"
+    )
 
 
 def test_retried_run_still_reports_its_changes(configured, simulator, report_bucket, lambda_context):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 
+import pytest
+
 from iam_inventory.models import AccountStatus
 from iam_inventory.publish.notify import NewFindings, render_notification
 from iam_inventory.publish.state import STATE_FILE
@@ -187,20 +189,66 @@ def test_notification_text_lists_the_urgent_findings_and_counts_the_rest():
     assert render_notification(NewFindings("run-2", "run-1", (), total=0)) is None
 
 
-def test_security_hub_documents_go_out_in_batches_of_100_as_they_stream():
-    # Given 250 documents from a generator, and a Security Hub that accepts all but one per batch
-    from iam_inventory.publish.securityhub import import_findings
+def test_security_hub_documents_go_out_in_batches_of_100_and_only_known_ones_change_workflow():
+    # Given 250 documents of one account from a generator: every 10th resolved, every 25th suppressed,
+    # the first 200 seen by an earlier run; and a Security Hub that refuses the first of each batch
+    from iam_inventory.publish.securityhub_export import ExportResult, import_account
 
-    calls = []
+    imports, updates = [], []
 
     class SecurityHub:
         def batch_import_findings(self, Findings):
-            calls.append(len(Findings))
-            return {"SuccessCount": len(Findings) - 1, "FailedCount": 1}
+            imports.append(len(Findings))
+            refused = [{"Id": Findings[0]["Id"], "ErrorCode": "InvalidInput", "ErrorMessage": "x"}]
+            return {"SuccessCount": len(Findings) - 1, "FailedCount": 1, "FailedFindings": refused}
 
-    documents = ({"Id": f"iam-inventory/{number}"} for number in range(250))
+        def batch_update_findings(self, FindingIdentifiers, Workflow):
+            updates.append((Workflow["Status"], [item["Id"] for item in FindingIdentifiers]))
+            return {"ProcessedFindings": FindingIdentifiers, "UnprocessedFindings": []}
+
+    def status(number: int) -> str:
+        return "RESOLVED" if number % 10 == 0 else "SUPPRESSED" if number % 25 == 0 else "NEW"
+
+    documents = (
+        (
+            {
+                "Id": f"f{number}",
+                "ProductArn": "p",
+                "Workflow": {"Status": status(number)},
+                "ProductFields": {},
+            },
+            number < 200,
+        )
+        for number in range(250)
+    )
+    result = ExportResult()
     # When
-    result = import_findings(SecurityHub(), documents)
-    # Then three calls of 100, 100 and 50, refusals counted
-    assert calls == [100, 100, 50]
-    assert (result.imported, result.failed) == (247, 3)
+    imported = import_account(SecurityHub(), documents, result)
+    # Then three imports of 100, 100 and 50, refusals counted
+    assert imports == [100, 100, 50]
+    assert (imported, result.imported, result.failed) == (247, 247, 3)
+    # And only known, accepted findings whose workflow must change are updated, per batch and status
+    # (f0 and f100 were refused; f200 and later are new: created with their workflow already)
+    assert updates == [
+        ("RESOLVED", [f"f{n}" for n in range(10, 100, 10)]),
+        ("SUPPRESSED", ["f25", "f75"]),
+        ("RESOLVED", [f"f{n}" for n in range(110, 200, 10)]),
+        ("SUPPRESSED", ["f125", "f175"]),
+    ]
+    assert result.workflow_updates == 22
+
+
+@pytest.mark.parametrize(
+    ("status", "note", "change"),
+    [
+        ("RESOLVED", None, "RESOLVED"),
+        ("SUPPRESSED", None, "SUPPRESSED"),
+        ("NEW", None, None),  # an analyst's NOTIFIED is left alone
+        ("NEW", "exception_expired", "NEW"),  # back from SUPPRESSED when the exception lapsed
+    ],
+)
+def test_which_existing_findings_get_a_workflow_update(status, note, change):
+    from iam_inventory.publish.securityhub import workflow_change
+
+    fields = {"iam-inventory/ExceptionNote": note} if note else {}
+    assert workflow_change({"Workflow": {"Status": status}, "ProductFields": fields}) == change

@@ -14,12 +14,15 @@ def template() -> dict:
     return load_spoke_template()
 
 
-def test_is_plain_cloudformation_with_one_role(template):
-    # StackSets deploy plain CloudFormation: no SAM transform, and only the role itself.
+def test_is_plain_cloudformation_with_the_role_and_the_optional_import_role(template):
+    # StackSets deploy plain CloudFormation: no SAM transform, only the role itself, and the
+    # Security Hub import role when switched on (tests/unit/test_spoke_import_role.py).
     assert "Transform" not in template
     assert {name: resource["Type"] for name, resource in template["Resources"].items()} == {
-        "SpokeRole": "AWS::IAM::Role"
+        "SpokeRole": "AWS::IAM::Role",
+        "IAMInventoryFindingsImportRole": "AWS::IAM::Role",
     }
+    assert "Condition" not in template["Resources"]["SpokeRole"]
 
 
 def test_parameters_name_the_role_and_hide_the_external_id(template):
@@ -31,6 +34,8 @@ def test_parameters_name_the_role_and_hide_the_external_id(template):
         "RolePath",
         "OrganizationId",
         "PermissionsBoundaryArn",
+        "FindingsImportRole",
+        "FindingsImportRoleName",
     }
     assert parameters["ExternalId"]["NoEcho"] is True
     assert "Default" not in parameters["ExternalId"]

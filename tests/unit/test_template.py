@@ -69,13 +69,19 @@ def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str
 def test_hub_role_can_assume_only_the_configured_spoke_role(template):
     # Given the hub's execution role
     hub = statements(template["Resources"]["InventoryRole"])
-    # Then sts:AssumeRole is granted on the configured spoke name and path in any account, and
-    # otherwise only on the one Organizations reader role ARN a deployer may configure for discovery
+    # Then sts:AssumeRole is granted on the configured spoke name and path in any account (and on the
+    # Security Hub import role name, same path), and otherwise only on the one Organizations reader
+    # role ARN a deployer may configure for discovery
     assuming = {
         json.dumps(s["Resource"]): s for s in hub if any(a.startswith("sts:") for a in as_list(s["Action"]))
     }
     spoke = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role${SpokeRolePath}${SpokeRoleName}"}
-    assert set(assuming) == {json.dumps(spoke), json.dumps({"Ref": "OrganizationReaderRoleArn"})}
+    importer = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role${SpokeRolePath}${FindingsImportRoleName}"}
+    assert set(assuming) == {
+        json.dumps(spoke),
+        json.dumps(importer),
+        json.dumps({"Ref": "OrganizationReaderRoleArn"}),
+    }
     for statement in assuming.values():
         assert statement["Effect"] == "Allow"
         assert as_list(statement["Action"]) == ["sts:AssumeRole"]
@@ -132,11 +138,18 @@ READ_ONLY_ACTION = re.compile(
 )
 
 
+# The optional Security Hub import role is the one role that is not read-only: it may only import
+# findings and set their workflow (tests/unit/test_spoke_import_role.py).
+IMPORT_ROLE = "IAMInventoryFindingsImportRole"
+
+
 @pytest.mark.parametrize("path", SPOKE_TEMPLATES, ids=lambda path: path.name)
 def test_spoke_role_is_read_only(path):
-    # Given every role the spoke template creates
+    # Given every role the spoke template creates, but the optional import role
     spoke = load(path)
-    roles = resources_of_type(spoke, "AWS::IAM::Role")
+    roles = {
+        name: role for name, role in resources_of_type(spoke, "AWS::IAM::Role").items() if name != IMPORT_ROLE
+    }
     assert roles
     for role in roles.values():
         granted = [s for s in statements(role) if s["Effect"] == "Allow"]

@@ -26,12 +26,15 @@ def test_sns_publish_only_when_a_topic_is_given_and_only_on_that_topic():
     assert statement["Resource"] == "NotificationTopicArn"
 
 
-def test_security_hub_import_only_when_enabled_and_only_into_the_default_product():
-    condition, statement = conditional("ImportSecurityHubFindings")
+def test_security_hub_export_assumes_only_the_import_role_and_only_when_enabled():
+    # The hub imports nothing itself: Security Hub takes a finding only from the account it names.
+    condition, statement = conditional("AssumeFindingsImportRole")
     assert condition == "ExportToSecurityHub"
-    assert statement["Action"] == "securityhub:BatchImportFindings"
-    assert statement["Resource"].endswith(":product/${AWS::AccountId}/default")
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Resource"].endswith(":iam::*:role${SpokeRolePath}${FindingsImportRoleName}")
     assert template()["Parameters"]["SecurityHubExport"]["Default"] == "DISABLED"
+    granted = [item[1] if isinstance(item, list) else item for item in statements()]
+    assert not any("securityhub:" in str(grant.get("Action")) for grant in granted if isinstance(grant, dict))
 
 
 def test_athena_tables_use_partition_projection_on_dt_under_the_commit_prefix():

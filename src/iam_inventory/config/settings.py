@@ -59,6 +59,8 @@ OrganizationalUnitId = Annotated[str, Field(pattern=OU_ID_PATTERN)]
 AccountTag = Annotated[str, Field(pattern=ACCOUNT_TAG_PATTERN)]
 # IAM tag keys: 1-128 of letters, digits, spaces and _.:/=+-@
 TagKey = Annotated[str, Field(pattern=r"^[\w .:/=+@-]+$", max_length=128)]
+RoleName = Annotated[str, Field(pattern=ROLE_NAME_PATTERN)]
+NonEmpty = Annotated[str, Field(min_length=1)]
 
 
 class Settings(BaseModel):
@@ -126,7 +128,6 @@ class Settings(BaseModel):
     """Read timeout per request."""
     collection_mode: CollectionMode = Field(CollectionMode.AUTO, alias="COLLECTION_MODE")
     """`auto`: the credential report, with a per-account API fallback; `api`: per-user API calls only."""
-    # IAM throttles per account: this bounds the concurrent calls made inside one account.
     account_concurrency: int = Field(4, alias="ACCOUNT_CONCURRENCY", ge=1, le=16)
     """Concurrent IAM calls inside one account (IAM throttles per account)."""
     report_wait_seconds: float = Field(60.0, alias="CREDENTIAL_REPORT_WAIT_SECONDS", gt=0, le=600)
@@ -139,7 +140,6 @@ class Settings(BaseModel):
     """Region of the hub's clients and of the regional STS endpoint (Lambda sets it)."""
     running_in_lambda: bool = Field(False, alias="AWS_LAMBDA_FUNCTION_NAME")
     """Set by Lambda: its presence means running in Lambda (EXTERNAL_ID is then refused)."""
-    # Outputs for the security team (issue 4).
     user_tag_keys: tuple[TagKey, ...] = Field(("owner", "team"), alias="USER_TAG_KEYS", max_length=20)
     """User tag keys carried into every output (up to 20); `none` switches ListUserTags off."""
     console_role_name: str | None = Field(None, alias="CONSOLE_ROLE_NAME", pattern=ROLE_NAME_PATTERN)
@@ -149,16 +149,16 @@ class Settings(BaseModel):
     )
     """SNS topic for a summary of new high and critical findings."""
     security_hub_export: bool = Field(False, alias="SECURITY_HUB_EXPORT")
-    """Import findings into the hub account's Security Hub."""
+    """Import each account's findings into that account's Security Hub, through its import role."""
+    import_role_name: RoleName = Field("IAMInventoryFindingsImportRole", alias="FINDINGS_IMPORT_ROLE_NAME")
+    """Spoke role (path ROLE_PATH) that may only import findings and set their workflow in Security Hub."""
     history_runs: int = Field(30, alias="HISTORY_RUNS", ge=1, le=365)
     """Run summaries kept in history.json for the trend chart."""
     per_account_metrics: bool = Field(False, alias="PER_ACCOUNT_METRICS")
     """Also publish per-account metrics (AccountId dimension: ~4 custom metrics per account, billed)."""
     owner_tag_keys: tuple[TagKey, ...] = Field(("owner",), alias="OWNER_TAG_KEYS", max_length=20)
     """User tag keys that name a finding's owner, tried in order."""
-    ou_owners: dict[Annotated[str, Field(min_length=1)], Annotated[str, Field(min_length=1)]] = Field(
-        default_factory=dict, alias="OU_OWNERS"
-    )
+    ou_owners: dict[NonEmpty, NonEmpty] = Field(default_factory=dict, alias="OU_OWNERS")
     """JSON map of OU path to owner, e.g. {"Root/Workloads": "team-x"}; the longest matching prefix wins."""
     sla_days: dict[str, Any] = Field(default_factory=dict, alias="SLA_DAYS")
     """JSON map of severity to days before a finding is overdue (default 7, 30, 90, 180: critical to low)."""

@@ -21,7 +21,7 @@ from iam_inventory.models.codec import RunManifest, decode_item, encode_items
 from iam_inventory.pipeline.finalize import Outputs, RunOutcome, finalize_run, load_exceptions
 from iam_inventory.pipeline.job import build_run_context
 from iam_inventory.pipeline.run import account_plan, open_manifest, pending_accounts, scan_source
-from iam_inventory.pipeline.runtime import Runtime
+from iam_inventory.pipeline.runtime import Runtime, resolve_external_id
 from iam_inventory.pipeline.scan import scan_account
 from iam_inventory.pipeline.store import S3ScanStore, ScanStore, get_manifest, has_scan, put_scan, scan_folder
 
@@ -104,9 +104,10 @@ def finalize_fanout(event: dict[str, Any], runtime: Runtime, clock: Clock) -> Ru
     manifest = _manifest(store, run)
     logger.set_correlation_id(manifest.context.run_id)
     scans = scan_source(store, manifest, {}, missing=_no_worker_result)
-    return finalize_run(
-        manifest.context, scans, runtime.settings, runtime.factory, Outputs(metrics=runtime.metrics), clock
-    )
+    # Only the Security Hub export needs the ExternalId here: the import roles trust it like the read role.
+    external_id = resolve_external_id(runtime) if runtime.settings.security_hub_export else None
+    outputs = Outputs(metrics=runtime.metrics, external_id=external_id, redact=runtime.redact)
+    return finalize_run(manifest.context, scans, runtime.settings, runtime.factory, outputs, clock)
 
 
 def _manifest(store: ScanStore, run: dict[str, Any]) -> RunManifest:

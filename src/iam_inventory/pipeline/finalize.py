@@ -20,20 +20,20 @@ from iam_inventory.config.exceptions_source import read_exceptions
 from iam_inventory.config.settings import Settings
 from iam_inventory.core.clock import Clock
 from iam_inventory.core.observability import logger
+from iam_inventory.core.redact import Redactor
 from iam_inventory.evaluate.changes import RunStatus
 from iam_inventory.evaluate.enrich import EnrichmentConfig
 from iam_inventory.evaluate.exceptions import ExceptionSet
 from iam_inventory.models import RunContext, RunResult
 from iam_inventory.models.scan import AccountScan
+from iam_inventory.pipeline.findings_import import export_to_security_hub, import_role_opener
 from iam_inventory.pipeline.scan import Progress
 from iam_inventory.pipeline.sinks import location_base, publish_files, run_store, sinks_for
 from iam_inventory.publish.comparison import Comparison
 from iam_inventory.publish.document import account_scans
-from iam_inventory.publish.enrichment import RunEnrichment
 from iam_inventory.publish.metrics import publish_account_metrics, publish_run_metrics
 from iam_inventory.publish.notify import NewFindings, notify_new_findings
 from iam_inventory.publish.pointers import last_good, run_folder
-from iam_inventory.publish.securityhub import export_run
 from iam_inventory.publish.state import DAMAGED_STATE, load_previous, read_latest
 from iam_inventory.publish.store import (
     SPOOL_BYTES,
@@ -62,6 +62,9 @@ class Outputs:
     exceptions_file: Path | None = None
     # Loaded and validated when the run started; finalize reads the source again when None (fan-out).
     exceptions: ExceptionSet | None = None
+    # For the Security Hub import roles: the read role's ExternalId, and the run's redactor.
+    external_id: str | None = field(default=None, repr=False)
+    redact: Redactor = field(default_factory=Redactor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,14 @@ def finalize_run(
                         written, scans, comparison, settings, factory, published, context.started_at, options
                     )
                 )
+                if settings.security_hub_export:
+                    opener = import_role_opener(
+                        factory, settings, context.run_id, outputs.external_id, outputs.redact
+                    )
+                    location = (factory.region, factory.partition)
+                    published["securityhub"] = export_to_security_hub(
+                        opener, scans(), comparison, context.started_at, options, location
+                    )
         if outputs.metrics is not None and not context.dry_run:
             totals = (written.new, written.resolved)
             publish_run_metrics(writer.totals, written.status, totals, outputs.metrics)
@@ -219,7 +230,7 @@ def deliver_findings(
     now: datetime,
     options: WriterOptions,
 ) -> dict[str, str]:
-    """After the commit of a baseline run: SNS summary of new urgent findings, Security Hub export."""
+    """After the commit of a baseline run: the SNS summary of new urgent findings."""
     delivered: dict[str, str] = {}
     if settings.notify_topic_arn and comparison.previous.comparable:
         sns = factory.hub_client("sns")
@@ -240,24 +251,6 @@ def deliver_findings(
     elif settings.notify_topic_arn:
         logger.warning("no notification: the previous comparison state is not usable")
 
-    def first_seen(finding_id: str) -> datetime | None:
-        known = comparison.known(finding_id)
-        return known.first_seen_at if known is not None else None
-
-    if settings.security_hub_export:
-        exported = export_run(
-            factory.hub_client("securityhub"),
-            factory.hub_client("sts"),
-            scans(),
-            comparison,
-            now,
-            (factory.region, factory.partition),
-            # The same enrichment as the files: suppressed findings go to Security Hub as SUPPRESSED.
-            RunEnrichment(options.enrichment, options.exceptions, now.date(), first_seen, 0).account,
-        )
-        level = logger.warning if exported.failed else logger.info
-        level("security hub export", extra={"imported": exported.imported, "failed": exported.failed})
-        delivered["securityhub"] = f"{exported.imported} imported, {exported.failed} refused"
     return delivered
 
 

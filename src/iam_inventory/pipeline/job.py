@@ -50,6 +50,8 @@ def run_job(
         },
     )
     plan = account_plan(runtime, context, deadline)
+    # The import roles trust the hub like the read role, with the same ExternalId.
+    outputs = replace(outputs, external_id=plan.external_id, redact=runtime.redact)
     pool_size = partial(settings.account_pool, cpus=runtime.cpus)
     unfinished = scan_pending(plan, store, manifest, pool_size, outputs.progress)
     # Every account is stored or unfinished by now; `missing` only answers for a scan the store lost.

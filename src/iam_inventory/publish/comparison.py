@@ -18,6 +18,7 @@ _SCHEMA = """
 CREATE TABLE previous (finding_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, line TEXT NOT NULL);
 CREATE TABLE seen (finding_id TEXT PRIMARY KEY);
 CREATE TABLE scanned (account_id TEXT PRIMARY KEY);
+CREATE INDEX previous_by_account ON previous (account_id);
 """
 _BATCH = 1000
 
@@ -77,6 +78,15 @@ class Comparison:
             "AND finding_id NOT IN (SELECT finding_id FROM seen) ORDER BY finding_id"
         )
 
+    def resolved_in(self, account_id: str) -> Iterator[StateEntry]:
+        """The resolved findings of one account (Security Hub imports account by account)."""
+        yield from self._query(
+            "SELECT line FROM previous WHERE account_id = ? "
+            "AND account_id IN (SELECT account_id FROM scanned) "
+            "AND finding_id NOT IN (SELECT finding_id FROM seen) ORDER BY finding_id",
+            (account_id,),
+        )
+
     def unscanned(self) -> Iterator[StateEntry]:
         """Previous findings of accounts this run did not scan (skipped, failed, out of scope)."""
         yield from self._query(
@@ -89,10 +99,10 @@ class Comparison:
         for entry in self.unscanned():
             yield carry_forward(entry, limit)
 
-    def _query(self, sql: str) -> Iterator[StateEntry]:
+    def _query(self, sql: str, parameters: tuple[str, ...] = ()) -> Iterator[StateEntry]:
         # A second cursor: the caller may call known()/see() while iterating.
         cursor = self._db.cursor()
-        for (line,) in cursor.execute(sql):
+        for (line,) in cursor.execute(sql, parameters):
             yield decode_entry(line.encode())
 
     def close(self) -> None:

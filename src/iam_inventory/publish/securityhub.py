@@ -1,14 +1,11 @@
-"""Optional export to the hub account's Security Hub in ASFF, with BatchImportFindings.
+"""Findings in the AWS Security Finding Format (ASFF), one affected account at a time.
 
 Ids are `iam-inventory/<finding_id>`, so a rerun updates the same Security Hub finding instead of adding
-a copy. AwsAccountId is the affected (spoke) account, each finding carries its Remediation text, resolved
-findings are re-sent with Workflow RESOLVED, RecordState ARCHIVED and Compliance PASSED, and findings an
-exception suppresses with Workflow SUPPRESSED.
-
-Caveat (real Security Hub, not the simulator): with the default product ARN, BatchImportFindings accepts
-only findings whose AwsAccountId is the caller's account, and it does not update Workflow once a finding
-exists (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchImportFindings.html). See
-docs/remediation.md for what that means for a hub importing spoke findings.
+a copy. AwsAccountId is the affected account and ProductArn that account's default product, because
+Security Hub accepts a finding with the default product ARN only from the account it names
+(https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchImportFindings.html). Resolved
+findings carry RecordState ARCHIVED and Compliance PASSED; the Workflow of a new finding is NEW, or
+SUPPRESSED when an exception suppresses it. publish/securityhub_export.py sends them.
 """
 
 from __future__ import annotations
@@ -18,9 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.client import BaseClient
-
 from iam_inventory.evaluate.enrich import EnrichmentResult, enriched_entry
+from iam_inventory.evaluate.exceptions import EXCEPTION_EXPIRED
 from iam_inventory.evaluate.rules import RULES
 from iam_inventory.models import Finding
 from iam_inventory.models.scan import AccountScan
@@ -32,13 +28,12 @@ ASFF_TYPE = (
     "Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark"
 )
 CIS_STANDARD = "CIS AWS Foundations Benchmark v3.0.0"
-BATCH_SIZE = 100  # BatchImportFindings' limit per call
 _TITLES = {rule.rule_id: rule.title for rule in RULES}
 
 
 @dataclass(frozen=True, slots=True)
-class HubIdentity:
-    """Where findings are imported: the hub's account, region and partition."""
+class ImportTarget:
+    """Where an account's findings are imported: that account's own Security Hub, region and partition."""
 
     account_id: str
     region: str
@@ -51,14 +46,6 @@ class HubIdentity:
         return f"arn:{self.partition}:securityhub:{self.region}:{account}:product/{account}/default"
 
 
-@dataclass(frozen=True, slots=True)
-class ExportResult:
-    """How many findings Security Hub accepted and refused."""
-
-    imported: int
-    failed: int
-
-
 def asff_id(finding_id: str) -> str:
     """The stable Security Hub id of a finding."""
     return f"iam-inventory/{finding_id}"
@@ -66,7 +53,7 @@ def asff_id(finding_id: str) -> str:
 
 def asff_finding(
     finding: Finding,
-    hub: HubIdentity,
+    target: ImportTarget,
     user_arns: dict[tuple[str, str], str],
     first_seen: datetime,
     now: datetime,
@@ -78,21 +65,21 @@ def asff_finding(
     if finding.user_name:
         arn = user_arns.get(
             (finding.account_id, finding.user_name),
-            f"arn:{hub.partition}:iam::{finding.account_id}:user/{finding.user_name}",
+            f"arn:{target.partition}:iam::{finding.account_id}:user/{finding.user_name}",
         )
         resource: dict[str, Any] = {
             "Type": "AwsIamUser",
             "Id": arn,
-            "Partition": hub.partition,
-            "Region": hub.region,
+            "Partition": target.partition,
+            "Region": target.region,
             "Details": {"AwsIamUser": {"UserName": finding.user_name}},
         }
     else:
         resource = {
             "Type": "AwsAccount",
             "Id": f"AWS::::Account:{finding.account_id}",
-            "Partition": hub.partition,
-            "Region": hub.region,
+            "Partition": target.partition,
+            "Region": target.region,
         }
     product_fields = {
         "iam-inventory/RuleId": finding.rule_id,
@@ -105,7 +92,7 @@ def asff_finding(
     document: dict[str, Any] = {
         "SchemaVersion": ASFF_SCHEMA_VERSION,
         "Id": asff_id(finding.finding_id),
-        "ProductArn": hub.product_arn,
+        "ProductArn": target.product_arn,
         "GeneratorId": f"iam-inventory/{finding.rule_id}",
         "AwsAccountId": finding.account_id,
         "Types": [ASFF_TYPE],
@@ -130,6 +117,8 @@ def asff_finding(
         product_fields["iam-inventory/Owner"] = extra["owner"]
     if extra.get("suppressed_by"):
         product_fields["iam-inventory/SuppressedBy"] = extra["suppressed_by"]
+    if extra.get("exception_note"):
+        product_fields["iam-inventory/ExceptionNote"] = extra["exception_note"]
     if finding.tags:
         # UserDefinedFields: at most 50 pairs; routing tags are a handful.
         document["UserDefinedFields"] = {key[:128]: value[:1024] for key, value in finding.tags.items()}
@@ -150,62 +139,41 @@ def _remediation_text(finding: Finding, extra: dict[str, Any]) -> str:
     return f"{text} First step: {commands[0]}" if commands else text
 
 
-def asff_documents(
-    scans: Iterable[AccountScan],
+def account_documents(
+    scan: AccountScan,
     comparison: Comparison,
-    hub: HubIdentity,
+    target: ImportTarget,
     now: datetime,
     enrich: Callable[[AccountScan], EnrichmentResult] | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Current findings (ACTIVE: NEW or SUPPRESSED) account by account, then resolved ones (ARCHIVED)."""
-    for scan in scans:
-        users = scan.result.inventory.users if scan.result.inventory is not None else ()
-        user_arns = {(scan.result.account.account_id, user.user_name): user.arn for user in users}
-        items: list[tuple[Finding, dict[str, Any]]]
-        if enrich is None:
-            items = [(finding, {}) for finding in scan.findings]
-        else:
-            result = enrich(scan)
-            items = [(item.finding, enriched_entry(item)) for item in (*result.active, *result.suppressed)]
-        for finding, extra in items:
-            known = comparison.known(finding.finding_id)
-            first_seen = known.first_seen_at if known is not None else now
-            yield asff_finding(finding, hub, user_arns, first_seen, now, extra=extra)
-    for entry in comparison.resolved():
-        yield asff_finding(entry.finding, hub, {}, entry.first_seen_at, now, resolved=True)
+) -> Iterator[tuple[dict[str, Any], bool]]:
+    """One account's documents, each with whether an earlier run saw it: current ones, then resolved ones."""
+    users = scan.result.inventory.users if scan.result.inventory is not None else ()
+    user_arns = {(target.account_id, user.user_name): user.arn for user in users}
+    items: Iterable[tuple[Finding, dict[str, Any]]]
+    if enrich is None:
+        items = ((finding, {}) for finding in scan.findings)
+    else:
+        result = enrich(scan)
+        items = ((item.finding, enriched_entry(item)) for item in (*result.active, *result.suppressed))
+    for finding, extra in items:
+        known = comparison.known(finding.finding_id)
+        first_seen = known.first_seen_at if known is not None else now
+        yield asff_finding(finding, target, user_arns, first_seen, now, extra=extra), known is not None
+    if scan.result.inventory is None:
+        return  # an account this run did not scan resolves nothing
+    for entry in comparison.resolved_in(target.account_id):
+        yield asff_finding(entry.finding, target, {}, entry.first_seen_at, now, resolved=True), True
 
 
-def import_findings(securityhub: BaseClient, documents: Iterable[dict[str, Any]]) -> ExportResult:
-    """BatchImportFindings in batches of 100, as the documents stream by; refusals are counted, not raised."""
-    imported = failed = 0
-    batch: list[dict[str, Any]] = []
-    for document in documents:
-        batch.append(document)
-        if len(batch) == BATCH_SIZE:
-            imported, failed = _send(securityhub, batch, imported, failed)
-    if batch:
-        imported, failed = _send(securityhub, batch, imported, failed)
-    return ExportResult(imported=imported, failed=failed)
+def workflow_change(document: dict[str, Any]) -> str | None:
+    """The workflow an existing finding must move to (BatchUpdateFindings), or None to leave it as is.
 
-
-def _send(
-    securityhub: BaseClient, batch: list[dict[str, Any]], imported: int, failed: int
-) -> tuple[int, int]:
-    response = securityhub.batch_import_findings(Findings=batch)
-    batch.clear()
-    return imported + response.get("SuccessCount", 0), failed + response.get("FailedCount", 0)
-
-
-def export_run(
-    securityhub: BaseClient,
-    sts: BaseClient,
-    scans: Iterable[AccountScan],
-    comparison: Comparison,
-    now: datetime,
-    location: tuple[str, str],
-    enrich: Callable[[AccountScan], EnrichmentResult] | None = None,
-) -> ExportResult:
-    """Export a run's findings (and the ones it resolved) to the caller account's Security Hub."""
-    region, partition = location
-    hub = HubIdentity(account_id=sts.get_caller_identity()["Account"], region=region, partition=partition)
-    return import_findings(securityhub, asff_documents(scans, comparison, hub, now, enrich))
+    Resolved and suppressed findings leave NEW; a finding whose exception expired goes back to NEW from
+    SUPPRESSED. Other workflow changes are the analysts' (NOTIFIED, say) and are left alone; Security Hub
+    itself moves RESOLVED back to NEW when a resolved finding comes back ACTIVE and FAILED.
+    """
+    status = str(document["Workflow"]["Status"])
+    if status != "NEW":
+        return status
+    expired = document["ProductFields"].get("iam-inventory/ExceptionNote") == EXCEPTION_EXPIRED
+    return status if expired else None
