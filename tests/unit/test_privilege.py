@@ -17,11 +17,9 @@ from iam_inventory.evaluate.privilege import (
     effective_severity,
     raised_severity,
 )
-from iam_inventory.models import Severity
+from iam_inventory.models import AttachedPolicy, InlinePolicy, Severity
 from iam_inventory.models.policies import (
-    AttachedPolicy,
     GroupPolicies,
-    InlinePolicy,
     ManagedPolicyDocument,
     UserPolicies,
     groups_by_name,

@@ -15,12 +15,10 @@ the account says so.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
 
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
@@ -33,6 +31,7 @@ from iam_inventory.evaluate.privilege import NOT_PRIVILEGED, PolicyDocumentError
 from iam_inventory.models import AttachedPolicy, InlinePolicy
 from iam_inventory.models.policies import (
     ManagedPolicyDocument,
+    canonical_policy_json,
     groups_by_name,
     managed_documents_from_details,
     user_policies_from_details,
@@ -71,13 +70,6 @@ class LiveUsers:
     warnings: tuple[str, ...] = ()
 
 
-def policy_json(document: Any) -> str:
-    """A policy document as canonical JSON; IAM sends it URL-encoded, which some SDKs decode already."""
-    if isinstance(document, str):
-        document = json.loads(unquote(document))
-    return json.dumps(document, sort_keys=True, separators=(",", ":"))
-
-
 def _live_user(
     detail: dict[str, Any], tag_keys: Sequence[str], privilege: Privilege = NOT_PRIVILEGED
 ) -> LiveUser:
@@ -94,7 +86,7 @@ def _live_user(
             for item in detail.get("AttachedManagedPolicies", [])
         ),
         inline_policies=tuple(
-            InlinePolicy(item["PolicyName"], policy_json(item["PolicyDocument"]))
+            InlinePolicy(item["PolicyName"], canonical_policy_json(item["PolicyDocument"]))
             for item in detail.get("UserPolicyList", [])
         ),
         privilege=privilege,

@@ -10,10 +10,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from iam_inventory.core.errors import IamInventoryError
-from iam_inventory.models import Severity
+from iam_inventory.models import AttachedPolicy, InlinePolicy, Severity
 from iam_inventory.models.policies import (
-    AttachedPolicy,
-    InlinePolicy,
     ManagedPolicyDocument,
     PolicyDocumentSource,
     UserPolicies,

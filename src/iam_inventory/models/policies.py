@@ -7,28 +7,28 @@ Kept minimal on purpose: the collector (Filter=User and Filter=LocalManagedPolic
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
+
+# One shape for policy attachments everywhere: the inventory's (the collector fills both from the same call).
+from iam_inventory.models import AttachedPolicy, InlinePolicy
 
 # What IAM returns is URL-encoded JSON text (RFC 3986); boto3 hands back an already decoded dict.
 PolicyDocumentSource = str | Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class AttachedPolicy:
-    """A managed policy attached to a user or a group."""
-
-    policy_name: str
-    policy_arn: str
-
-
-@dataclass(frozen=True, slots=True)
-class InlinePolicy:
-    """An inline policy embedded in a user or a group."""
-
-    policy_name: str
-    document: PolicyDocumentSource = field(hash=False)
+def canonical_policy_json(document: PolicyDocumentSource) -> str:
+    """A policy document as canonical JSON text (sorted keys), from a dict or IAM's URL-encoded text."""
+    if isinstance(document, str):
+        text = document.strip()
+        # IAM URL-encodes documents (RFC 3986); plain JSON text starts with "{" and is never decoded, so
+        # a literal "%" inside a condition value survives.
+        # https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
+        document = json.loads(text if text.startswith("{") else unquote(text))
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,4 +106,6 @@ def _attached(items: Iterable[Mapping[str, Any]]) -> tuple[AttachedPolicy, ...]:
 
 
 def _inline(items: Iterable[Mapping[str, Any]]) -> tuple[InlinePolicy, ...]:
-    return tuple(InlinePolicy(item["PolicyName"], item["PolicyDocument"]) for item in items)
+    return tuple(
+        InlinePolicy(item["PolicyName"], canonical_policy_json(item["PolicyDocument"])) for item in items
+    )
