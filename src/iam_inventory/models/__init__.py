@@ -230,7 +230,7 @@ class RunContext:
 
 @dataclass(slots=True)
 class RunResult:
-    """Everything a run produced, ready to publish."""
+    """A run held in memory (tests, `report`): what finalize would stream, gathered in one object."""
 
     context: RunContext
     accounts: list[AccountResult]
@@ -238,5 +238,3 @@ class RunResult:
     finished_at: datetime
     published: dict[str, str] = field(default_factory=dict)
     changes: FindingChanges | None = None
-    # What finalize decided about the run (pipeline.finalize.RunOutcome), once it has run.
-    outcome: object | None = None

@@ -24,13 +24,12 @@ from iam_inventory.core.redact import Redactor
 from iam_inventory.evaluate.changes import RunStatus
 from iam_inventory.evaluate.enrich import EnrichmentConfig
 from iam_inventory.evaluate.exceptions import ExceptionSet
-from iam_inventory.models import RunContext, RunResult
+from iam_inventory.models import RunContext
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.findings_import import export_to_security_hub, import_role_opener
 from iam_inventory.pipeline.scan import Progress
 from iam_inventory.pipeline.sinks import location_base, publish_files, run_store, sinks_for
 from iam_inventory.publish.comparison import Comparison
-from iam_inventory.publish.document import account_scans
 from iam_inventory.publish.metrics import publish_account_metrics, publish_run_metrics
 from iam_inventory.publish.notify import NewFindings, notify_new_findings
 from iam_inventory.publish.pointers import last_good, run_folder
@@ -254,10 +253,8 @@ def deliver_findings(
     return delivered
 
 
-def run_summary(run: RunOutcome | RunResult) -> dict[str, Any]:
+def run_summary(outcome: RunOutcome) -> dict[str, Any]:
     """What the handler returns and the logs show: status, counts, changes and where the report landed."""
-    outcome = run.outcome if isinstance(run, RunResult) else run
-    assert isinstance(outcome, RunOutcome), "the run was not finalized"
     return {
         "run_id": outcome.context.run_id,
         "dry_run": outcome.context.dry_run,
@@ -273,16 +270,3 @@ def run_summary(run: RunOutcome | RunResult) -> dict[str, Any]:
         "comparison_state": outcome.comparison_state,
         "published": dict(outcome.published),
     }
-
-
-def publish_run(
-    result: RunResult, settings: Settings, factory: ClientFactory, outputs: Outputs
-) -> RunOutcome:
-    """Finalize a run already held in memory (a bridge for callers not yet streaming their scans)."""
-    scans = account_scans(result)
-    outcome = finalize_run(
-        result.context, lambda: iter(scans), settings, factory, outputs, lambda: result.finished_at
-    )
-    result.published = dict(outcome.published)
-    result.outcome = outcome
-    return outcome
