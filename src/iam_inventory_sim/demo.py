@@ -191,7 +191,7 @@ def _failed_run_keeps_latest(
     wrong = {**env, "EXTERNAL_ID": "not-the-demo-external-id"}
     with remediation.environment(wrong):
         runtime = bootstrap(wrong, default_log_level="ERROR")
-        with contextlib.redirect_stdout(open(os.devnull, "w")):
+        with open(os.devnull, "w") as discarded, contextlib.redirect_stdout(discarded):
             outcome = run_job(
                 RunRequest(source="manual", run_id=f"demo-{stamp}-4", baseline=True),
                 runtime,

@@ -125,7 +125,7 @@ def aged_run(stamp: str, now: datetime, out_dir: Path, out: TextIO) -> bool:
     """Run 5, AGED_DAYS later (the simulator clock moved too): findings first seen in run 1 are overdue."""
     print(f"\n=== Run 5: {AGED_DAYS} days later; findings first seen in run 1 pass their SLA ===", file=out)
     aged_dir = out_dir / "aged"
-    with contextlib.redirect_stdout(open(os.devnull, "w")):
+    with open(os.devnull, "w") as discarded, contextlib.redirect_stdout(discarded):
         run_job(
             RunRequest(source="manual", run_id=f"demo-{stamp}-5", baseline=True),
             bootstrap(dict(os.environ), default_log_level="ERROR"),
