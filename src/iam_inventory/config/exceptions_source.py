@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from iam_inventory.config.settings import Settings
 from iam_inventory.core.errors import IamInventoryError
+from iam_inventory.core.retry import error_code
 from iam_inventory.evaluate.exceptions import NO_EXCEPTIONS, ExceptionSet
 from iam_inventory.evaluate.exceptions_format import load_exceptions_text
 
@@ -73,10 +74,8 @@ def _read_s3(s3: BaseClient, uri: str) -> bytes:
             raise ExceptionsSourceError(f"exceptions file {uri} is larger than {MAX_EXCEPTIONS_BYTES} bytes")
         body: bytes = response["Body"].read()
         return body
-    except ClientError as error:
-        raise ExceptionsSourceError(f"cannot read exceptions file {uri}: {_code(error)}") from None
-    except BotoCoreError as error:
-        raise ExceptionsSourceError(f"cannot read exceptions file {uri}: {type(error).__name__}") from None
+    except (ClientError, BotoCoreError) as error:
+        raise ExceptionsSourceError(f"cannot read exceptions file {uri}: {error_code(error)}") from None
 
 
 def _read_parameter(ssm: BaseClient, name: str) -> str:
@@ -84,13 +83,5 @@ def _read_parameter(ssm: BaseClient, name: str) -> str:
         # WithDecryption is harmless on a String parameter and required for a SecureString one.
         value: str = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
         return value
-    except ClientError as error:
-        raise ExceptionsSourceError(f"cannot read exceptions parameter {name}: {_code(error)}") from None
-    except BotoCoreError as error:
-        raise ExceptionsSourceError(
-            f"cannot read exceptions parameter {name}: {type(error).__name__}"
-        ) from None
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", "error"))
+    except (ClientError, BotoCoreError) as error:
+        raise ExceptionsSourceError(f"cannot read exceptions parameter {name}: {error_code(error)}") from None
