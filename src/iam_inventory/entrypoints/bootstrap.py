@@ -19,9 +19,11 @@ def bootstrap(
     default_log_level: str = "INFO",
     factory: ClientFactory | None = None,
     profile: str | None = None,
+    settings: Settings | None = None,
 ) -> Runtime:
-    """Validated settings, the log level, log redaction (before any AWS call), clients and metrics."""
+    """Validated settings (unless the caller validated them already), the log level, log redaction
+    (before any AWS call), clients and metrics."""
     environ = os.environ if environ is None else environ
-    settings = Settings.from_env(environ)
+    settings = settings or Settings.from_env(environ)
     logger.setLevel(environ.get("POWERTOOLS_LOG_LEVEL") or environ.get("LOG_LEVEL") or default_log_level)
     return open_runtime(settings, factory=factory, profile=profile, metrics=metrics)
