@@ -12,7 +12,6 @@ from iam_inventory.evaluate.enrich import (
     enrich_findings,
     enriched_entry,
     enriched_row,
-    notification_attributes,
     overdue_by_severity,
 )
 from iam_inventory.evaluate.exceptions import EXCEPTION_EXPIRED, ExceptionMatch, ExceptionSet, RiskException
@@ -149,7 +148,7 @@ def test_csv_row_has_exactly_the_enriched_columns():
     assert row["remediation"].splitlines() == [item.remediation.text, *item.remediation.commands]
 
 
-def test_report_entry_and_notification_attributes():
+def test_report_entry_of_an_enriched_finding():
     item = run(
         [make_finding(rule="root_access_key_present", user=None, key=None, severity=Severity.CRITICAL)]
     ).active[0]
@@ -170,11 +169,6 @@ def test_report_entry_and_notification_attributes():
         True,
     )
     assert entry["remediation"]["console_only"] is True
-    assert notification_attributes(item) == {
-        "owner": {"DataType": "String", "StringValue": "team-prod"},
-        "severity": {"DataType": "String", "StringValue": "critical"},
-        "account": {"DataType": "String", "StringValue": "111111111111"},
-    }
 
 
 def test_overdue_counts_by_severity():

@@ -8,9 +8,9 @@ from datetime import date
 from pathlib import Path
 
 from iam_inventory.config.settings import Settings
-from iam_inventory.evaluate.enrich import notification_attributes
 from iam_inventory.evaluate.exceptions_format import parse_exceptions
 from iam_inventory.models import Severity
+from iam_inventory.publish.notify import NewFindings, message_attributes
 from tests.unit.test_enrich import run
 from tests.unit.test_exceptions import make_finding
 
@@ -35,9 +35,19 @@ def test_the_exceptions_example_is_a_valid_file():
 
 
 def test_the_sns_filter_policy_uses_the_attributes_notifications_carry():
-    # Given the documented filter policy and the attributes of an enriched finding
+    # Given the documented filter policy and the attributes a per-owner notification is published with
     policy = example("sns-filter-policy")
-    attributes = notification_attributes(run([make_finding()]).active[0])
+    finding = run([make_finding()]).active[0]
+    news = NewFindings(
+        run_id="r",
+        previous_run_id=None,
+        listed=(finding.finding,),
+        total=1,
+        owner=finding.owner,
+        severities=(finding.finding.severity.value,),
+        accounts=(finding.finding.account_id,),
+    )
+    attributes = message_attributes(news)
     # Then the policy filters on exactly those attributes, with severities that exist
     assert set(policy) == set(attributes) == {"owner", "severity", "account"}
     assert set(policy["severity"]) <= {severity.value for severity in Severity}

@@ -217,16 +217,6 @@ def overdue_by_severity(items: Iterable[EnrichedFinding]) -> dict[str, int]:
     return counts
 
 
-def notification_attributes(item: EnrichedFinding) -> dict[str, dict[str, str]]:
-    """SNS MessageAttributes for per-owner subscriptions (filter policies on owner, severity, account)."""
-    values = {
-        "owner": item.owner,
-        "severity": item.finding.severity.value,
-        "account": item.finding.account_id,
-    }
-    return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
-
-
 def _with_privilege(finding: Finding, context: EnrichmentContext) -> tuple[Finding, Severity, Privilege]:
     privilege = NOT_PRIVILEGED
     if finding.user_name is not None:

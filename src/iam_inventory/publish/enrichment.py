@@ -14,8 +14,8 @@ from typing import Any
 from iam_inventory.evaluate.enrich import (
     EnrichedFinding,
     EnrichmentConfig,
-    EnrichmentContext,
     EnrichmentResult,
+    context_from_results,
     enrich_findings,
 )
 from iam_inventory.evaluate.exceptions import NO_EXCEPTIONS, ExceptionSet, RiskException
@@ -84,10 +84,9 @@ class RunEnrichment:
         account_id = item.account.account_id
         users = item.inventory.users if item.inventory is not None else ()
         seen = {finding.finding_id: self.first_seen(finding.finding_id) for finding in scan.findings}
-        context = EnrichmentContext(
-            ou_paths={account_id: item.account.ou_path},
+        context = context_from_results(
+            [item],
             account_tags={account_id: item.account.tags},
-            user_arns={(account_id, user.user_name): user.arn for user in users},
             privileges={
                 (account_id, user.user_name): Privilege(True, user.privileged_reason)
                 for user in users
