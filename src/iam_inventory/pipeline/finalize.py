@@ -24,7 +24,7 @@ from iam_inventory.core.redact import Redactor
 from iam_inventory.evaluate.changes import RunStatus
 from iam_inventory.evaluate.enrich import EnrichmentConfig
 from iam_inventory.evaluate.exceptions import ExceptionSet
-from iam_inventory.models import RunContext
+from iam_inventory.models import AccountStatus, RunContext
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.findings_import import export_to_security_hub, import_role_opener
 from iam_inventory.pipeline.scan import Progress
@@ -78,11 +78,27 @@ class RunOutcome:
     summary: dict[str, Any]
     changes: dict[str, Any]
     comparison_state: dict[str, str]
-    failed_accounts: list[dict[str, Any]] = field(default_factory=list)
-    skipped_accounts: list[dict[str, Any]] = field(default_factory=list)
     published: dict[str, str] = field(default_factory=dict)
     # report.json without its inventory and findings: run, summary, changes and the per-account entries.
     report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed_accounts(self) -> list[dict[str, Any]]:
+        """Accounts the run could not scan (failed or not scanned), with their error code."""
+        return [
+            {"account_id": entry["account_id"], "error_code": entry["error_code"]}
+            for entry in self.report.get("accounts", ())
+            if entry["status"] not in (AccountStatus.SCANNED.value, AccountStatus.SKIPPED.value)
+        ]
+
+    @property
+    def skipped_accounts(self) -> list[dict[str, Any]]:
+        """Accounts deliberately not scanned (the hub, a suspended account), with the reason code."""
+        return [
+            {"account_id": entry["account_id"], "reason": entry["error_code"]}
+            for entry in self.report.get("accounts", ())
+            if entry["status"] == AccountStatus.SKIPPED.value
+        ]
 
 
 def finalize_run(
@@ -212,8 +228,6 @@ def _outcome(context: RunContext, written: Written, published: dict[str, str]) -
         summary=written.report["summary"],
         changes={key: changes[key] for key in ("previous_run_id", "new", "resolved")},
         comparison_state=dict(changes["state"]),
-        failed_accounts=written.failed_accounts,
-        skipped_accounts=written.skipped_accounts,
         published=published,
         report={**written.report, "accounts": written.accounts},
     )

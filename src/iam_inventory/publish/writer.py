@@ -77,8 +77,6 @@ class RunWriter:
         )
         self.urgent: dict[str, OwnerNews] = {}
         self.names: dict[str, str] = {}
-        self.failed: list[dict[str, Any]] = []
-        self.skipped: list[dict[str, Any]] = []
         self.account_entries: list[dict[str, Any]] = []
         self.run_columns = {"run_id": context.run_id, "run_started_at": iso(context.started_at)}
 
@@ -103,10 +101,6 @@ class RunWriter:
         )
         if item.status is AccountStatus.SCANNED:
             self.comparison.scanned(account_id)
-        elif item.status is AccountStatus.SKIPPED:
-            self.skipped.append({"account_id": account_id, "reason": item.error_code})
-        else:
-            self.failed.append({"account_id": account_id, "error_code": item.error_code})
         entry = account_entry(item, len(enriched.active))
         self.lists["accounts"].add(entry)
         self.account_entries.append(entry)
@@ -193,8 +187,6 @@ class RunWriter:
             expired=expired,
             urgent=[self.urgent[owner] for owner in sorted(self.urgent)],
             urgent_total=sum(news.top.seen for news in self.urgent.values()),
-            failed_accounts=self.failed,
-            skipped_accounts=self.skipped,
             history=runs,
             accounts=self.account_entries,
         )

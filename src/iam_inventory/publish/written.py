@@ -43,8 +43,6 @@ class Written:
     # New urgent findings per owner (one notification each), owners in name order.
     urgent: list[OwnerNews] = field(default_factory=list)
     urgent_total: int = 0
-    failed_accounts: list[dict[str, Any]] = field(default_factory=list)
-    skipped_accounts: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     # report.json's per-account entries: one small dict an account, for the CLI's table and hints.
     accounts: list[dict[str, Any]] = field(default_factory=list)
