@@ -25,7 +25,13 @@ from iam_inventory.publish.report import finding_from_entry
 PLAN_VERSION = 1
 NEVER = "never"
 _KEY_RULES = frozenset(
-    {"access_key_too_old", "access_key_unused", "access_key_never_used", "inactive_access_key"}
+    {
+        "access_key_exposed",
+        "access_key_too_old",
+        "access_key_unused",
+        "access_key_never_used",
+        "inactive_access_key",
+    }
 )
 _ACCOUNT = re.compile(r"^\d{12}$")
 _KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")

@@ -88,8 +88,8 @@ def _enrichment_checks(report: dict[str, Any]) -> list[tuple[bool, str]]:
         entry for entry in findings if entry.get("privileged") and entry["severity"] != entry["base_severity"]
     ]
     keys = [entry for entry in raised if entry["access_key_id"]]
-    first = keys[0] if keys else {}
-    critical = [entry for entry in raised if entry["severity"] == "critical"]
+    first: dict[str, Any] = next((entry for entry in keys if entry["severity"] != "critical"), {})
+    critical = [entry for entry in keys if entry["severity"] == "critical"]
     top = critical[0] if critical else {}
     return [
         (
@@ -114,9 +114,8 @@ def _enrichment_checks(report: dict[str, Any]) -> list[tuple[bool, str]]:
         ),
         (
             bool(critical),
-            f"privileged credential raised to critical: {top.get('user_name')}'s {top.get('rule_id')} "
-            f"{top.get('base_severity')} -> {top.get('severity')} (no key rule is above medium, so a "
-            "privileged key reaches high at most)",
+            f"privileged key raised to critical: {top.get('user_name')}'s {top.get('rule_id')} "
+            f"{top.get('base_severity')} -> {top.get('severity')} ({top.get('privileged_reason')})",
         ),
     ]
 

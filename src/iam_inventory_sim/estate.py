@@ -40,6 +40,8 @@ class UserSpec:
     password_used_days: int | None = None
     # Member of the group "admins", whose customer-managed policy allows "*" on "*" (privileged).
     admin: bool = False
+    # AWS managed policies attached to the user directly, by name ("AdministratorAccess", ...).
+    aws_policies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,14 @@ def demo_estate() -> tuple[AccountSpec, ...]:
                     tags={"owner": "heidi@example.com", "team": "data"},
                     keys=(KeySpec(200, 100, expect=frozenset({"access_key_too_old", "access_key_unused"})),),
                     expect=frozenset({"console_user_without_mfa"}),
+                ),
+                UserSpec(
+                    "legacy-ci",
+                    path="/automation/",
+                    # An admin whose key AWS found on a public repository: AWS attached the quarantine
+                    # policy; the exposed key of an admin-equivalent user is raised high -> critical.
+                    aws_policies=("AdministratorAccess", "AWSCompromisedKeyQuarantineV3"),
+                    keys=(KeySpec(20, 0, expect=frozenset({"access_key_exposed"})),),
                 ),
             ),
         ),

@@ -5,6 +5,8 @@ Idempotent: the simulator may be created more than once per process.
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from typing import Any
 
 IAM_DEFAULT_PAGE_SIZE = 100  # what IAM returns when MaxItems is not given
@@ -22,6 +24,31 @@ def _page(response: Any, items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
     return items[start:end], more
 
 
+@cache
+def _aws_managed_policy_data() -> dict[str, Any]:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    parsed: dict[str, Any] = json.loads(aws_managed_policies_data)
+    return parsed
+
+
+def _ensure_aws_managed_policy(backend: Any, policy_arn: str) -> None:
+    """Make the AWS managed policy `policy_arn` exist in `backend`, as every one exists in every account."""
+    if policy_arn in backend.managed_policies or ":iam::aws:policy/" not in policy_arn:
+        return
+    from moto.iam.models import AWSManagedPolicy
+
+    data = _aws_managed_policy_data().get(policy_arn.rsplit("/", 1)[-1])
+    if data is None:
+        return
+    policy = AWSManagedPolicy.from_data(
+        policy_arn.rsplit("/", 1)[-1], backend.account_id, backend.region_name, data
+    )
+    if policy.arn == policy_arn:  # same partition and path, or it is not that policy
+        backend.aws_managed_policies.append(policy)
+        backend.managed_policies[policy.arn] = policy
+
+
 def make_moto_behave_like_iam() -> None:
     """Patch moto 5.2's IAM where it is kinder or slower than IAM.
 
@@ -33,6 +60,9 @@ def make_moto_behave_like_iam() -> None:
       which would make any creation-time matching look more exact than it can be against AWS.
     - GetLoginProfile's CreateDate is the password's creation, not the user's.
     - GetAccessKeyLastUsed scans every key of every account per call (minutes on a 5,000-user account).
+    - AWS managed policies (AdministratorAccess, AWSCompromisedKeyQuarantineV3, ...) exist in every IAM
+      account; moto loads none unless told to, and then builds all ~1,500 in every account (64 ms each,
+      a minute on a 1,000-account bench). Here one is built in an account when it is first attached or read.
     """
     from moto import backends
     from moto.core.responses import ActionResult
@@ -50,6 +80,8 @@ def make_moto_behave_like_iam() -> None:
     create_user = IAMBackend.create_user
     create_access_key = IAMBackend.create_access_key
     create_login_profile = IAMBackend.create_login_profile
+    for name in ("attach_user_policy", "attach_group_policy", "attach_role_policy", "get_policy"):
+        setattr(IAMBackend, name, _with_aws_managed_policy(getattr(IAMBackend, name)))
 
     def list_users(self: Any) -> ActionResult:
         users = list(self.backend.list_users(self._get_param("PathPrefix"), None, None))
@@ -107,3 +139,11 @@ def make_moto_behave_like_iam() -> None:
     IAMBackend.create_access_key = whole_seconds_key
     IAMBackend.create_login_profile = dated_login_profile
     IAMBackend.get_access_key_last_used = get_access_key_last_used
+
+
+def _with_aws_managed_policy(method: Any) -> Any:
+    def patched(self: Any, policy_arn: str, *args: Any, **kwargs: Any) -> Any:
+        _ensure_aws_managed_policy(self, policy_arn)
+        return method(self, policy_arn, *args, **kwargs)
+
+    return patched

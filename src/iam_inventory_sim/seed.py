@@ -94,6 +94,8 @@ def seed_estate(
             )
             if user.admin:
                 iam.add_user_to_group(GroupName=ADMINS_GROUP, UserName=user.name)
+            for policy in user.aws_policies:
+                iam.attach_user_policy(UserName=user.name, PolicyArn=f"arn:aws:iam::aws:policy/{policy}")
             if user.console:
                 iam.create_login_profile(UserName=user.name, Password="Sim-Passw0rd!-not-real")
                 if user.password_used_days is not None:
@@ -136,7 +138,7 @@ ADMINS_GROUP = "admins"
 
 
 def _admins_group(iam: Any) -> None:
-    """The group "admins" with a customer-managed policy allowing "*" on "*" (moto loads no AWS policies)."""
+    """The group "admins" with a customer-managed policy allowing "*" on "*" (judged by its document)."""
     document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     policy = iam.create_policy(PolicyName="admin-everything", PolicyDocument=json.dumps(document))
     iam.create_group(GroupName=ADMINS_GROUP)

@@ -59,9 +59,9 @@ def test_demo_leaves_report_and_csv_matching_the_seeded_estate(simulator_server,
         "AccessDenied",
     )
     rows = list(csv.DictReader(io.StringIO((tmp_path / "findings.csv").read_text())))
-    # report.json is the third run's: 12 seeded findings, 2 fixed and 1 new in run 2, none since; one of
-    # the 11 is suppressed by an exception (a flagged row in findings.csv, not counted)
-    assert len(rows) == report["summary"]["findings"]["total"] + 1 == 11
+    # report.json is the third run's: 13 seeded findings, 2 fixed and 1 new in run 2, none since; one of
+    # the 12 is suppressed by an exception (a flagged row in findings.csv, not counted)
+    assert len(rows) == report["summary"]["findings"]["total"] + 1 == 12
     assert [row["suppressed_by"] for row in rows if row["suppressed_by"]] == ["erin-onboarding"]
     assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsScanned":[3.0]') == 3
     assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsSkipped":[2.0]') == 3
@@ -96,6 +96,8 @@ def test_demo_leaves_report_and_csv_matching_the_seeded_estate(simulator_server,
         "Check: owners from every source: account_tag: team-payments (carol); none: unowned (ivan); "
         "ou_map: team-sandbox (root); user_tag: heidi@example.com (heidi)",
         "Check: privileged key raised: heidi's access_key_too_old medium -> high",
+        "Check: privileged key raised to critical: legacy-ci's access_key_exposed high -> critical "
+        "(AdministratorAccess attached directly)",
     ):
         assert line in text
     assert "Check FAILED" not in text
@@ -105,6 +107,8 @@ def test_demo_leaves_report_and_csv_matching_the_seeded_estate(simulator_server,
     aged = json.loads((tmp_path / "aged" / "report.json").read_text())
     overdue = {(f["user_name"], f["rule_id"]) for f in aged["findings"] if f["overdue"]}
     assert ("heidi", "console_user_without_mfa") in overdue
+    # (the exposed admin key, critical since run 1, is 33 days past its 7-day SLA)
+    assert ("legacy-ci", "access_key_exposed") in overdue
     plan = json.loads((tmp_path / "plans" / "team-sandbox" / "plan.json").read_text())
     assert plan["filters"]["owner"] == "team-sandbox"
     assert (tmp_path / "plans" / "team-sandbox" / "plan.sh").is_file()

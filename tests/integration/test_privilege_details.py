@@ -7,13 +7,19 @@ import json
 import boto3
 
 from iam_inventory.collect.users import list_live_users
+from iam_inventory.config.events import RunRequest
 from iam_inventory.core.budget import Deadline
+from iam_inventory.entrypoints.bootstrap import bootstrap
 from iam_inventory.evaluate.privilege import NOT_PRIVILEGED, Privilege, assess_privilege
 from iam_inventory.models.policies import (
     groups_by_name,
     managed_documents_from_details,
     user_policies_from_details,
 )
+from iam_inventory.pipeline.finalize import Outputs
+from iam_inventory.pipeline.job import run_job
+from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec, admin_client
+from tests.builders import NOW
 
 ALLOW_ALL = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -29,8 +35,7 @@ ALL_BUT_IAM = json.dumps(
 def test_each_admin_path_is_found_in_the_api_response(simulator):
     # Given users who are admins through a group's inline policy, a group's customer-managed policy, their
     # own inline policy and a customer-managed policy (an older version of which reads S3 only), and two
-    # users who are not admins. (The simulator, like moto by default, does not load AWS managed policies
-    # such as AdministratorAccess; attaching those by name is covered by the unit tests.)
+    # users who are not admins. (AWS managed policies such as AdministratorAccess are covered below.)
     iam = boto3.client("iam")
     broad = iam.create_policy(PolicyName="break-glass", Path="/ops/", PolicyDocument=READ_S3)["Policy"]["Arn"]
     iam.create_policy_version(PolicyArn=broad, PolicyDocument=ALLOW_ALL, SetAsDefault=True)
@@ -99,3 +104,66 @@ def test_the_collector_marks_each_user_privileged_from_one_paged_call(simulator)
         True, 'Allow "*" on "*" in customer-managed policy everything (through group ops)'
     )
     assert privilege["viewer"] == NOT_PRIVILEGED
+
+
+def test_a_key_aws_quarantined_is_flagged_and_critical_on_an_admin(simulator, seed, monkeypatch, tmp_path):
+    # Given an account where AWS quarantined two users for exposed keys, as it does, by attaching its own
+    # managed policy: an admin (AWS's AdministratorAccess, attached directly) and a reader; and a user
+    # whose customer policy only borrows the quarantine policy's name
+    account = "111111111111"
+    key_ids = seed(
+        (
+            AccountSpec(
+                account,
+                "prod",
+                users=(
+                    UserSpec(
+                        "deploy",
+                        aws_policies=("AdministratorAccess", "AWSCompromisedKeyQuarantineV3"),
+                        keys=(KeySpec(20, 0), KeySpec(30, 1, active=False)),
+                    ),
+                    UserSpec(
+                        "reader",
+                        aws_policies=("ReadOnlyAccess", "AWSCompromisedKeyQuarantineV2"),
+                        keys=(KeySpec(10, 0),),
+                    ),
+                    UserSpec("mimic", keys=(KeySpec(10, 0),)),
+                ),
+            ),
+        )
+    )
+    admin_iam = admin_client(simulator, "iam", account)
+    mimic = admin_iam.create_policy(PolicyName="AWSCompromisedKeyQuarantineV2", PolicyDocument=READ_S3)
+    admin_iam.attach_user_policy(UserName="mimic", PolicyArn=mimic["Policy"]["Arn"])
+    monkeypatch.setenv("ACCOUNT_IDS", account)
+    monkeypatch.setenv("EXTERNAL_ID", DEMO_EXTERNAL_ID)
+    out = tmp_path / "out"
+
+    # When the job runs
+    request = RunRequest(source="manual", run_id="exposed", baseline=True)
+    run_job(request, bootstrap(), lambda: NOW, "r", Outputs(local_dir=out))
+
+    # Then each quarantined user's active key is exposed: the admin's raised high -> critical, with the
+    # reason; the reader's stays high; the inactive key and the mimic are not flagged as exposed
+    report = json.loads((out / "report.json").read_text())
+    exposed = {
+        entry["access_key_id"]: (entry["user_name"], entry["base_severity"], entry["severity"])
+        for entry in report["findings"]
+        if entry["rule_id"] == "access_key_exposed"
+    }
+    assert exposed == {
+        key_ids[(account, "deploy", 0)]: ("deploy", "high", "critical"),
+        key_ids[(account, "reader", 0)]: ("reader", "high", "high"),
+    }
+    deploy = next(entry for entry in report["findings"] if entry["rule_id"] == "access_key_exposed")
+    assert (deploy["privileged"], deploy["privileged_reason"]) == (
+        True,
+        "AdministratorAccess attached directly",
+    )
+    assert report["summary"]["findings"]["by_severity"]["critical"] == 1
+    # And its remediation reads the key's last use, then deactivates that key
+    assert deploy["remediation"]["commands"][:2] == [
+        f"aws iam get-access-key-last-used --access-key-id {deploy['access_key_id']}",
+        f"aws iam update-access-key --user-name deploy --access-key-id {deploy['access_key_id']} "
+        "--status Inactive",
+    ]

@@ -59,3 +59,33 @@ def test_key_and_user_dates_are_whole_seconds(seed, simulator):
     assert {key["CreateDate"].microsecond for key in listed} == {0}
     assert created.microsecond == 0
     assert iam.get_user(UserName="alice")["User"]["CreateDate"].microsecond == 0
+
+
+def test_aws_managed_policies_exist_in_every_account_and_are_not_local(seed, simulator):
+    # Given two accounts (IAM has every AWS managed policy in every account; moto loads none by default)
+    seed((AccountSpec(ACCOUNT, "prod", users=(UserSpec("alice"),)), AccountSpec("222222222222", "dev")))
+    iam = admin_client(simulator, "iam", ACCOUNT)
+    quarantine = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"
+
+    # When an AWS managed policy is read in one account and attached in the other
+    read = admin_client(simulator, "iam", "222222222222").get_policy(PolicyArn=quarantine)["Policy"]
+    iam.attach_user_policy(UserName="alice", PolicyArn=quarantine)
+    iam.attach_user_policy(
+        UserName="alice", PolicyArn="arn:aws:iam::aws:policy/service-role/AWSConfigRulesExecutionRole"
+    )
+
+    # Then both work, under AWS's own ARN (path included); a made-up AWS policy is NoSuchEntity
+    assert read["Arn"] == quarantine
+    details = iam.get_account_authorization_details(Filter=["User", "LocalManagedPolicy"])
+    assert [policy["PolicyArn"] for policy in details["UserDetailList"][0]["AttachedManagedPolicies"]] == [
+        quarantine,
+        "arn:aws:iam::aws:policy/service-role/AWSConfigRulesExecutionRole",
+    ]
+    # And, as in IAM, Filter=LocalManagedPolicy returns customer policies only
+    assert details["Policies"] == []
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.attach_user_policy(UserName="alice", PolicyArn="arn:aws:iam::aws:policy/NoSuchPolicy")
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.attach_user_policy(
+            UserName="alice", PolicyArn="arn:aws:iam::aws:policy/wrong-path/AWSConfigRulesExecutionRole"
+        )

@@ -143,8 +143,8 @@ def test_a_valid_file_parses_every_field():
             {"match": {"rule": "no_such_rule"}},
             "exceptions[0] (id 'ci-legacy'): match.rule: unknown rule "
             "'no_such_rule' (known: root_access_key_present, root_mfa_disabled, console_user_without_mfa, "
-            "console_password_unused, access_key_too_old, access_key_unused, access_key_never_used, "
-            "user_two_active_keys, inactive_access_key)",
+            "console_password_unused, access_key_exposed, access_key_too_old, access_key_unused, "
+            "access_key_never_used, user_two_active_keys, inactive_access_key)",
         ),
         (
             {"match": {"access_key_id": "akia-lower"}},

@@ -128,7 +128,7 @@ def test_commit_keys_are_deterministic_per_run_and_day():
 
 def test_report_1_3_validates_and_carries_tags_status_and_changes():
     report = build_report(varied_run())
-    assert report["schema_version"] == "1.3"
+    assert report["schema_version"] == "1.4"
     assert (report["run"]["status"], report["changes"]["state"]["status"]) == ("degraded", "none")
     assert report_schema_errors(report) == []
     evil = next(f for f in report["findings"] if f["user_name"] == "=evil")
@@ -180,6 +180,22 @@ def test_html_shows_counts_and_a_switch_role_link_per_scanned_account_only():
     assert page.count("switch role</a>") == len(scanned) == 1
     # And without a console role configured, no link at all
     assert "switch role</a>" not in render_html(report, history=[]).decode()
+
+
+def test_html_names_a_cis_control_only_where_a_rule_has_one():
+    # Given a run whose findings include rules with a CIS control and one without (an inactive key)
+    report = build_report(varied_run())
+    report["findings"][-1].update(rule_id="inactive_access_key", cis_control="")
+    controls = {finding["rule_id"]: finding["cis_control"] for finding in report["findings"]}
+    assert "" in controls.values()
+    assert any(controls.values())
+    # When
+    page = render_html(report, history=[]).decode()
+    # Then each rule cell says "CIS <control>" when there is one, and never a bare "CIS"
+    for rule, control in controls.items():
+        cell = re.search(rf"<td><code>{rule}</code>(.*?)</td>", page)
+        assert cell is not None, rule
+        assert cell.group(1) == (f" <small>CIS {control}</small>" if control else ""), rule
 
 
 def test_switch_role_link_is_url_encoded():

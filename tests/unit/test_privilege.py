@@ -159,6 +159,9 @@ def test_only_key_findings_of_privileged_users_are_raised():
     admin = Privilege(True, "AdministratorAccess attached directly")
     assert effective_severity("access_key_unused", Severity.MEDIUM, admin) is Severity.HIGH
     assert effective_severity("inactive_access_key", Severity.LOW, admin) is Severity.MEDIUM
+    # an exposed key (AWS quarantined the user) of an admin-equivalent user is the critical key finding
+    assert effective_severity("access_key_exposed", Severity.HIGH, admin) is Severity.CRITICAL
+    assert effective_severity("access_key_exposed", Severity.HIGH, NOT_PRIVILEGED) is Severity.HIGH
     # an admin console login without MFA is as dangerous as a stale admin key: high becomes critical
     assert effective_severity("console_user_without_mfa", Severity.HIGH, admin) is Severity.CRITICAL
     assert effective_severity("console_password_unused", Severity.MEDIUM, admin) is Severity.HIGH

@@ -34,6 +34,21 @@ def test_unused_key_is_deactivated_then_deleted():
     assert remediation.console_only is False
 
 
+def test_exposed_key_is_deactivated_now_and_the_quarantine_left_in_place():
+    finding = make_finding(rule="access_key_exposed", user="ci-deployer", key="AKIAEXAMPLE000000001")
+    remediation = remediation_for(finding, wait_days=7)
+    assert remediation.text == (
+        "In account 111111111111, deactivate access key AKIAEXAMPLE000000001 of user ci-deployer because "
+        "AWS found a key of this user exposed in public and quarantined the user; do it now, without "
+        "waiting for a review, and follow the AWS support case (leave the quarantine policy attached until "
+        "it is closed). Check its last use again after 7 days; if unused, delete it."
+    )
+    assert remediation.commands[1] == (
+        "aws iam update-access-key --user-name ci-deployer --access-key-id AKIAEXAMPLE000000001 "
+        "--status Inactive"
+    )
+
+
 def test_root_key_is_console_only():
     remediation = remediation_for(make_finding(rule="root_access_key_present", user=None, key=None))
     assert remediation == Remediation(

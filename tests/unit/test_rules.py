@@ -14,7 +14,7 @@ import pytest
 from iam_inventory.evaluate import rules
 from iam_inventory.evaluate.cis import CIS_BENCHMARK, CIS_MAPPINGS
 from iam_inventory.evaluate.rules import RULE_IDS, RULES, days_between, evaluate, finding_id
-from iam_inventory.models import Finding, Severity, Thresholds
+from iam_inventory.models import AttachedPolicy, Finding, Severity, Thresholds
 from tests.builders import NOW, days_ago, make_inventory, make_key, make_user
 
 THRESHOLDS = Thresholds(max_key_age_days=90, unused_key_days=45, never_used_grace_days=7)
@@ -139,6 +139,60 @@ def test_root_access_key_is_one_account_level_finding():
     assert pinned(make_inventory(root_keys=True)) == [("root_access_key_present", ACCOUNT, None, None, 1, 0)]
 
 
+def _quarantine(version: str = "", partition: str = "aws") -> AttachedPolicy:
+    name = f"AWSCompromisedKeyQuarantine{version}"
+    return AttachedPolicy(name, f"arn:{partition}:iam::aws:policy/{name}")
+
+
+@pytest.mark.parametrize("version", ["", "V2", "V3"])
+def test_every_quarantine_version_flags_each_active_key_and_no_inactive_one(version):
+    # Given a quarantined user (in another partition) with two active keys and one inactive key
+    user = replace(
+        make_user(
+            keys=(
+                make_key("AKIAONE", age=3, used=0),
+                make_key("AKIATWO", age=4, used=0),
+                make_key("AKIAOFF", age=5, used=0, active=False),
+            )
+        ),
+        attached_policies=(
+            AttachedPolicy("ReadOnlyAccess", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
+            _quarantine(version, "aws-us-gov"),
+        ),
+    )
+    # When / Then each active key is exposed (IAM does not say which one leaked); the inactive one is not
+    exposed = [entry for entry in pinned(make_inventory(user)) if entry[0] == "access_key_exposed"]
+    assert exposed == [
+        ("access_key_exposed", ACCOUNT, "alice", "AKIAONE", 1, 0),
+        ("access_key_exposed", ACCOUNT, "alice", "AKIATWO", 1, 0),
+    ]
+
+
+def test_quarantine_is_recognised_only_as_the_aws_managed_policy():
+    # Given a customer policy that borrows the name, and a user quarantined twice over
+    borrowed = AttachedPolicy(
+        "AWSCompromisedKeyQuarantineV2", "arn:aws:iam::111111111111:policy/AWSCompromisedKeyQuarantineV2"
+    )
+    impostor = replace(
+        make_user("eve", keys=(make_key("AKIAEVE", age=3, used=0),)), attached_policies=(borrowed,)
+    )
+    twice = replace(
+        make_user("bob", keys=(make_key("AKIABOB", age=3, used=0),)),
+        attached_policies=(_quarantine("V3"), _quarantine("V2"), _quarantine("V3")),
+    )
+    # When
+    findings = evaluate(make_inventory(impostor, twice), THRESHOLDS, NOW)
+    # Then only bob is flagged, once per key, measuring the distinct quarantine policies in name order
+    assert [(f.user_name, f.measured_value, f.message) for f in findings] == [
+        (
+            "bob",
+            2,
+            "User bob is quarantined by AWS for exposed credentials (AWSCompromisedKeyQuarantineV2, "
+            "AWSCompromisedKeyQuarantineV3) and access key AKIABOB is still active",
+        )
+    ]
+
+
 def _bob(*keys, console=False, mfa=False, password_used=1):
     return replace(
         make_user("bob", keys=keys, console=console, mfa=mfa, password_used=password_used),
@@ -170,6 +224,16 @@ WHOLE_FINDINGS = [
         make_inventory(_bob(console=True, mfa=True, password_used=50)),
         ("console_password_unused", Severity.MEDIUM, "1.12", "bob", None, 50, 45, "days"),
         "Console password of bob last used 50 days ago (window 45)",
+        {"owner": "team-a"},
+    ),
+    (
+        make_inventory(
+            replace(_bob(make_key("AKIABOB", age=5, used=0)), attached_policies=(_quarantine("V3"),))
+        ),
+        # no CIS control: the signal is AWS's own quarantine, which no CIS control names
+        ("access_key_exposed", Severity.HIGH, "", "bob", "AKIABOB", 1, 0, "policies"),
+        "User bob is quarantined by AWS for exposed credentials (AWSCompromisedKeyQuarantineV3) and "
+        "access key AKIABOB is still active",
         {"owner": "team-a"},
     ),
     (
@@ -436,6 +500,7 @@ def test_cis_mapping_names_its_benchmark_and_covers_every_rule():
         "root_mfa_disabled": "1.5",
         "console_user_without_mfa": "1.10",
         "console_password_unused": "1.12",
+        "access_key_exposed": "",
         "access_key_too_old": "1.14",
         "access_key_unused": "1.12",
         "access_key_never_used": "1.12",
@@ -493,6 +558,7 @@ def _every_rule_fires(now: datetime):
         make_user("bob", keys=keys, console=True, mfa=False),
         created_at=days_ago(500, now),
         password_last_used=days_ago(50, now),
+        attached_policies=(_quarantine("V3"),),
     )
     return make_inventory(bob, root_keys=True, root_mfa=False)
 
@@ -502,6 +568,8 @@ EVERY_RULE_PINNED = [
     ("root_mfa_disabled", ACCOUNT, None, None, 0, 1),
     ("console_user_without_mfa", ACCOUNT, "bob", None, 0, 1),
     ("console_password_unused", ACCOUNT, "bob", None, 50, 45),
+    ("access_key_exposed", ACCOUNT, "bob", "AKIAOLD", 1, 0),
+    ("access_key_exposed", ACCOUNT, "bob", "AKIAIDLE", 1, 0),
     ("access_key_too_old", ACCOUNT, "bob", "AKIAOLD", 200, 90),
     ("access_key_unused", ACCOUNT, "bob", "AKIAIDLE", 50, 45),
     ("access_key_never_used", ACCOUNT, "bob", "AKIAOLD", 200, 7),
@@ -535,6 +603,10 @@ def test_evaluation_does_not_depend_on_the_wall_clock(monkeypatch):
         "The root user has no MFA device",
         "User bob has a console password and no MFA device",
         "Console password of bob last used 50 days ago (window 45)",
+        "User bob is quarantined by AWS for exposed credentials (AWSCompromisedKeyQuarantineV3) and access "
+        "key AKIAOLD is still active",
+        "User bob is quarantined by AWS for exposed credentials (AWSCompromisedKeyQuarantineV3) and access "
+        "key AKIAIDLE is still active",
         "Access key is 200 days old (maximum 90)",
         "Access key last used 50 days ago (window 45)",
         "Access key created 200 days ago has never been used (grace 7)",

@@ -25,6 +25,7 @@ _AWS_MANAGED_ARN = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?(?P<name
 # forgotten admin password) is the same risk as a stale admin key: whoever holds it owns the account.
 KEY_RULES: frozenset[str] = frozenset(
     {
+        "access_key_exposed",
         "access_key_too_old",
         "access_key_unused",
         "access_key_never_used",
@@ -95,7 +96,7 @@ def assess_privilege(
     """The user's privilege: admin-equivalent managed policy (direct or group) or an admin statement."""
     documents = managed_documents or {}
     for via, policy in _attached(policies):
-        name = _aws_managed_name(policy)
+        name = aws_managed_name(policy)
         if name in ADMIN_EQUIVALENT_POLICIES:
             return Privilege(True, f"{name} attached {via}")
         customer = documents.get(policy.policy_arn)
@@ -122,7 +123,8 @@ def effective_severity(rule_id: str, severity: Severity, privilege: Privilege) -
     return severity
 
 
-def _aws_managed_name(policy: AttachedPolicy) -> str | None:
+def aws_managed_name(policy: AttachedPolicy) -> str | None:
+    """The name of an AWS managed policy (any partition, any path), or None for a customer policy."""
     # Only AWS's own policy counts by name: a customer policy called "AdministratorAccess" is judged
     # by its document instead.
     match = _AWS_MANAGED_ARN.match(policy.policy_arn)

@@ -11,8 +11,13 @@ from dataclasses import dataclass
 from iam_inventory.models import Finding
 
 DEFAULT_WAIT_DAYS = 14
-_KEY_DEACTIVATE_RULES = frozenset({"access_key_too_old", "access_key_unused", "access_key_never_used"})
+_KEY_DEACTIVATE_RULES = frozenset(
+    {"access_key_exposed", "access_key_too_old", "access_key_unused", "access_key_never_used"}
+)
 _WHY = {
+    "access_key_exposed": "AWS found a key of this user exposed in public and quarantined the user; "
+    "do it now, without waiting for a review, and follow the AWS support case (leave the quarantine "
+    "policy attached until it is closed)",
     "access_key_too_old": "it is older than the maximum age; if the workload still needs a key, create a new "
     "one and switch the workload to it first",
     "access_key_unused": "it has not been used within the window",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from iam_inventory.evaluate.cis import cis_control
+from iam_inventory.evaluate.privilege import aws_managed_name
 from iam_inventory.models import AccessKey, AccountInventory, Finding, IamUser, Severity, Thresholds
 
 
@@ -30,6 +31,9 @@ class Rule:
         return cis_control(self.rule_id)
 
 
+ACCESS_KEY_EXPOSED = Rule(
+    "access_key_exposed", Severity.HIGH, "Active access key on a user AWS quarantined for exposed credentials"
+)
 ACCESS_KEY_TOO_OLD = Rule(
     "access_key_too_old", Severity.MEDIUM, "Active access key older than the maximum age"
 )
@@ -53,6 +57,7 @@ RULES: tuple[Rule, ...] = (
     ROOT_MFA_DISABLED,
     CONSOLE_USER_WITHOUT_MFA,
     CONSOLE_PASSWORD_UNUSED,
+    ACCESS_KEY_EXPOSED,
     ACCESS_KEY_TOO_OLD,
     ACCESS_KEY_UNUSED,
     ACCESS_KEY_NEVER_USED,
@@ -60,6 +65,13 @@ RULES: tuple[Rule, ...] = (
     INACTIVE_ACCESS_KEY,
 )
 RULE_IDS: tuple[str, ...] = tuple(rule.rule_id for rule in RULES)
+# The policies AWS attaches to an IAM user when it finds the user's key exposed in public (a code
+# repository, a paste): they deny a fixed list of abuse actions (RunInstances, CreateAccessKey, ...) and
+# nothing else, so the key keeps reading data until someone rotates it, which AWS asks the customer to do.
+# https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSCompromisedKeyQuarantineV3.html
+QUARANTINE_POLICIES: frozenset[str] = frozenset(
+    {"AWSCompromisedKeyQuarantine", "AWSCompromisedKeyQuarantineV2", "AWSCompromisedKeyQuarantineV3"}
+)
 
 
 def finding_id(account_id: str, user_name: str | None, access_key_id: str | None, rule_id: str) -> str:
@@ -154,6 +166,32 @@ def check_password_unused(
             yield _finding(CONSOLE_PASSWORD_UNUSED, inventory, user, None, idle, limit, "days", message, live)
 
 
+def check_key_exposed(
+    inventory: AccountInventory, thresholds: Thresholds, now: datetime
+) -> Iterator[Finding]:
+    """Active keys of a user AWS quarantined because a key of theirs was found exposed in public.
+
+    AWS names the exposed key only in its notice, not in IAM, so every active key of the user is
+    flagged: a key created after the exposure is still held by whoever can act as the user.
+    Measured: the quarantine policies attached (their names are in the message).
+    """
+    for user in inventory.users:
+        quarantine = sorted(
+            {name for name in map(aws_managed_name, user.attached_policies) if name in QUARANTINE_POLICIES}
+        )
+        if not quarantine:
+            continue
+        for key in user.access_keys:
+            if key.active:
+                message = (
+                    f"User {user.user_name} is quarantined by AWS for exposed credentials "
+                    f"({', '.join(quarantine)}) and access key {key.access_key_id} is still active"
+                )
+                yield _finding(
+                    ACCESS_KEY_EXPOSED, inventory, user, key, len(quarantine), 0, "policies", message
+                )
+
+
 def check_key_age(inventory: AccountInventory, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
     """Active keys older than the maximum age: age > max, so a key exactly at the limit passes (CIS 1.14)."""
     limit = thresholds.max_key_age_days
@@ -222,6 +260,7 @@ CHECKS: tuple[Check, ...] = (
     check_root_mfa,
     check_console_mfa,
     check_password_unused,
+    check_key_exposed,
     check_key_age,
     check_key_unused,
     check_key_never_used,

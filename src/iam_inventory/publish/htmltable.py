@@ -111,9 +111,11 @@ def finding_row(finding: dict[str, Any], account_name: str) -> str:
     }
     data = " ".join(f'data-{name}="{esc(value)}"' for name, value in attributes.items())
     account = f"{finding['account_id']} {account_name}".strip()
+    control = finding["cis_control"]
+    cis = f" <small>CIS {esc(control)}</small>" if control else ""
     return (
         f'<tr {data}><td><span class="sev {esc(severity)}">{esc(severity)}</span>{marks}</td>'
-        f"<td><code>{esc(finding['rule_id'])}</code> <small>CIS {esc(finding['cis_control'])}</small></td>"
+        f"<td><code>{esc(finding['rule_id'])}</code>{cis}</td>"
         f"<td>{esc(account)}</td><td>{esc(finding['user_name'] or '(root)')}</td>"
         f"<td><code>{esc(finding['access_key_id'] or '')}</code></td>"
         f"<td>{esc(owner)}<br><small>{esc(finding.get('owner_source') or '')}</small></td>"

@@ -22,7 +22,7 @@ from iam_inventory.models import (
 
 # 1.2: run.status (complete/degraded/failed), run.baseline, run.folder, changes.state; new/resolved may
 # be null when the previous state could not be read.
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 
 
 def iso(value: datetime | None) -> str | None:
