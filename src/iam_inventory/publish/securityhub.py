@@ -27,6 +27,9 @@ ASFF_SCHEMA_VERSION = "2018-10-08"
 ASFF_TYPE = (
     "Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark"
 )
+# A rule with no CIS control is not a CIS check; ASFF's own category for the others.
+# https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-findings-format-type-taxonomy.html
+ASFF_BEST_PRACTICE_TYPE = "Software and Configuration Checks/AWS Security Best Practices"
 CIS_STANDARD = "CIS AWS Foundations Benchmark v3.0.0"
 _TITLES = {rule.rule_id: rule.title for rule in RULES}
 
@@ -95,7 +98,7 @@ def asff_finding(
         "ProductArn": target.product_arn,
         "GeneratorId": f"iam-inventory/{finding.rule_id}",
         "AwsAccountId": finding.account_id,
-        "Types": [ASFF_TYPE],
+        "Types": [ASFF_TYPE if finding.cis_control else ASFF_BEST_PRACTICE_TYPE],
         "FirstObservedAt": iso(first_seen),
         "LastObservedAt": iso(now),
         "CreatedAt": iso(first_seen),
