@@ -24,9 +24,10 @@ from iam_inventory.publish.report import finding_from_entry
 
 PLAN_VERSION = 1
 NEVER = "never"
+EXPOSED_RULE = "access_key_exposed"
 _KEY_RULES = frozenset(
     {
-        "access_key_exposed",
+        EXPOSED_RULE,
         "access_key_too_old",
         "access_key_unused",
         "access_key_never_used",
@@ -56,6 +57,11 @@ class KeyAction:
     rule_ids: tuple[str, ...]
     finding_ids: tuple[str, ...]
     profile: str | None = None
+
+    @property
+    def exposed(self) -> bool:
+        """AWS found this user's key in public: deactivate it whatever its recent use (which is reported)."""
+        return EXPOSED_RULE in self.rule_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +178,7 @@ def plan_document(plan: RemediationPlan) -> dict[str, Any]:
                 "user_name": key.user_name,
                 "access_key_id": key.access_key_id,
                 "active": key.active,
+                "exposed": key.exposed,
                 "last_used_known": key.last_used,
                 "owner": key.owner,
                 "rule_ids": list(key.rule_ids),

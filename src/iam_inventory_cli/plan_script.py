@@ -32,6 +32,16 @@ not_used_since() {
   fi
 }
 
+# For a key AWS found exposed: a use since the plan's data may be the attacker's, so it is reported, and the
+# key is deactivated (or deleted) all the same.
+report_last_use() {
+  local key=$1 known=$2 last
+  shift 2
+  last=$(aws iam get-access-key-last-used --access-key-id "$key" \
+    --query 'AccessKeyLastUsed.LastUsedDate' --output text "$@") || last="unreadable"
+  printf 'plan: exposed key %s last used at %s (plan based on %s); going ahead\n' "$key" "$last" "$known" >&2
+}
+
 still_inactive() {
   local user=$1 key=$2 status
   shift 2
@@ -55,7 +65,8 @@ def render_plan_script(plan: RemediationPlan) -> str:
         "#   ./plan.sh deactivate   stage 1: deactivate the keys (undo: update-access-key --status Active)",
         f"#   ./plan.sh delete       stage 2, not before {not_before} UTC: delete them",
         "# Every change first reads the key's last use again: a use after the one this plan is based on",
-        "# stops the script. Set the credentials for each account (or run `plan --profile-format`).",
+        "# stops the script, except for a key AWS found exposed (EXPOSED below), whose use is only printed.",
+        "# Set the credentials for each account (or run `plan --profile-format`).",
         _PRELUDE,
         f"readonly NOT_BEFORE={shlex.quote(not_before)}",
         "",
@@ -68,7 +79,7 @@ def render_plan_script(plan: RemediationPlan) -> str:
         lines += [
             "  " + _comment(_describe(key)),
             f"  in_account {_args(key.account_id, profile=key.profile)}",
-            f"  not_used_since {_args(key.access_key_id, key.last_used, profile=key.profile)}",
+            _use_check(key),
             "  " + deactivate_key_command(key.user_name, key.access_key_id, key.profile),
             f"  printf 'plan: deactivated %s of %s in %s\\n' {_where(key)}",
         ]
@@ -84,7 +95,7 @@ def render_plan_script(plan: RemediationPlan) -> str:
         lines += [
             "  " + _comment(_describe(key)),
             f"  in_account {_args(key.account_id, profile=key.profile)}",
-            f"  not_used_since {_args(key.access_key_id, key.last_used, profile=key.profile)}",
+            _use_check(key),
             f"  still_inactive {_args(key.user_name, key.access_key_id, profile=key.profile)}",
             "  " + delete_key_command(key.user_name, key.access_key_id, key.profile),
             f"  printf 'plan: deleted %s of %s in %s\\n' {_where(key)}",
@@ -105,9 +116,15 @@ def render_plan_script(plan: RemediationPlan) -> str:
     return "\n".join(lines)
 
 
+def _use_check(key: KeyAction) -> str:
+    check = "report_last_use" if key.exposed else "not_used_since"
+    return f"  {check} {_args(key.access_key_id, key.last_used, profile=key.profile)}"
+
+
 def _describe(key: KeyAction) -> str:
     return (
-        f"{key.account_id} {key.user_name} {key.access_key_id} ({', '.join(key.rule_ids)}); "
+        ("EXPOSED " if key.exposed else "")
+        + f"{key.account_id} {key.user_name} {key.access_key_id} ({', '.join(key.rule_ids)}); "
         f"owner {key.owner}; last use known: {key.last_used}"
     )
 

@@ -11,7 +11,15 @@ import pytest
 
 from iam_inventory.evaluate.owners import OwnerConfig
 from iam_inventory.evaluate.rules import evaluate
-from iam_inventory.models import Account, AccountResult, AccountStatus, RunContext, RunResult, Thresholds
+from iam_inventory.models import (
+    Account,
+    AccountResult,
+    AccountStatus,
+    AttachedPolicy,
+    RunContext,
+    RunResult,
+    Thresholds,
+)
 from iam_inventory.publish.document import build_report
 from iam_inventory_cli.plan import InvalidPlanInput, build_plan, plan_document
 from iam_inventory_cli.plan_script import render_plan_script
@@ -278,6 +286,77 @@ def test_stage_two_deletes_only_inactive_unused_keys(tmp_path):
     code, calls, err = run_script(tmp_path, script, "delete", account="", status="Active")
     assert (code, operations(calls)[-1]) == (1, "list-access-keys")
     assert "key AKIAOLD0000000000001 is 'Active', not Inactive" in err
+
+
+QUARANTINE = AttachedPolicy(
+    "AWSCompromisedKeyQuarantineV3", "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"
+)
+
+
+def exposed_report() -> dict:
+    """A user AWS quarantined for an exposed key (last used 2026-11-20T05:00:00), and an unused key."""
+    leaked = replace(
+        make_user("leaky", keys=(make_key("AKIALEAKED0000000001", age=200, used=3),)),
+        attached_policies=(QUARANTINE,),
+    )
+    idle = make_user("idle", keys=(make_key("AKIAIDLE000000000001", age=60, used=50),))
+    return report_with(leaked, idle)
+
+
+def test_an_exposed_key_is_marked_and_keeps_all_its_findings():
+    plan = plan_for(exposed_report())
+    assert [(k.user_name, k.rule_ids, k.exposed) for k in plan.keys] == [
+        ("leaky", ("access_key_exposed", "access_key_too_old"), True),
+        ("idle", ("access_key_unused",), False),
+    ]
+    assert [key["exposed"] for key in plan_document(plan)["keys"]] == [True, False]
+    assert "# EXPOSED 111111111111 leaky AKIALEAKED0000000001" in render_plan_script(plan)
+
+
+def test_an_exposed_key_is_deactivated_even_when_used_since_and_its_use_is_printed(tmp_path):
+    # Given a plan with an exposed key and an ordinary unused key, both used after the plan's data
+    script = write_script(tmp_path, plan_for(exposed_report()))
+    # When stage 1 runs
+    code, calls, err = run_script(
+        tmp_path,
+        script,
+        "deactivate",
+        last_used_AKIALEAKED0000000001="2026-11-30T10:00:00+00:00",
+        last_used_AKIAIDLE000000000001="2026-11-30T10:00:00+00:00",
+    )
+    # Then the exposed key is deactivated all the same (the use may be the attacker's) and the use is
+    # printed; the ordinary key's new use still stops the script before it is changed
+    assert code == 1
+    assert operations(calls) == [
+        "get-caller-identity",
+        "get-access-key-last-used",
+        "update-access-key",
+        "get-caller-identity",
+        "get-access-key-last-used",
+    ]
+    assert calls[2][3:6] == ["leaky", "--access-key-id", "AKIALEAKED0000000001"]
+    assert (
+        "plan: exposed key AKIALEAKED0000000001 last used at 2026-11-30T10:00:00+00:00 "
+        "(plan based on 2026-11-20T05:00:00); going ahead"
+    ) in err
+    assert "key AKIAIDLE000000000001 was used at 2026-11-30T10:00:00+00:00" in err
+
+
+def test_an_exposed_key_is_deleted_once_inactive_whatever_its_use(tmp_path):
+    # Given the waiting period is over
+    plan = replace(
+        plan_for(exposed_report(), rule="access_key_exposed"), created_at=datetime(2020, 1, 1, tzinfo=UTC)
+    )
+    script = write_script(tmp_path, plan)
+    # When stage 2 runs after a use between the plan and the deactivation
+    code, calls, err = run_script(
+        tmp_path, script, "delete", last_used_AKIALEAKED0000000001="2026-11-30T10:00:00Z"
+    )
+    # Then the key is deleted because it is inactive; a re-activated exposed key is still refused
+    assert code == 0, err
+    assert operations(calls)[-2:] == ["list-access-keys", "delete-access-key"]
+    code, calls, err = run_script(tmp_path, script, "delete", status="Active")
+    assert (code, operations(calls)[-1]) == (1, "list-access-keys")
 
 
 def test_manual_steps_are_comments_even_with_a_newline_in_a_name(tmp_path):
