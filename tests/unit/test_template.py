@@ -330,6 +330,27 @@ def test_custom_metric_alarms_read_what_the_job_emits(template, metric):
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == {"Fn::FindInMap": ["Powertools", "Metrics", "Namespace"]}
 
 
+def test_exposed_key_alarm_reads_the_rule_count_the_job_emits(template, capsys):
+    # Given a run with one (unsuppressed) exposed-key finding
+    alarm = alarm_on(template, "FindingsByRule")
+    totals = RunTotals()
+    totals.by_rule["access_key_exposed"] = 1
+    metrics = Metrics(namespace="IAMInventory", service="iam-inventory")
+    capsys.readouterr()
+    # When the run's metrics are published
+    publish_run_metrics(totals, RunStatus.COMPLETE, (1, 0), metrics)
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    # Then the blob for that rule carries exactly the alarm's dimensions, and its value breaches it
+    [blob] = [blob for blob in blobs if blob.get("RuleId") == "access_key_exposed"]
+    [dimensions] = blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+    names = [item["Name"] for item in alarm["Dimensions"]]
+    assert sorted(dimensions) == sorted(names)
+    assert alarm["Dimensions"][0] == {"Name": "RuleId", "Value": "access_key_exposed"}
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "IAMInventory"
+    assert (breaches(alarm, 0), breaches(alarm, blob["FindingsByRule"][0])) == (False, True)
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
 def test_every_alarm_notifies_the_encrypted_topic(template):
     for name, spec in resources_of_type(template, "AWS::CloudWatch::Alarm").items():
         assert {"Ref": "AlarmTopic"} in spec["Properties"]["AlarmActions"], name

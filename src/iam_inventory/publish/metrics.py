@@ -75,8 +75,14 @@ def publish_run_metrics(
 
 def _by_dimension(metrics: Metrics, name: str, dimension: str, values: dict[str, int]) -> None:
     """One EMF blob per value, each with its own dimension (the shared Metrics allows one set of them)."""
+    # The service dimension is set here, not left to POWERTOOLS_SERVICE_NAME: alarms match on it.
+    service = {"service": metrics.service} if metrics.service else None
     for key, value in values.items():
         with single_metric(
-            name=name, unit=MetricUnit.Count, value=value, namespace=metrics.namespace
+            name=name,
+            unit=MetricUnit.Count,
+            value=value,
+            namespace=metrics.namespace,
+            default_dimensions=service,
         ) as metric:
             metric.add_dimension(name=dimension, value=key)
