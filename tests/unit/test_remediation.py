@@ -41,7 +41,7 @@ def test_exposed_key_is_deactivated_now_and_the_quarantine_left_in_place():
         "In account 111111111111, deactivate access key AKIAEXAMPLE000000001 of user ci-deployer because "
         "AWS found a key of this user exposed in public and quarantined the user; do it now, without "
         "waiting for a review, and follow the AWS support case (leave the quarantine policy attached until "
-        "it is closed). Check its last use again after 7 days; if unused, delete it."
+        "it is closed). Delete it after 7 days, once the workload runs on a new key."
     )
     assert remediation.commands[1] == (
         "aws iam update-access-key --user-name ci-deployer --access-key-id AKIAEXAMPLE000000001 "

@@ -94,9 +94,14 @@ def remediation_for(
     if user is None:
         return Remediation(f"Review rule {rule} in account {account}.")
     if rule in _KEY_DEACTIVATE_RULES and key:
+        # An exposed key goes whatever its use: a use since the report may be the attacker's.
+        then = (
+            f"Delete it after {wait_days} days, once the workload runs on a new key."
+            if rule == "access_key_exposed"
+            else f"Check its last use again after {wait_days} days; if unused, delete it."
+        )
         return Remediation(
-            f"In account {account}, deactivate access key {key} of user {user} because {_WHY[rule]}. "
-            f"Check its last use again after {wait_days} days; if unused, delete it.",
+            f"In account {account}, deactivate access key {key} of user {user} because {_WHY[rule]}. {then}",
             (
                 last_used_command(key, profile),
                 deactivate_key_command(user, key, profile),
