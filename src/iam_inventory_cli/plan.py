@@ -20,14 +20,14 @@ from iam_inventory.evaluate.remediation import (
     delete_key_command,
     remediation_for,
 )
+from iam_inventory.evaluate.rules import ACCESS_KEY_EXPOSED
 from iam_inventory.publish.report import finding_from_entry
 
 PLAN_VERSION = 1
 NEVER = "never"
-EXPOSED_RULE = "access_key_exposed"
 _KEY_RULES = frozenset(
     {
-        EXPOSED_RULE,
+        ACCESS_KEY_EXPOSED.rule_id,
         "access_key_too_old",
         "access_key_unused",
         "access_key_never_used",
@@ -61,7 +61,7 @@ class KeyAction:
     @property
     def exposed(self) -> bool:
         """AWS found this user's key in public: deactivate it whatever its recent use (which is reported)."""
-        return EXPOSED_RULE in self.rule_ids
+        return ACCESS_KEY_EXPOSED.rule_id in self.rule_ids
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,17 @@ in_account() {
 # IAM reports last use in UTC. Its first 19 characters (YYYY-MM-DDTHH:MM:SS) compare as text whether the
 # AWS CLI prints 2026-11-30T10:00:00+00:00 (v2 default, cli_timestamp_format=iso8601) or the wire's ...Z.
 # https://docs.aws.amazon.com/cli/latest/userguide/cli-usage-parameters-types.html#parameter-type-timestamp
+last_use() {
+  local key=$1
+  shift
+  aws iam get-access-key-last-used --access-key-id "$key" \
+    --query 'AccessKeyLastUsed.LastUsedDate' --output text "$@"
+}
+
 not_used_since() {
   local key=$1 known=$2 last
   shift 2
-  last=$(aws iam get-access-key-last-used --access-key-id "$key" \
-    --query 'AccessKeyLastUsed.LastUsedDate' --output text "$@") || fail "cannot read the last use of $key"
+  last=$(last_use "$key" "$@") || fail "cannot read the last use of $key"
   if [[ "$last" != "None" && ( "$known" == "never" || "${last:0:19}" > "$known" ) ]]; then
     fail "key $key was used at $last, after the last use this plan is based on ($known): stopping"
   fi
@@ -37,8 +43,7 @@ not_used_since() {
 report_last_use() {
   local key=$1 known=$2 last
   shift 2
-  last=$(aws iam get-access-key-last-used --access-key-id "$key" \
-    --query 'AccessKeyLastUsed.LastUsedDate' --output text "$@") || last="unreadable"
+  last=$(last_use "$key" "$@") || last="unreadable"
   printf 'plan: exposed key %s last used at %s (plan based on %s); going ahead\n' "$key" "$last" "$known" >&2
 }
 

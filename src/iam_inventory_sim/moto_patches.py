@@ -38,12 +38,11 @@ def _ensure_aws_managed_policy(backend: Any, policy_arn: str) -> None:
         return
     from moto.iam.models import AWSManagedPolicy
 
-    data = _aws_managed_policy_data().get(policy_arn.rsplit("/", 1)[-1])
+    name = policy_arn.rsplit("/", 1)[-1]
+    data = _aws_managed_policy_data().get(name)
     if data is None:
         return
-    policy = AWSManagedPolicy.from_data(
-        policy_arn.rsplit("/", 1)[-1], backend.account_id, backend.region_name, data
-    )
+    policy = AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, data)
     if policy.arn == policy_arn:  # same partition and path, or it is not that policy
         backend.aws_managed_policies.append(policy)
         backend.managed_policies[policy.arn] = policy
