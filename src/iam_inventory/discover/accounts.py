@@ -49,11 +49,6 @@ class Discovery:
         if len(ids) != len(set(ids)):
             raise DiscoveryError("discovery produced an account more than once")
 
-    @property
-    def expected(self) -> int:
-        """Number of accounts the run accounts for."""
-        return len(self.to_scan) + len(self.skipped)
-
 
 @dataclass(frozen=True, slots=True)
 class OrganizationAccount:

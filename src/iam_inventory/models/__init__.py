@@ -191,24 +191,6 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
-class FindingChanges:
-    """How this run's findings differ from the previous run's (the baseline)."""
-
-    previous_run_id: str | None
-    previous_folder: str | None
-    new_ids: frozenset[str]
-    resolved: tuple[Finding, ...]
-    first_seen_at: dict[str, datetime] = field(hash=False)
-    # Previous findings of accounts this run did not scan: unknown now, so neither new nor resolved.
-    carried_over: tuple[Finding, ...] = ()
-
-    @property
-    def has_baseline(self) -> bool:
-        """True when a previous run was found to compare with."""
-        return self.previous_run_id is not None
-
-
-@dataclass(frozen=True, slots=True)
 class RunContext:
     """Identity and options of one run, fixed before any account is touched."""
 
@@ -236,5 +218,3 @@ class RunResult:
     accounts: list[AccountResult]
     findings: list[Finding]
     finished_at: datetime
-    published: dict[str, str] = field(default_factory=dict)
-    changes: FindingChanges | None = None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -131,11 +130,7 @@ def finalize_run(
             sinks = sinks_for(settings, outputs.local_dir, factory)
             published = publish_files(written, sinks, location_base(settings, outputs.local_dir))
             if written.baseline:
-                published.update(
-                    deliver_findings(
-                        written, scans, comparison, settings, factory, published, context.started_at, options
-                    )
-                )
+                deliver_findings(written, comparison, settings, factory, published)
                 if settings.security_hub_export:
                     opener = import_role_opener(
                         factory, settings, context.run_id, outputs.external_id, outputs.redact
@@ -235,16 +230,12 @@ def _outcome(context: RunContext, written: Written, published: dict[str, str]) -
 
 def deliver_findings(
     written: Written,
-    scans: ScanSource,
     comparison: Comparison,
     settings: Settings,
     factory: ClientFactory,
     published: dict[str, str],
-    now: datetime,
-    options: WriterOptions,
-) -> dict[str, str]:
+) -> None:
     """After the commit of a baseline run: the SNS summary of new urgent findings."""
-    delivered: dict[str, str] = {}
     if settings.notify_topic_arn and comparison.previous.comparable:
         sns = factory.hub_client("sns")
         sent = 0
@@ -263,8 +254,6 @@ def deliver_findings(
         logger.info("notification", extra={"sent": sent, "owners": len(written.urgent)})
     elif settings.notify_topic_arn:
         logger.warning("no notification: the previous comparison state is not usable")
-
-    return delivered
 
 
 def run_summary(outcome: RunOutcome) -> dict[str, Any]:

@@ -37,10 +37,6 @@ class JsonList:
             target.write("\n" + "  " * self.level + "]")
         self._spool.close()
 
-    def close(self) -> None:
-        """Free the spool without writing it."""
-        self._spool.close()
-
 
 def write_json(target: Spool, value: Any, level: int = 0) -> None:
     """`value` as indented JSON, where any JsonList stands for the array it spooled."""

@@ -61,7 +61,6 @@ def render_notification(new: NewFindings) -> tuple[str, str] | None:
     if not new.total:
         return None
     # SNS subjects: ASCII, no line breaks, at most 100 characters.
-    subject = f"iam-inventory: {new.total} new high/critical finding(s)"[:100]
     baseline = (
         f"compared with run {new.previous_run_id}"
         if new.previous_run_id

@@ -23,13 +23,11 @@ class Spool:
 
     def __init__(self, max_bytes: int = SPOOL_BYTES) -> None:
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=max_bytes, mode="w+b")  # noqa: SIM115
-        self.size = 0
 
     def write(self, data: str | bytes) -> None:
         """Append text (UTF-8) or bytes."""
         chunk = data.encode() if isinstance(data, str) else data
         self.file.write(chunk)
-        self.size += len(chunk)
 
     def copy_to(self, target: Spool) -> None:
         """Append this spool's bytes to `target`, a chunk at a time."""

@@ -76,7 +76,6 @@ class RunWriter:
             options.enrichment, options.exceptions, context.started_at.date(), self._first_seen, size
         )
         self.urgent: dict[str, OwnerNews] = {}
-        self.names: dict[str, str] = {}
         self.account_entries: list[dict[str, Any]] = []
         self.run_columns = {"run_id": context.run_id, "run_started_at": iso(context.started_at)}
 
@@ -92,7 +91,6 @@ class RunWriter:
         """Write one account: its status, inventory and findings, into every file; its active findings."""
         item, now = scan.result, self.context.started_at
         account_id, name = item.account.account_id, item.account.name
-        self.names[account_id] = name
         enriched = self.enrichment.account(scan)
         self.totals.add(item, [entry.finding for entry in enriched.active])
         self.totals.suppressed += len(enriched.suppressed)
@@ -269,9 +267,10 @@ class RunWriter:
 
     def _finish_html(self, report: dict[str, Any], history: list[dict[str, Any]]) -> None:
         page = self.files["index.html"].body
+        names = {entry["account_id"]: entry["name"] for entry in self.account_entries}
 
         def named(top: TopN[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
-            return [(entry, self.names.get(entry["account_id"], "")) for entry in top.items()]
+            return [(entry, names.get(entry["account_id"], "")) for entry in top.items()]
 
         findings, suppressed = self.lists["findings"].count, self.lists["suppressed"].count
         page.write(html.page_top(report, named(self.top), findings, named(self.top_suppressed), suppressed))
