@@ -306,6 +306,23 @@ def test_resolved_and_unscanned_come_in_finding_id_order():
     compare.close()
 
 
+def test_resolved_in_names_one_scanned_accounts_resolved_findings_in_order():
+    # Given prod findings c, a, b (b found again), dev findings d-2, d-1, and a third account's finding
+    third = "333333333333"
+    compare = comparison(
+        entry("c"), entry("a"), entry("b"), entry("d-2", DEV), entry("d-1", DEV), entry("t", third)
+    )
+    compare.scanned(PROD)
+    compare.scanned(DEV)
+    compare.see("b")
+    # When Security Hub asks account by account, then each gets only its own, in finding id order
+    assert [item.finding.finding_id for item in compare.resolved_in(PROD)] == ["a", "c"]
+    assert [item.finding.finding_id for item in compare.resolved_in(DEV)] == ["d-1", "d-2"]
+    # and an account this run did not scan resolves nothing, though the state has its finding
+    assert list(compare.resolved_in(third)) == []
+    compare.close()
+
+
 def test_carried_findings_age_by_one_run_and_expire_past_the_limit():
     compare = comparison(
         entry("d-0", DEV, missed=0), entry("d-1", DEV, missed=1), entry("d-2", DEV, missed=2)
