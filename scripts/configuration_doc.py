@@ -90,13 +90,7 @@ def _allowed(field: FieldInfo) -> str:
         return ", ".join(f"`{member.value}`" for member in annotation)  # type: ignore[attr-defined]
     bounds = []
     for item in field.metadata:
-        for attribute, symbol in (
-            ("ge", ">="),
-            ("gt", ">"),
-            ("le", "<="),
-            ("lt", "<"),
-            ("max_length", "max"),
-        ):
+        for attribute, symbol in _BOUNDS:
             if getattr(item, attribute, None) is not None:
                 bounds.append(f"{symbol} {getattr(item, attribute)}")
     return ", ".join(bounds)

@@ -10,7 +10,7 @@ from typing import Any
 
 from iam_inventory.config.settings import ConfigError, Settings
 from iam_inventory.core.errors import IamInventoryError
-from iam_inventory.core.observability import LOG_LEVELS
+from iam_inventory.core.observability import LOG_LEVELS, configured_log_level
 from iam_inventory.models import AccountStatus
 
 MAX_ACCOUNTS = 10_000
@@ -56,16 +56,14 @@ def check_out_dir(path: Path) -> None:
 
 def check_cli_log_level(environ: Mapping[str, str]) -> str:
     """The level for the CLI's logs on stderr (WARNING unless set); ConfigError for an unknown one."""
-    for name in ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL"):
-        value = environ.get(name, "").strip()
-        if value:
-            if value.upper() not in LOG_LEVELS:
-                raise ConfigError(
-                    f"invalid configuration: environment variable {name}: {value[:20]!r} is not one of "
-                    f"{', '.join(LOG_LEVELS)}"
-                )
-            return value.upper()
-    return "WARNING"
+    level, invalid = configured_log_level(environ, default="WARNING")
+    if invalid is not None:
+        value = environ[invalid].strip()
+        raise ConfigError(
+            f"invalid configuration: environment variable {invalid}: {value[:20]!r} is not one of "
+            f"{', '.join(LOG_LEVELS)}"
+        )
+    return level
 
 
 def access_denied_hint(accounts: Sequence[Mapping[str, Any]], settings: Settings) -> str | None:

@@ -21,7 +21,7 @@ from iam_inventory.evaluate.remediation import (
     remediation_for,
 )
 from iam_inventory.evaluate.rules import ACCESS_KEY_EXPOSED
-from iam_inventory.publish.report import finding_from_entry
+from iam_inventory.publish.report import finding_from_entry, iso
 
 PLAN_VERSION = 1
 NEVER = "never"
@@ -167,10 +167,10 @@ def plan_document(plan: RemediationPlan) -> dict[str, Any]:
     """The plan as JSON-ready data (plan.json)."""
     return {
         "plan_version": PLAN_VERSION,
-        "created_at": iso_utc(plan.created_at),
+        "created_at": iso(plan.created_at),
         "report_run_id": plan.run_id,
         "wait_days": plan.wait_days,
-        "delete_not_before": iso_utc(plan.delete_not_before),
+        "delete_not_before": iso(plan.delete_not_before),
         "filters": {"owner": plan.owner, "rule": plan.rule},
         "keys": [
             {
@@ -247,10 +247,6 @@ def _stamp(value: Any) -> str | None:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def iso_utc(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def safe_text(text: str) -> str:

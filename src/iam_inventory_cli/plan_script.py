@@ -5,7 +5,8 @@ from __future__ import annotations
 import shlex
 
 from iam_inventory.evaluate.remediation import deactivate_key_command, delete_key_command
-from iam_inventory_cli.plan import KeyAction, RemediationPlan, iso_utc, safe_text
+from iam_inventory.publish.report import iso
+from iam_inventory_cli.plan import KeyAction, RemediationPlan, safe_text
 
 _PRELUDE = r"""set -euo pipefail
 
@@ -60,10 +61,10 @@ still_inactive() {
 
 def render_plan_script(plan: RemediationPlan) -> str:
     """The plan as a bash script: `plan.sh deactivate` now, `plan.sh delete` after the waiting period."""
-    not_before = iso_utc(plan.delete_not_before).removesuffix("Z")[:19]
+    not_before = plan.delete_not_before.isoformat()[:19]
     lines = [
         "#!/usr/bin/env bash",
-        _comment(f"iam-inventory remediation plan, made {iso_utc(plan.created_at)} from run {plan.run_id}."),
+        _comment(f"iam-inventory remediation plan, made {iso(plan.created_at)} from run {plan.run_id}."),
         _comment(
             f"Filters: owner={plan.owner or '(any)'} rule={plan.rule or '(any)'}. Review it before running."
         ),

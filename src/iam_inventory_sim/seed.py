@@ -68,9 +68,8 @@ def seed_estate(
 
     Returns the id of every created key by (account, user, key index), to name keys in expectations.
     """
-    from moto.iam.models import AccessKeyLastUsed, iam_backends
+    from moto.iam.models import iam_backends
 
-    naive_now = now.astimezone(UTC).replace(tzinfo=None)  # moto stores naive UTC datetimes
     key_ids: dict[tuple[str, str, int], str] = {}
     for account in accounts:
         iam = _client("iam", endpoint, _account_credentials(endpoint, account.account_id))
@@ -99,8 +98,8 @@ def seed_estate(
             if user.console:
                 iam.create_login_profile(UserName=user.name, Password="Sim-Passw0rd!-not-real")
                 if user.password_used_days is not None:
-                    used = naive_now - timedelta(days=user.password_used_days, hours=1)
-                    backend.users[user.name].password_last_used = used
+                    used = now - timedelta(days=user.password_used_days, hours=1)
+                    set_password_dates(account.account_id, user.name, used)
             if user.mfa:
                 serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{user.name}-mfa")[
                     "VirtualMFADevice"
@@ -116,17 +115,15 @@ def seed_estate(
                 key_ids[(account.account_id, user.name, index)] = key_id
                 if not key.active:
                     iam.update_access_key(UserName=user.name, AccessKeyId=key_id, Status="Inactive")
-                stored = next(k for k in backend.users[user.name].access_keys if k.access_key_id == key_id)
                 # IAM dates keys to the second; seconds matter to matching report slots to keys.
-                stored.create_date = (naive_now - timedelta(days=key.age_days, hours=1)).replace(
-                    microsecond=0
+                backdate_key(
+                    account.account_id,
+                    user.name,
+                    key_id,
+                    now - timedelta(days=key.age_days, hours=1),
+                    None if key.last_used_days is None else now - timedelta(days=key.last_used_days, hours=1),
+                    key.service,
                 )
-                if key.last_used_days is not None:
-                    stored.last_used = AccessKeyLastUsed(
-                        timestamp=naive_now - timedelta(days=key.last_used_days, hours=1),
-                        service=key.service,
-                        region="us-east-1",
-                    )
         if account.root_access_key:
             backend.account_summary._account_access_keys_present = 1
         # moto has no API to enable root MFA (nor does IAM: it is done in the console as root).

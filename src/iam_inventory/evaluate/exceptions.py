@@ -12,6 +12,7 @@ from datetime import date
 from fnmatch import fnmatchcase
 
 from iam_inventory.core.errors import IamInventoryError
+from iam_inventory.evaluate.owners import ou_within
 from iam_inventory.models import Finding
 
 EXCEPTIONS_FORMAT_VERSION = 1
@@ -114,7 +115,7 @@ def matches(exception: RiskException, finding: Finding, scope: FindingScope) -> 
         return False
     if match.access_key_id is not None and match.access_key_id != finding.access_key_id:
         return False
-    if match.ou_path is not None and not _within(scope.ou_path, match.ou_path):
+    if match.ou_path is not None and not ou_within(scope.ou_path, match.ou_path):
         return False
     if match.user is not None:
         subject = scope.user_arn if match.user.startswith("arn:") else finding.user_name
@@ -152,9 +153,3 @@ def apply_exceptions(
             expired.append(Expired(finding, matched[0]))
     stale = tuple(item for item in exceptions.exceptions if item.exception_id not in used)
     return ExceptionOutcome(tuple(active), tuple(suppressed), tuple(expired), stale)
-
-
-def _within(path: str, prefix: str) -> bool:
-    segments = [part for part in path.split("/") if part]
-    wanted = [part for part in prefix.split("/") if part]
-    return bool(wanted) and segments[: len(wanted)] == wanted

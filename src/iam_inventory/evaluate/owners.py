@@ -50,13 +50,18 @@ def resolve_owner(
 
 def ou_owner(ou_path: str, ou_owners: Mapping[str, str]) -> str | None:
     """The owner of the longest OU path prefix (whole segments) that contains `ou_path`."""
-    segments = _segments(ou_path)
     best: tuple[int, str] | None = None
     for prefix, owner in ou_owners.items():
-        wanted = _segments(prefix)
-        if wanted and segments[: len(wanted)] == wanted and (best is None or len(wanted) > best[0]):
-            best = (len(wanted), owner)
+        depth = len(_segments(prefix))
+        if ou_within(ou_path, prefix) and (best is None or depth > best[0]):
+            best = (depth, owner)
     return best[1] if best else None
+
+
+def ou_within(path: str, prefix: str) -> bool:
+    """True when the OU path is `prefix` or below it, by whole segments ("Root/Prod" is not in "Root/P")."""
+    wanted = _segments(prefix)
+    return bool(wanted) and _segments(path)[: len(wanted)] == wanted
 
 
 def owner_file_stem(owner: str) -> str:

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from iam_inventory.models import Finding
 
 DEFAULT_WAIT_DAYS = 14
-_KEY_DEACTIVATE_RULES = frozenset(
-    {"access_key_exposed", "access_key_too_old", "access_key_unused", "access_key_never_used"}
-)
+# The key rules whose remediation is "deactivate, then delete": each with why, for the text.
 _WHY = {
     "access_key_exposed": "AWS found a key of this user exposed in public and quarantined the user; "
     "do it now, without waiting for a review, and follow the AWS support case (leave the quarantine "
@@ -93,7 +91,7 @@ def remediation_for(
         )
     if user is None:
         return Remediation(f"Review rule {rule} in account {account}.")
-    if rule in _KEY_DEACTIVATE_RULES and key:
+    if rule in _WHY and key:
         # An exposed key goes whatever its use: a use since the report may be the attacker's.
         then = (
             f"Delete it after {wait_days} days, once the workload runs on a new key."

@@ -42,13 +42,10 @@ def export_to_security_hub(
     location: tuple[str, str],
 ) -> str:
     """Export to Security Hub (`location`: region, partition); returns the summary's `securityhub` line."""
-
-    def first_seen(finding_id: str) -> datetime | None:
-        known = comparison.known(finding_id)
-        return known.first_seen_at if known is not None else None
-
     # The same enrichment as the files: suppressed findings go to Security Hub as SUPPRESSED.
-    enrich = RunEnrichment(options.enrichment, options.exceptions, now.date(), first_seen, 0).account
+    enrich = RunEnrichment(
+        options.enrichment, options.exceptions, now.date(), comparison.first_seen_at, 0
+    ).account
     result = export_run(open_account, scans, comparison, now, location, enrich)
     level = logger.warning if result.failed or result.refused_accounts else logger.info
     level(

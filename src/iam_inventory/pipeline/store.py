@@ -10,7 +10,6 @@ reads it to skip the accounts already stored; finalize reads it one account at a
 from __future__ import annotations
 
 import threading
-from datetime import UTC
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +20,7 @@ from iam_inventory.core.retry import client_error_code
 from iam_inventory.models import RunContext
 from iam_inventory.models.codec import RunManifest, decode, encode
 from iam_inventory.models.scan import AccountScan
+from iam_inventory.publish.pointers import dated_folder
 
 MANIFEST = "manifest.json.gz"
 ACCOUNTS = "accounts"
@@ -28,9 +28,8 @@ _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 def scan_folder(context: RunContext) -> str:
-    """The run's folder relative to the prefix: fixed by its start day and run id, so a retry finds it."""
-    day = context.started_at.astimezone(UTC).strftime("%Y-%m-%d")
-    return f"runs/dt={day}/{context.run_id}"
+    """Where the run's AccountScans are kept: its dated folder, with no manual/ prefix for override runs."""
+    return dated_folder(context)
 
 
 class ScanStore(Protocol):

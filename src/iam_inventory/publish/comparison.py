@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from iam_inventory.evaluate.changes import StateEntry, StateStatus, carry_forward
@@ -62,6 +63,11 @@ class Comparison:
         """The previous state's entry for a finding, or None when it is new."""
         row = self._db.execute("SELECT line FROM previous WHERE finding_id = ?", (finding_id,)).fetchone()
         return decode_entry(row[0].encode()) if row else None
+
+    def first_seen_at(self, finding_id: str) -> datetime | None:
+        """When the previous state first saw a finding, or None when it is new."""
+        known = self.known(finding_id)
+        return known.first_seen_at if known is not None else None
 
     def see(self, finding_id: str) -> None:
         """Record a finding of this run."""

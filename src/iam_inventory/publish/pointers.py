@@ -11,7 +11,7 @@ import json
 from datetime import UTC
 from typing import Any
 
-from iam_inventory.models import RunContext, RunResult
+from iam_inventory.models import RunContext
 from iam_inventory.publish.athena import (
     FINDINGS_TABLE,
     INVENTORY_TABLE,
@@ -26,11 +26,15 @@ from iam_inventory.publish.written import Written
 MANUAL_ROOT = "manual"
 
 
-def run_folder(run: RunContext | RunResult) -> str:
-    """Deterministic folder of a run (a retry overwrites its own files); overriding runs go under manual/."""
-    context = run.context if isinstance(run, RunResult) else run
+def dated_folder(context: RunContext) -> str:
+    """`runs/dt=<start day>/<run id>`: fixed by the run's start day and id, so a retry finds it again."""
     day = context.started_at.astimezone(UTC).strftime("%Y-%m-%d")
-    folder = f"runs/dt={day}/{context.run_id}"
+    return f"runs/dt={day}/{context.run_id}"
+
+
+def run_folder(context: RunContext) -> str:
+    """Deterministic folder of a run (a retry overwrites its own files); overriding runs go under manual/."""
+    folder = dated_folder(context)
     return f"{MANUAL_ROOT}/{folder}" if context.overrides else folder
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from iam_inventory.evaluate.changes import first_seen as first_seen_at
 from iam_inventory.evaluate.enrich import EnrichmentResult, enriched_entry
 from iam_inventory.evaluate.exceptions import EXCEPTION_EXPIRED
 from iam_inventory.evaluate.rules import RULES
@@ -160,7 +161,7 @@ def account_documents(
         items = ((item.finding, enriched_entry(item)) for item in (*result.active, *result.suppressed))
     for finding, extra in items:
         known = comparison.known(finding.finding_id)
-        first_seen = known.first_seen_at if known is not None else now
+        first_seen = first_seen_at(known, now)
         yield asff_finding(finding, target, user_arns, first_seen, now, extra=extra), known is not None
     if scan.result.inventory is None:
         return  # an account this run did not scan resolves nothing

@@ -84,8 +84,7 @@ class RunWriter:
         return ReportFile(name, key, content_type, Spool(self.options.spool_bytes), flat=flat)
 
     def _first_seen(self, finding_id: str) -> datetime | None:
-        known = self.comparison.known(finding_id) if self.comparable else None
-        return known.first_seen_at if known is not None else None
+        return self.comparison.first_seen_at(finding_id) if self.comparable else None
 
     def add(self, scan: AccountScan) -> int:
         """Write one account: its status, inventory and findings, into every file; its active findings."""
