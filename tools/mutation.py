@@ -215,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         if base is None:
             print("mutation: no base revision to compare with; running every module")
         else:
-            modules = [path for path in modules if path in changed_modules(base, scope)]
+            changed = changed_modules(base, scope)
+            modules = [path for path in modules if path in changed]
             print(f"mutation: {len(modules)} of {len(scope)} in-scope modules changed since {base[:12]}")
             if not modules:
                 return 0
