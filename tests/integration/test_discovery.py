@@ -245,6 +245,17 @@ def test_tags_are_read_only_when_a_tag_filter_or_an_owner_tag_is_set(simulator, 
     assert simulator.faults.operations["organizations:ListTagsForResource"] == 8
 
 
+def test_owner_tags_alone_are_read_only_for_the_accounts_to_scan(simulator, ou_ids):
+    # Given owner tag keys and no tag filter
+    simulator.faults.operations.clear()
+    # When discovery runs
+    found = discover({"OWNER_TAG_KEYS": "team"})
+    # Then tags are read for the scanned accounts only, not for the hub or suspended ones it skips
+    assert found.skipped
+    assert simulator.faults.operations["organizations:ListTagsForResource"] == len(found.to_scan)
+    assert {account.account_id: account.tags for account in found.to_scan}[PROD_A] == {"team": "payments"}
+
+
 def test_scanned_accounts_keep_their_owner_tags_read_once(simulator, ou_ids):
     # Given the owner tag keys "team" and a tag filter (both need the tags)
     simulator.faults.operations.clear()

@@ -193,11 +193,14 @@ def apply_filters(
     skipped: list[AccountResult] = []
     for item in found:
         tags: list[tuple[str, str]] | None = None
-        if filters.include_tags or filters.exclude_tags or owner_tag_keys:
-            # One call per account, made only when a tag filter or an owner tag needs it.
+        if filters.include_tags or filters.exclude_tags:
+            # One call per account, made only when a tag filter needs it (and then read once).
             tags = list(list_account_tags(organizations, item.account.account_id))
         reason = skip_reason(item, filters, hub_account_id, organizations, tags)
         if reason is None:
+            if tags is None and owner_tag_keys:
+                # Owner tags matter only for the accounts that are scanned.
+                tags = list(list_account_tags(organizations, item.account.account_id))
             kept = pick_tags(({"Key": key, "Value": value} for key, value in tags or ()), owner_tag_keys)
             to_scan.append(replace(item.account, tags=kept) if kept else item.account)
         else:
