@@ -31,7 +31,7 @@ from iam_inventory.evaluate.privilege import NOT_PRIVILEGED, PolicyDocumentError
 from iam_inventory.models import AttachedPolicy, InlinePolicy
 from iam_inventory.models.policies import (
     ManagedPolicyDocument,
-    canonical_policy_json,
+    UserPolicies,
     groups_by_name,
     managed_documents_from_details,
     user_policies_from_details,
@@ -70,8 +70,14 @@ class LiveUsers:
     warnings: tuple[str, ...] = ()
 
 
+_NO_POLICIES = UserPolicies()  # the ListUsers fallback reads no policies
+
+
 def _live_user(
-    detail: dict[str, Any], tag_keys: Sequence[str], privilege: Privilege = NOT_PRIVILEGED
+    detail: dict[str, Any],
+    tag_keys: Sequence[str],
+    policies: UserPolicies = _NO_POLICIES,
+    privilege: Privilege = NOT_PRIVILEGED,
 ) -> LiveUser:
     return LiveUser(
         user_name=detail["UserName"],
@@ -81,26 +87,16 @@ def _live_user(
         created_at=detail["CreateDate"],
         tags=pick_tags(detail.get("Tags", []), tag_keys),
         groups=tuple(detail.get("GroupList", [])),
-        attached_policies=tuple(
-            AttachedPolicy(item["PolicyName"], item["PolicyArn"])
-            for item in detail.get("AttachedManagedPolicies", [])
-        ),
-        inline_policies=tuple(
-            InlinePolicy(item["PolicyName"], canonical_policy_json(item["PolicyDocument"]))
-            for item in detail.get("UserPolicyList", [])
-        ),
+        attached_policies=policies.attached,
+        inline_policies=policies.inline,
         privilege=privilege,
     )
 
 
-def user_privilege(
-    detail: dict[str, Any],
-    groups: dict[str, Any],
-    documents: dict[str, ManagedPolicyDocument],
-) -> Privilege:
-    """A user's privilege from its UserDetailList item, the account's groups and customer-managed policies."""
+def user_privilege(policies: UserPolicies, documents: dict[str, ManagedPolicyDocument]) -> Privilege:
+    """A user's privilege from its policies (its own and its groups') and the customer-managed documents."""
     try:
-        return assess_privilege(user_policies_from_details(detail, groups), documents)
+        return assess_privilege(policies, documents)
     except PolicyDocumentError as error:
         # A document IAM returned that does not parse: say so rather than call the user unprivileged.
         return Privilege(False, f"unknown: {error}")
@@ -120,9 +116,20 @@ def list_live_users(
     groups = groups_by_name(group_list)
     documents = managed_documents_from_details(policies)
     return LiveUsers(
-        tuple(_live_user(detail, tag_keys, user_privilege(detail, groups, documents)) for detail in users),
+        tuple(_detailed_user(detail, groups, documents, tag_keys) for detail in users),
         authorization_details=True,
     )
+
+
+def _detailed_user(
+    detail: dict[str, Any],
+    groups: dict[str, Any],
+    documents: dict[str, ManagedPolicyDocument],
+    tag_keys: Sequence[str],
+) -> LiveUser:
+    # The user's policies are read (and their inline documents parsed) once, for the user and its privilege.
+    policies = user_policies_from_details(detail, groups)
+    return _live_user(detail, tag_keys, policies, user_privilege(policies, documents))
 
 
 AuthorizationDetails = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
