@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import json
 import os
@@ -218,10 +219,11 @@ def command_report(args: argparse.Namespace, out: TextIO) -> int:
     if history_path.is_file():
         with contextlib.suppress(json.JSONDecodeError, AttributeError):
             history = list(json.loads(history_path.read_text()).get("runs", []))
+    # Each file is rendered at most once, whether it goes to --out, to stdout, or to both.
     renderers: dict[str, Callable[[], bytes]] = {
-        "findings.csv": lambda: render_findings_csv(report),
-        "inventory.csv": lambda: render_inventory_csv(report),
-        "index.html": lambda: render_html(report, history, args.console_role),
+        "findings.csv": functools.cache(lambda: render_findings_csv(report)),
+        "inventory.csv": functools.cache(lambda: render_inventory_csv(report)),
+        "index.html": functools.cache(lambda: render_html(report, history, args.console_role)),
     }
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
