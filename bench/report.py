@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.estate import BenchAccount, Size
-
-HUB = "999999999999"
+from bench.responder import HUB_ACCOUNT
 
 
 @dataclass
@@ -45,7 +44,7 @@ class Measured:
 
 def per_account_line(measured: Measured) -> str:
     """Mean and max API calls per account (the responder's count, AssumeRole included)."""
-    calls = [sum(ops.values()) for account, ops in measured.by_account.items() if account != HUB]
+    calls = [sum(ops.values()) for account, ops in measured.by_account.items() if account != HUB_ACCOUNT]
     if not calls:
         return "-"
     return f"mean {sum(calls) / len(calls):.1f}, max {max(calls)} (over {len(calls)} accounts)"

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from iam_inventory.config.settings import ConfigError, Settings
+from iam_inventory.config.validation import ACCOUNT_ID_PATTERN
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.core.observability import LOG_LEVELS, configured_log_level
 from iam_inventory.models import AccountStatus
 
 MAX_ACCOUNTS = 10_000
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN)
 # Errors STS answers when the role exists but will not be assumed by this caller (or does not exist).
 _REFUSED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from iam_inventory.config.validation import ACCOUNT_ID_PATTERN
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.evaluate.owners import OwnerConfig, resolve_owner
 from iam_inventory.evaluate.remediation import (
@@ -34,7 +35,7 @@ _KEY_RULES = frozenset(
         "inactive_access_key",
     }
 )
-_ACCOUNT = re.compile(r"^\d{12}$")
+_ACCOUNT = re.compile(ACCOUNT_ID_PATTERN)
 _KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -19,6 +19,7 @@ from botocore.exceptions import (
 from iam_inventory.assume.clients import ClientFactory
 from iam_inventory.config.settings import Settings
 from iam_inventory.core.errors import IamInventoryError
+from iam_inventory.core.retry import client_error_code
 
 # GetCallerIdentity needs no permission at all, so any refusal is about the credentials themselves
 # (InvalidClientTokenId, ExpiredToken, ...): https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
@@ -54,7 +55,7 @@ def check_hub_credentials(factory: ClientFactory, source: str) -> str:
     except ClientError as error:
         # A profile that assumes a role (role_arn + source_profile) fails here, in AssumeRole, when that
         # role or its external_id is wrong: the operation name tells which call refused.
-        code = error.response.get("Error", {}).get("Code", "")
+        code = client_error_code(error)
         raise PreflightError(
             f"the hub credentials ({source}) were refused: {code} on sts:{error.operation_name}"
         ) from None
