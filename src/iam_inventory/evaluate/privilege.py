@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.models import AttachedPolicy, InlinePolicy, Severity
@@ -15,6 +14,7 @@ from iam_inventory.models.policies import (
     ManagedPolicyDocument,
     PolicyDocumentSource,
     UserPolicies,
+    policy_json_text,
 )
 
 # AWS managed policies that grant everything, or the means to grant oneself everything.
@@ -61,13 +61,8 @@ def decode_policy_document(document: PolicyDocumentSource) -> dict[str, Any]:
     """A policy document as a dict, from a dict or from IAM's URL-encoded JSON text."""
     if isinstance(document, Mapping):
         return dict(document)
-    text = document.strip()
-    # IAM returns documents URL-encoded per RFC 3986; plain JSON text starts with "{" and never needs it.
-    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
-    if not text.startswith("{"):
-        text = unquote(text)
     try:
-        parsed = json.loads(text)
+        parsed = json.loads(policy_json_text(document))
     except json.JSONDecodeError as error:
         raise PolicyDocumentError(f"policy document is not JSON: {error.msg}") from None
     if not isinstance(parsed, dict):

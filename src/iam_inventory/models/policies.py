@@ -20,14 +20,19 @@ from iam_inventory.models import AttachedPolicy, InlinePolicy
 PolicyDocumentSource = str | Mapping[str, Any]
 
 
+def policy_json_text(document: str) -> str:
+    """A policy document's JSON text, from IAM's URL-encoded text or from plain JSON text."""
+    text = document.strip()
+    # IAM URL-encodes documents (RFC 3986); plain JSON text starts with "{" and is never decoded, so
+    # a literal "%" inside a condition value survives.
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
+    return text if text.startswith("{") else unquote(text)
+
+
 def canonical_policy_json(document: PolicyDocumentSource) -> str:
     """A policy document as canonical JSON text (sorted keys), from a dict or IAM's URL-encoded text."""
     if isinstance(document, str):
-        text = document.strip()
-        # IAM URL-encodes documents (RFC 3986); plain JSON text starts with "{" and is never decoded, so
-        # a literal "%" inside a condition value survives.
-        # https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
-        document = json.loads(text if text.startswith("{") else unquote(text))
+        document = json.loads(policy_json_text(document))
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
