@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from iam_inventory.evaluate.changes import RunStatus, StateEntry, becomes_baseline, run_status
-from iam_inventory.evaluate.changes import first_seen as first_seen_at
 from iam_inventory.evaluate.enrich import EnrichedFinding, enriched_entry, enriched_row
 from iam_inventory.models import AccountStatus, RunContext
 from iam_inventory.models.scan import AccountScan
@@ -76,6 +75,8 @@ class RunWriter:
             options.enrichment, options.exceptions, context.started_at.date(), self._first_seen, size
         )
         self.urgent: dict[str, OwnerNews] = {}
+        # The current account's first sightings, as enrichment looked them up: _add_finding reuses them.
+        self._first_seen_in_account: dict[str, datetime | None] = {}
         self.account_entries: list[dict[str, Any]] = []
         self.run_columns = {"run_id": context.run_id, "run_started_at": iso(context.started_at)}
 
@@ -84,12 +85,15 @@ class RunWriter:
         return ReportFile(name, key, content_type, Spool(self.options.spool_bytes), flat=flat)
 
     def _first_seen(self, finding_id: str) -> datetime | None:
-        return self.comparison.first_seen_at(finding_id) if self.comparable else None
+        seen = self.comparison.first_seen_at(finding_id) if self.comparable else None
+        self._first_seen_in_account[finding_id] = seen
+        return seen
 
     def add(self, scan: AccountScan) -> int:
         """Write one account: its status, inventory and findings, into every file; its active findings."""
         item, now = scan.result, self.context.started_at
         account_id, name = item.account.account_id, item.account.name
+        self._first_seen_in_account = {}
         enriched = self.enrichment.account(scan)
         self.totals.add(item, [entry.finding for entry in enriched.active])
         self.totals.suppressed += len(enriched.suppressed)
@@ -118,10 +122,11 @@ class RunWriter:
 
     def _add_finding(self, enriched: EnrichedFinding, account_name: str, suppressed: bool) -> None:
         finding, now = enriched.finding, self.context.started_at
-        known = self.comparison.known(finding.finding_id) if self.comparable else None
+        # Enrichment looked up every finding of the account (its ids are the scan's).
+        seen = self._first_seen_in_account[finding.finding_id]
         # A suppressed finding is never new: it is kept in the state (first seen survives) but not announced.
-        is_new = self.comparable and known is None and not suppressed
-        first_seen = first_seen_at(known, now)
+        is_new = self.comparable and seen is None and not suppressed
+        first_seen = seen or now
         self.comparison.see(finding.finding_id)
         entry = {**finding_entry(finding, first_seen, is_new), **enriched_entry(enriched)}
         self.lists["suppressed" if suppressed else "findings"].add(entry)
