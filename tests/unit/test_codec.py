@@ -17,7 +17,11 @@ from iam_inventory.models import (
     AccountResult,
     AccountStatus,
     CollectionPath,
+    CredentialType,
     RunContext,
+    ServiceCredential,
+    SigningCertificate,
+    SshPublicKey,
     Thresholds,
 )
 from iam_inventory.models.codec import RunManifest, UnreadableDocument, decode, encode, json_schema
@@ -34,7 +38,30 @@ def sample_scan() -> AccountScan:
         tags={"owner": "alice@example.com", "team": "payments"},
         password_last_used=datetime(2026, 11, 1, 10, 30, 15, 123456, tzinfo=PLUS_TWO),
     )
-    inventory = make_inventory(alice, make_user("bob", console=True), root_keys=True)
+    carol = replace(
+        make_user("carol"),
+        service_credentials=(
+            ServiceCredential(
+                "ACCAEXAMPLE000000001",
+                "bedrock.amazonaws.com",
+                "carol-at-111111111111",
+                "Active",
+                NOW - timedelta(days=3),
+                NOW + timedelta(days=362),
+            ),
+            ServiceCredential(
+                "ACCAEXAMPLE000000002", "codecommit.amazonaws.com", "carol-at-1", "Inactive", NOW
+            ),
+        ),
+        ssh_public_keys=(SshPublicKey("APKAEXAMPLE000000001", "Active", NOW - timedelta(days=400)),),
+        signing_certificates=(SigningCertificate("", "Active", NOW - timedelta(days=800), from_report=True),),
+        ssh_keys_read=True,
+    )
+    inventory = replace(
+        make_inventory(alice, make_user("bob", console=True), carol, root_keys=True),
+        root_signing_certificate_active=True,
+        unreadable_credential_kinds=(CredentialType.SERVICE_CREDENTIAL,),
+    )
     result = AccountResult(
         account=Account("111111111111", "prod", "Root/Workloads/Prod"),
         status=AccountStatus.SCANNED,
@@ -67,6 +94,15 @@ def test_an_account_scan_round_trips_exactly():
     assert back.result.status is AccountStatus.SCANNED
     assert back.result.collection_path is CollectionPath.CREDENTIAL_REPORT
     assert user.tags == {"owner": "alice@example.com", "team": "payments"}
+    carol = back.result.inventory.users[2]
+    assert isinstance(carol.service_credentials[0], ServiceCredential)
+    assert carol.service_credentials[0].is_api_key
+    assert not carol.service_credentials[1].is_api_key
+    assert carol.service_credentials[1].expires_at is None
+    assert carol.signing_certificates[0].from_report
+    assert carol.ssh_public_keys[0].active
+    assert back.result.inventory.unreadable_credential_kinds == (CredentialType.SERVICE_CREDENTIAL,)
+    assert back.result.inventory.unreadable_credential_kinds[0] is CredentialType.SERVICE_CREDENTIAL
     # And encoding is deterministic (a retried worker rewrites the same bytes)
     assert encode(back) == encode(scan)
 
@@ -111,14 +147,36 @@ def test_the_committed_schema_is_the_generated_one_and_validates_a_stored_scan()
     assert committed == json_schema(AccountScan)
     # And the stored document is valid against it, with its version
     assert list(Draft202012Validator(committed).iter_errors(document)) == []
-    assert document["schema_version"] == "1.0"
+    assert document["schema_version"] == "1.1"
+
+
+def test_a_scan_stored_before_the_new_credential_kinds_still_decodes():
+    # Given a 1.0 scan, written before users carried service credentials, SSH keys and certificates
+    document = json.loads(gzip.decompress(encode(sample_scan())))
+    document["schema_version"] = "1.0"
+    inventory = document["result"]["inventory"]
+    for name in ("root_signing_certificate_active", "unreadable_credential_kinds"):
+        del inventory[name]
+    for user in inventory["users"]:
+        for name in ("service_credentials", "ssh_public_keys", "signing_certificates", "ssh_keys_read"):
+            del user[name]
+
+    # When it is decoded
+    back = decode(AccountScan, gzip.compress(json.dumps(document).encode()))
+
+    # Then the new fields take their defaults: nothing read, nothing unreadable
+    carol = back.result.inventory.users[2]
+    assert (carol.service_credentials, carol.ssh_public_keys, carol.signing_certificates) == ((), (), ())
+    assert carol.ssh_keys_read is False
+    assert back.result.inventory.unreadable_credential_kinds == ()
+    assert back.result.inventory.root_signing_certificate_active is False
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
         (b"not gzip", "not gzip JSON"),
-        (gzip.compress(b'{"schema_version": "2.0"}'), "schema_version '2.0' is not 1.0"),
+        (gzip.compress(b'{"schema_version": "2.0"}'), "schema_version '2.0' is not 1.1"),
         (gzip.compress(b'{"schema_version": "1.0", "run_id": 3}'), "invalid field"),
     ],
 )

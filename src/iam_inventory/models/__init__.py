@@ -6,6 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+# Re-exported: the credential kinds are part of the plain data every stage passes.
+from iam_inventory.models.credentials import CredentialType as CredentialType
+from iam_inventory.models.credentials import ServiceCredential as ServiceCredential
+from iam_inventory.models.credentials import SigningCertificate as SigningCertificate
+from iam_inventory.models.credentials import SshPublicKey as SshPublicKey
+
 
 class AccountStatus(StrEnum):
     """Outcome of one account in a run."""
@@ -123,6 +129,11 @@ class IamUser:
     # Admin-equivalent access (evaluate.privilege), directly or through a group, with the first reason.
     privileged: bool = False
     privileged_reason: str = ""
+    service_credentials: tuple[ServiceCredential, ...] = ()
+    ssh_public_keys: tuple[SshPublicKey, ...] = ()
+    signing_certificates: tuple[SigningCertificate, ...] = ()
+    # False when ListSSHPublicKeys was not called (the user cannot use CodeCommit, or AccessDenied).
+    ssh_keys_read: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +147,9 @@ class AccountInventory:
     collected_at: datetime
     # True when the root row came from the credential report rather than GetAccountSummary.
     root_from_report: bool = False
+    root_signing_certificate_active: bool = False
+    # Credential kinds the spoke role could not read (an older spoke stack answered AccessDenied).
+    unreadable_credential_kinds: tuple[CredentialType, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +180,8 @@ class Thresholds:
     max_key_age_days: int = 90
     unused_key_days: int = 45
     never_used_grace_days: int = 7
+    # The longest lifetime (expiry - creation) an API key (Bedrock, CloudWatch Logs) may be given.
+    max_api_key_lifetime_days: int = 90
 
 
 @dataclass(frozen=True, slots=True)
