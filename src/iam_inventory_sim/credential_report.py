@@ -10,6 +10,12 @@ AWS documents the states this layer models:
   before any report, ReportInProgress (404) while generating, ReportExpired (410) once the report is
   older than 4 hours. https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetCredentialReport.html
 
+Two things AWS does not document are knobs, so tests can hold the collector to either answer:
+- `unquoted`: the CSV quoting. IAM user names may hold commas; written unquoted, such a row has more
+  fields than the header (csv's minimal quoting is the default).
+- `generated_time_lag`: how far behind the run IAM dates a report it answered STARTED for (IAM's clock
+  behind the hub's, or a generation begun before the run); 0 by default.
+
 moto 5.2 answers COMPLETE forever after the first call, rebuilds the CSV from live data on every
 GetCredentialReport, has no root row and a fixed GeneratedTime of 2015-02-02: kinder than IAM, so this
 layer answers both actions itself and never passes them to moto.
@@ -54,6 +60,8 @@ class CredentialReportLayer:
         self.clock = clock
         # How many GetCredentialReport calls see ReportInProgress after a STARTED; 0 keeps tests fast.
         self.in_progress_polls = 0
+        self.unquoted = False
+        self.generated_time_lag = timedelta(0)
         self.reports: dict[str, CachedReport] = {}
         self.generations: dict[str, int] = {}
         self._slots: SlotMap = {}
@@ -74,6 +82,8 @@ class CredentialReportLayer:
             self.generations.clear()
             self._slots.clear()
             self.in_progress_polls = 0
+            self.unquoted = False
+            self.generated_time_lag = timedelta(0)
 
     def _generate(self, account_id: str) -> Response:
         from moto.iam.models import iam_backends
@@ -86,8 +96,9 @@ class CredentialReportLayer:
             if cached is not None and now - cached.generated_at < REPORT_TTL:
                 return _state("COMPLETE", "")
             # The report is a snapshot: later changes appear only in the next report, 4 hours on.
-            csv_text = render_report(iam_backends[account_id]["aws"], self._slots)
-            self.reports[account_id] = CachedReport(now, csv_text.encode(), self.in_progress_polls)
+            csv_text = render_report(iam_backends[account_id]["aws"], self._slots, quoted=not self.unquoted)
+            generated = now - self.generated_time_lag
+            self.reports[account_id] = CachedReport(generated, csv_text.encode(), self.in_progress_polls)
             self.generations[account_id] = self.generations.get(account_id, 0) + 1
         return _state("STARTED", "No report exists. Starting a new report generation task")
 

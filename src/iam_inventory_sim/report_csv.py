@@ -111,10 +111,17 @@ def _root_row(backend: Any) -> dict[str, str]:
     return row
 
 
-def render_report(backend: Any, slots: SlotMap) -> str:
-    """The CSV AWS would generate now for one moto IAM backend, root row first."""
+def render_report(backend: Any, slots: SlotMap, quoted: bool = True) -> str:
+    """The CSV AWS would generate now for one moto IAM backend, root row first.
+
+    `quoted=False` writes every field as is, a comma in a user name included (AWS documents no quoting).
+    """
     buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n", restval="N/A")
+    writer = (
+        csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n", restval="N/A")
+        if quoted
+        else _UnquotedWriter(buffer)
+    )
     writer.writeheader()
     writer.writerow(_root_row(backend))
     for user in backend.users.values():
@@ -136,3 +143,16 @@ def render_report(backend: Any, slots: SlotMap) -> str:
             }
         )
     return buffer.getvalue()
+
+
+class _UnquotedWriter:
+    """csv.DictWriter's two calls, writing fields joined by commas with no quoting at all."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._buffer = buffer
+
+    def writeheader(self) -> None:
+        self._buffer.write(",".join(COLUMNS) + "\n")
+
+    def writerow(self, row: dict[str, str]) -> None:
+        self._buffer.write(",".join(row.get(column, "N/A") for column in COLUMNS) + "\n")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import boto3
 import pytest
@@ -17,6 +18,7 @@ from iam_inventory.pipeline.run import account_plan
 from iam_inventory.pipeline.runtime import open_runtime
 from iam_inventory.pipeline.scan import scan_account
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Simulator, admin_client, seed_estate
+from iam_inventory_sim.clock import SimClock
 from iam_inventory_sim.demo import simulator_environment
 from iam_inventory_sim.estate import HUB_ACCOUNT_ID, spoke_trust_policy
 from tests.builders import NOW
@@ -24,9 +26,17 @@ from tests.builders import NOW
 REPORT_BUCKET = "iam-inventory-test-reports"
 
 
+def clock_from(start: datetime) -> Callable[[], datetime]:
+    """A wall clock that reads `start` when made and then runs at real speed."""
+    origin = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)
+
+
 @pytest.fixture(scope="session")
 def simulator_server() -> Iterator[Simulator]:
-    simulator = Simulator().start()
+    # Simulated AWS time starts at the tests' fixed NOW, the runs' start: a report IAM generates during
+    # a run is dated after that run's start, whatever the machine's date (report freshness compares them).
+    simulator = Simulator(clock=SimClock(clock_from(NOW))).start()
     yield simulator
     simulator.stop()
 

@@ -285,3 +285,32 @@ def test_call_budget_with_tags_on_fresh_then_cached_then_regenerated(seed, simul
     assert regenerated.verification_calls == 0
     assert regenerated.api_calls == fresh.api_calls
     assert regenerated.report_generated_at - cached.report_generated_at >= timedelta(hours=4)
+
+
+@pytest.mark.parametrize(
+    ("lag", "trusted"),
+    [
+        (timedelta(0), True),
+        (timedelta(minutes=4), True),
+        (timedelta(minutes=6), False),
+        (timedelta(hours=3), False),
+    ],
+    ids=["dated now", "within the clock skew", "beyond the clock skew", "hours old"],
+)
+def test_a_started_report_counts_as_this_runs_only_when_dated_since_the_run_began(
+    seed, simulator, lag, trusted
+):
+    # Given a console user without MFA, and IAM answering STARTED with a report dated `lag` before the run
+    seed((AccountSpec(ACCOUNT, "prod", users=(UserSpec("bob", console=True),)),))
+    simulator.credential_reports.generated_time_lag = lag
+
+    # When the account is scanned
+    result = run("lagging")
+
+    # Then the report is this run's (nothing verified) only when dated at or after the run's start, less
+    # the 5-minute clock skew; otherwise its candidate is confirmed live, as for a cached report
+    assert simulator.faults.operations["iam:GenerateCredentialReport"] == 1
+    assert found(result) == {("bob", None, "console_user_without_mfa")}
+    (finding,) = result.findings
+    assert finding.verified_live is not trusted
+    assert (account(result).verification_calls > 0) is not trusted

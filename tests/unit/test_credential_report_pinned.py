@@ -529,9 +529,10 @@ def paths(monkeypatch):
         seen["api"] = (account_id, now, tuple(users), concurrency)
         return AccountInventory(account_id, (), False, True, now)
 
-    def fetch(iam, deadline):
+    def fetch(iam, deadline, run_started_at):
         assert iam is IAM
         seen["report_wait"] = deadline.remaining()
+        seen["run_started_at"] = run_started_at
         if isinstance(outcome["report"], ReportUnavailable):
             raise outcome["report"]
         return outcome["report"]
@@ -571,7 +572,9 @@ def test_auto_uses_the_report_and_says_so(paths):
     # (the inventory itself may use the account's whole deadline, not only the report wait)
     assert seen["report"] == ("111111111111", NOW, outcome["report"], (ALICE,), 3, True)
     assert 59.0 < seen["report_wait"] <= 60.0
-    assert set(seen) == {"listing", "report", "report_wait"}
+    # And the report's freshness is judged against the run's start
+    assert seen["run_started_at"] == NOW
+    assert set(seen) == {"listing", "report", "report_wait", "run_started_at"}
 
 
 def test_auto_verifies_the_candidates_of_an_older_report_live(paths):
@@ -643,7 +646,7 @@ def test_api_mode_never_asks_for_the_report(paths):
 def test_api_path_is_patient_with_throttling(monkeypatch, no_backoff, use_report):
     # Given a console user with a key, read through the API path (in API mode, or after the report was
     # refused), and every call of that path throttled once
-    def refused(iam, deadline):
+    def refused(iam, deadline, run_started_at):
         raise ReportUnavailable("credential report not permitted (AccessDenied)")
 
     monkeypatch.setattr(credential_report, "list_live_users", lambda *args: LiveUsers((ALICE,), True))

@@ -15,7 +15,7 @@ from datetime import datetime
 from botocore.client import BaseClient
 
 from iam_inventory.collect.api import collect_account_api
-from iam_inventory.collect.report import ReportUnavailable, fetch_credential_report
+from iam_inventory.collect.report import ReportUnavailable, ReportUnparseable, fetch_credential_report
 from iam_inventory.collect.report_path import collect_account_from_report
 from iam_inventory.collect.users import list_live_users
 from iam_inventory.collect.verify import verify_candidates
@@ -55,11 +55,16 @@ def collect_account_auto(
     live = list_live_users(iam, tag_keys, concurrency, deadline)
     users = list(live.users)
     fallback_reason = None
+    warnings = live.warnings
     if use_report:
         try:
-            report = fetch_credential_report(iam, deadline.sooner(report_wait_seconds))
+            # `now` is the run's start: only a report generated since then counts as this run's.
+            report = fetch_credential_report(iam, deadline.sooner(report_wait_seconds), run_started_at=now)
         except ReportUnavailable as unavailable:
             fallback_reason = unavailable.reason
+            if isinstance(unavailable, ReportUnparseable):
+                # Not a permission or timing matter: the data IAM served is off, and the team should know.
+                warnings = (*warnings, f"{unavailable.reason}: the account was read through the API path")
         else:
             inventory = collect_account_from_report(
                 iam, account_id, now, report, users, concurrency, deadline
@@ -75,7 +80,7 @@ def collect_account_auto(
                 if live.authorization_details
                 else CollectionPath.CREDENTIAL_REPORT_LIST_USERS
             )
-            return Collected(inventory, path, report.generated_at, None, verified, live.warnings)
+            return Collected(inventory, path, report.generated_at, None, verified, warnings)
     inventory = collect_account_api(iam, account_id, now, users, concurrency, deadline)
     path = CollectionPath.API if live.authorization_details else CollectionPath.API_LIST_USERS
-    return Collected(inventory, path, fallback_reason=fallback_reason, warnings=live.warnings)
+    return Collected(inventory, path, fallback_reason=fallback_reason, warnings=warnings)

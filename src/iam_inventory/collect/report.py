@@ -6,7 +6,14 @@ ReportInProgress while generating, ReportNotPresent before any report, ReportExp
 https://docs.aws.amazon.com/IAM/latest/APIReference/API_GenerateCredentialReport.html
 https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetCredentialReport.html
 So a COMPLETE answer means the report predates this run, possibly by hours: `generated_by_run` says
-which case holds, and the collector verifies report-based findings live only when it is False.
+which case holds, and the collector verifies report-based findings live only when it is False. STARTED
+alone is not trusted: the report also needs a GeneratedTime at or after the run's start (less
+CLOCK_SKEW), else it is treated as a cached one and verified.
+
+AWS documents the columns but not the CSV quoting, and IAM allows commas in user names (the UserName
+pattern admits ","; https://docs.aws.amazon.com/IAM/latest/APIReference/API_User.html). A row or a
+report that does not parse is therefore not an error of the account: it raises ReportUnparseable, and
+the account is read through the API path with a warning naming the cause.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
@@ -28,6 +35,11 @@ from iam_inventory.core.retry import THROTTLING_CODES, Sleep, backoff_delays, cl
 ROOT_ROW = "<root_account>"
 # Values the report uses for "no date": N/A (never / no such key), no_information, not_supported.
 _NO_VALUE = frozenset({"", "N/A", "no_information", "not_supported"})
+# How far IAM's clock (GeneratedTime) and the hub's (the run's start) may disagree and still count a
+# STARTED report as this run's. AWS refuses signed requests about 15 minutes off its clock
+# (https://aws.amazon.com/blogs/developer/clock-skew-correction/); a hub further off than 5 minutes
+# only loses the fast path: its reports are verified like cached ones, never trusted wrongly.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class ReportUnavailable(Exception):
@@ -36,6 +48,10 @@ class ReportUnavailable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ReportUnparseable(ReportUnavailable):
+    """The report was served but a row (or the whole CSV) does not parse; the account takes the API path."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,34 +134,60 @@ def _row_keys(row: dict[str, str]) -> tuple[ReportKey, ...]:
 def parse_credential_report(
     content: bytes | str, generated_at: datetime, generated_by_run: bool = False
 ) -> CredentialReport:
-    """Parse the report CSV; the root row is kept apart from the users."""
-    text = content.decode("utf-8") if isinstance(content, bytes) else content
-    users: list[ReportRow] = []
-    root: ReportRow | None = None
-    for row in csv.DictReader(io.StringIO(text)):
-        password_enabled = row.get("password_enabled") == "true"
-        parsed = ReportRow(
-            user_name=row["user"],
-            arn=row["arn"],
-            created_at=parse_report_time(row.get("user_creation_time")),
-            password_enabled=password_enabled,
-            password_last_used=parse_report_time(row.get("password_last_used")),
-            mfa_active=row.get("mfa_active") == "true",
-            keys=_row_keys(row),
-            password_changed_at=parse_report_time(row.get("password_last_changed"))
-            if password_enabled
-            else None,
-        )
-        if parsed.user_name == ROOT_ROW:
-            root = parsed
-        else:
-            users.append(parsed)
+    """Parse the report CSV; the root row is kept apart from the users. Raises ReportUnparseable."""
+    try:
+        text = content.decode("utf-8") if isinstance(content, bytes) else content
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames or not {"user", "arn"} <= set(reader.fieldnames):
+            raise ReportUnparseable("credential report has no user and arn columns")
+        rows = [_parse_row(row, reader.line_num) for row in reader]
+    except (ValueError, csv.Error) as error:  # UnicodeDecodeError is a ValueError
+        raise ReportUnparseable(f"credential report does not parse: {error}") from None
+    users = tuple(row for row in rows if row.user_name != ROOT_ROW)
+    root = next((row for row in rows if row.user_name == ROOT_ROW), None)
     return CredentialReport(
         generated_at=generated_at if generated_at.tzinfo else generated_at.replace(tzinfo=UTC),
-        users=tuple(users),
+        users=users,
         root=root,
         generated_by_run=generated_by_run,
     )
+
+
+def _parse_row(row: dict[str | None, str | None], line: int) -> ReportRow:
+    # DictReader files surplus values under None: an unquoted comma in a user name shifts every later
+    # column one place, so such a row is refused whole. A row short of trailing columns (moto writes
+    # no cert_N_last_rotated) keeps its columns in place: the missing ones read as "no value".
+    if None in row:
+        raise ReportUnparseable(f"credential report line {line} has more fields than its header")
+    fields = {key: value for key, value in row.items() if key is not None and value is not None}
+    if not fields.get("user") or not fields.get("arn"):
+        raise ReportUnparseable(f"credential report line {line} has no user or arn")
+    try:
+        password_enabled = fields.get("password_enabled") == "true"
+        return ReportRow(
+            user_name=fields["user"],
+            arn=fields["arn"],
+            created_at=parse_report_time(fields.get("user_creation_time")),
+            password_enabled=password_enabled,
+            password_last_used=parse_report_time(fields.get("password_last_used")),
+            mfa_active=fields.get("mfa_active") == "true",
+            keys=_row_keys(fields),
+            password_changed_at=parse_report_time(fields.get("password_last_changed"))
+            if password_enabled
+            else None,
+        )
+    except ValueError as error:
+        raise ReportUnparseable(f"credential report line {line} does not parse: {error}") from None
+
+
+def is_fresh(state: str | None, generated_at: datetime, run_started_at: datetime | None) -> bool:
+    """True when this run's request generated the report: STARTED, and generated since the run began."""
+    if state != "STARTED":
+        return False
+    if run_started_at is None:
+        return True
+    generated = generated_at if generated_at.tzinfo else generated_at.replace(tzinfo=UTC)
+    return generated >= run_started_at - CLOCK_SKEW
 
 
 def fetch_credential_report(
@@ -153,21 +195,28 @@ def fetch_credential_report(
     deadline: Deadline,
     sleep: Sleep = time.sleep,
     delay: Callable[[int], float] | None = None,
+    run_started_at: datetime | None = None,
 ) -> CredentialReport:
-    """Generate (or reuse, when under 4 hours old) the report and download it, polling with backoff."""
+    """Generate (or reuse, when under 4 hours old) the report and download it, polling with backoff.
+
+    Raises ReportUnavailable when it cannot be had in time or is not permitted, ReportUnparseable when
+    what IAM served does not parse.
+    """
     delay = delay or backoff_delays(base=0.5, cap=4.0)
     attempt = 0
     generate = True
-    generated_by_run = False
+    state: str | None = None
     while True:
         try:
             if generate:
                 state = iam.generate_credential_report().get("State")
-                # STARTED: this request generates the report, so it reflects IAM as of this run.
-                generated_by_run = state == "STARTED"
                 generate = False
             response = iam.get_credential_report()
-            return parse_credential_report(response["Content"], response["GeneratedTime"], generated_by_run)
+            generated_at = response["GeneratedTime"]
+            # STARTED: this request generates the report, so it reflects IAM as of this run, provided
+            # its GeneratedTime says so too (a STARTED handed an older report is verified like a cached one).
+            fresh = is_fresh(state, generated_at, run_started_at)
+            return parse_credential_report(response["Content"], generated_at, fresh)
         except ClientError as error:
             code = client_error_code(error)
             if code in ACCESS_DENIED_CODES:
