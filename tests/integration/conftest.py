@@ -26,17 +26,29 @@ from tests.builders import NOW
 REPORT_BUCKET = "iam-inventory-test-reports"
 
 
-def clock_from(start: datetime) -> Callable[[], datetime]:
-    """A wall clock that reads `start` when made and then runs at real speed."""
-    origin = time.monotonic()
-    return lambda: start + timedelta(seconds=time.monotonic() - origin)
+class SimulatedWall:
+    """The simulator's wall clock: reads NOW when (re)started, then runs at real speed."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self.restart()
+
+    def restart(self) -> None:
+        """Read `start` again from now on."""
+        self.origin = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self.origin)
+
+
+WALL = SimulatedWall(NOW)
 
 
 @pytest.fixture(scope="session")
 def simulator_server() -> Iterator[Simulator]:
-    # Simulated AWS time starts at the tests' fixed NOW, the runs' start: a report IAM generates during
-    # a run is dated after that run's start, whatever the machine's date (report freshness compares them).
-    simulator = Simulator(clock=SimClock(clock_from(NOW))).start()
+    # Simulated AWS time starts at the tests' fixed NOW, the runs' start, in every test: a report IAM
+    # generates during a run is dated just after that run's start, whatever the machine's date.
+    simulator = Simulator(clock=SimClock(WALL)).start()
     yield simulator
     simulator.stop()
 
@@ -45,6 +57,7 @@ def simulator_server() -> Iterator[Simulator]:
 def simulator(simulator_server: Simulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
     """A clean simulator with the process environment pointing boto3 at it."""
     simulator_server.reset()
+    WALL.restart()
     for name, value in simulator_environment(simulator_server.endpoint).items():
         monkeypatch.setenv(name, value)
     for name in ("AWS_PROFILE", "AWS_LAMBDA_FUNCTION_NAME"):
