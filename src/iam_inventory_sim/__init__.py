@@ -16,6 +16,7 @@ from iam_inventory_sim.seed import (
     seed_estate,
     seed_organization,
     set_password_dates,
+    set_root_credentials,
 )
 from iam_inventory_sim.server import Fault, FaultLayer, SimRequest, Simulator, running_simulator
 
@@ -38,4 +39,5 @@ __all__ = [
     "seed_estate",
     "seed_organization",
     "set_password_dates",
+    "set_root_credentials",
 ]

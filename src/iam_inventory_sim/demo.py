@@ -33,6 +33,7 @@ from iam_inventory_sim import (
 )
 from iam_inventory_sim import demo_remediation as remediation
 from iam_inventory_sim.credential_report import REPORT_TTL
+from iam_inventory_sim.demo_checks import ExpectedSet, check_changes, check_root_credentials_removed, describe
 
 # Prints a finished run for a human (the CLI's summary table), passed in so the simulator needs no CLI.
 SummaryPrinter = Callable[[RunOutcome, TextIO], None]
@@ -123,6 +124,8 @@ def run_demo(
                     f"Check: the {len(found)} findings match exactly what the estate was seeded with.",
                     file=out,
                 )
+                if not check_root_credentials_removed(first.report, estate, out):
+                    return 3
 
                 expected_new, expected_resolved = change_demo_estate(simulator, key_ids)
                 print("\n=== The estate changes ===", file=out)
@@ -132,7 +135,7 @@ def run_demo(
                 second = _demo_run(f"demo-{stamp}-2", runtime, later, out_dir, metrics, emf)
                 print("\n=== Run 2: after the changes (credential reports still cached) ===", file=out)
                 print_summary(second.outcome, out)
-                if not _check_changes(second, expected_new, expected_resolved, out):
+                if not check_changes(second.report, expected_new, expected_resolved, out):
                     return 3
                 verified = _verification_calls(second)
                 if not verified:
@@ -154,10 +157,10 @@ def run_demo(
                 third = _demo_run(f"demo-{stamp}-3", runtime, later + aged, out_dir, metrics, emf)
         print_summary(third.outcome, out)
         print(f"wrote metrics (EMF): {out_dir / 'metrics.emf.jsonl'}", file=out)
-        same = {_describe(f) for f in third.report["findings"]} == {
-            _describe(f) for f in second.report["findings"]
+        same = {describe(f) for f in third.report["findings"]} == {
+            describe(f) for f in second.report["findings"]
         }
-        if not same or _verification_calls(third) or not _check_changes(third, set(), set(), out):
+        if not same or _verification_calls(third) or not check_changes(third.report, set(), set(), out):
             print("\nCheck FAILED: run 3 on fresh reports differs from run 2 or verified live", file=out)
             return 3
         print(
@@ -224,33 +227,7 @@ def _verification_calls(run: DemoRun) -> int:
 
 def _described(run: DemoRun) -> ExpectedSet:
     # Suppressed findings are still found: an exception only sets them apart.
-    return {_describe(finding) for finding in (*run.report["findings"], *run.report.get("suppressed", []))}
-
-
-def _check_changes(
-    run: DemoRun, expected_new: ExpectedSet, expected_resolved: ExpectedSet, out: TextIO
-) -> bool:
-    """Print the run's new and resolved findings; True when they are the expected ones."""
-    changes = run.report["changes"]
-    new_ids = set(changes["new_finding_ids"])
-    new = {_describe(f) for f in run.report["findings"] if f["finding_id"] in new_ids}
-    resolved = {_describe(f) for f in changes["resolved_findings"]}
-    for label, items in (("New", new), ("Resolved", resolved)):
-        for item in sorted(items, key=str):
-            print(f"  {label}: {item[3]} in {item[0]} ({item[1] or 'root'})", file=out)
-    if (new, resolved) != (expected_new, expected_resolved):
-        print(f"\nCheck FAILED: new {sorted(new, key=str)}, resolved {sorted(resolved, key=str)}", file=out)
-        return False
-    print(
-        f"\nCheck: the run reports exactly the {len(new)} new and {len(resolved)} resolved findings "
-        "the changes should cause.",
-        file=out,
-    )
-    return True
-
-
-def _describe(finding: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
-    return (finding["account_id"], finding["user_name"], finding["access_key_id"], finding["rule_id"])
+    return {describe(finding) for finding in (*run.report["findings"], *run.report.get("suppressed", []))}
 
 
 def _demo_run(
@@ -267,9 +244,6 @@ def _demo_run(
         )
         metrics.flush_metrics()
     return DemoRun(outcome, json.loads((out_dir / "report.json").read_text()))
-
-
-ExpectedSet = set[tuple[str, str | None, str | None, str]]
 
 
 def change_demo_estate(

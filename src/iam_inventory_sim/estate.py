@@ -58,6 +58,12 @@ class AccountSpec:
     root_access_key: bool = False
     # Root MFA on by default, so estates only plant root_mfa_disabled where they mean to.
     root_mfa: bool = True
+    # Root has a password (can sign in) unless False; root_mfa_disabled needs one.
+    root_password: bool = True
+    # Root credentials deleted centrally (AWS Organizations): no password, keys, certificates or MFA,
+    # whatever root_mfa, root_password and root_access_key say. A state, never a finding.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html#id_root-user-access-management
+    root_credentials_removed: bool = False
     role: str = "ok"
     ou: str = ""
     tags: dict[str, str] = field(default_factory=dict)
@@ -80,9 +86,9 @@ def expected_findings(
     for account in accounts:
         if not account.reachable:
             continue
-        if account.root_access_key:
+        if account.root_access_key and not account.root_credentials_removed:
             expected.add((account.account_id, None, None, "root_access_key_present"))
-        if not account.root_mfa:
+        if not account.root_mfa and account.root_password and not account.root_credentials_removed:
             expected.add((account.account_id, None, None, "root_mfa_disabled"))
         for user in account.users:
             expected.update((account.account_id, user.name, None, rule) for rule in user.expect)
@@ -103,7 +109,7 @@ def _filler_users(count: int, seed: int) -> tuple[UserSpec, ...]:
 
 
 def demo_estate() -> tuple[AccountSpec, ...]:
-    """The demo's estate: five member accounts in nested OUs; one has no role, one is suspended."""
+    """The demo's estate: five member accounts in nested OUs (one roleless, one suspended, one rootless)."""
     too_old = frozenset({"access_key_too_old"})
     return (
         AccountSpec(
@@ -178,6 +184,9 @@ def demo_estate() -> tuple[AccountSpec, ...]:
             "data-analytics",
             ou="Workloads/Prod/Data",
             tags={"env": "prod"},
+            # The organization deleted this member's root credentials (centralized root access): the
+            # report's root row says mfa_active=false, yet there is nothing to fix and no finding.
+            root_credentials_removed=True,
             users=(
                 UserSpec(
                     "ivan",

@@ -59,6 +59,10 @@ def make_moto_behave_like_iam() -> None:
       which would make any creation-time matching look more exact than it can be against AWS.
     - GetLoginProfile's CreateDate is the password's creation, not the user's.
     - GetAccessKeyLastUsed scans every key of every account per call (minutes on a 5,000-user account).
+    - GetAccountSummary's SummaryMap holds AccountPasswordPresent (whether root has a password); moto's
+      has no such key. Here it is the backend's `account_summary._account_password_present` (default 1:
+      root can sign in; 0 once root credentials are deleted, e.g. centrally through AWS Organizations).
+      https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountSummary.html
     - AWS managed policies (AdministratorAccess, AWSCompromisedKeyQuarantineV3, ...) exist in every IAM
       account; moto loads none unless told to, and then builds all ~1,500 in every account (64 ms each,
       a minute on a 1,000-account bench). Here one is built in an account when it is first attached or read.
@@ -66,7 +70,7 @@ def make_moto_behave_like_iam() -> None:
     from moto import backends
     from moto.core.responses import ActionResult
     from moto.core.utils import utcnow
-    from moto.iam.models import IAMBackend
+    from moto.iam.models import AccountSummary, IAMBackend
     from moto.iam.responses import IamResponse
 
     if getattr(IamResponse.list_users, "_pages_like_iam", False):
@@ -130,6 +134,13 @@ def make_moto_behave_like_iam() -> None:
             return scan_every_account(self, access_key_id)
         return {"user_name": key.user_name, "last_used": key.last_used}
 
+    moto_summary_map = AccountSummary.summary_map
+
+    def summary_map(self: Any) -> dict[str, Any]:
+        summary: dict[str, Any] = moto_summary_map.fget(self)  # type: ignore[attr-defined]
+        return {**summary, "AccountPasswordPresent": getattr(self, "_account_password_present", 1)}
+
+    AccountSummary.summary_map = property(summary_map)  # type: ignore[assignment,method-assign]
     list_users._pages_like_iam = True  # type: ignore[attr-defined]
     IamResponse.list_users = list_users
     IamResponse.get_account_authorization_details = get_account_authorization_details

@@ -68,7 +68,6 @@ def seed_estate(
 
     Returns the id of every created key by (account, user, key index), to name keys in expectations.
     """
-    from moto.iam.models import iam_backends
 
     key_ids: dict[tuple[str, str, int], str] = {}
     for account in accounts:
@@ -82,7 +81,6 @@ def seed_estate(
                     spoke_trust_policy(f"arn:aws:iam::{HUB_ACCOUNT_ID}:root", trusted_id)
                 ),
             )
-        backend = iam_backends[account.account_id]["aws"]
         if any(user.admin for user in account.users):
             _admins_group(iam)
         for user in account.users:
@@ -124,10 +122,13 @@ def seed_estate(
                     None if key.last_used_days is None else now - timedelta(days=key.last_used_days, hours=1),
                     key.service,
                 )
-        if account.root_access_key:
-            backend.account_summary._account_access_keys_present = 1
-        # moto has no API to enable root MFA (nor does IAM: it is done in the console as root).
-        backend.account_summary._account_mfa_enabled = 1 if account.root_mfa else 0
+        set_root_credentials(
+            account.account_id,
+            access_key=account.root_access_key,
+            mfa=account.root_mfa,
+            password=account.root_password,
+            removed=account.root_credentials_removed,
+        )
     return key_ids
 
 
@@ -182,6 +183,26 @@ def seed_organization(
         if account.state == "SUSPENDED":
             organizations.close_account(AccountId=account.account_id)
     return ou_ids
+
+
+def set_root_credentials(
+    account_id: str, access_key: bool, mfa: bool, password: bool = True, removed: bool = False
+) -> None:
+    """Set what the root user holds, as GetAccountSummary and the report's root row show it.
+
+    No IAM API sets these from a member account: root does it signed in as root, or the organization's
+    management account deletes them all (`removed`: "Delete root user credentials" removes the password,
+    access keys and signing certificates and deactivates MFA).
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user-privileged-task.html
+    """
+    from moto.iam.models import iam_backends
+
+    summary = iam_backends[account_id]["aws"].account_summary
+    summary._account_access_keys_present = int(access_key and not removed)
+    summary._account_mfa_enabled = int(mfa and not removed)
+    summary._account_password_present = int(password and not removed)
+    if removed:
+        summary._account_signing_certificates_present = 0
 
 
 def backdate_key(

@@ -33,6 +33,8 @@ def test_demo_leaves_report_and_csv_matching_the_seeded_estate(simulator_server,
     text = out.getvalue()
     assert code == 0, text
     assert "match exactly what the estate was seeded with" in text
+    # And the member whose root credentials were removed centrally says so, with no root finding
+    assert "333333333333 (data-analytics) had its root credentials removed centrally" in text
     report = json.loads((tmp_path / "report.json").read_text())
     assert report_schema_errors(report) == []
     assert "each of the organization's 6 accounts is reported exactly once" in text

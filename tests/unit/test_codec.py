@@ -147,7 +147,7 @@ def test_the_committed_schema_is_the_generated_one_and_validates_a_stored_scan()
     assert committed == json_schema(AccountScan)
     # And the stored document is valid against it, with its version
     assert list(Draft202012Validator(committed).iter_errors(document)) == []
-    assert document["schema_version"] == "1.1"
+    assert document["schema_version"] == "1.2"
 
 
 def test_a_scan_stored_before_the_new_credential_kinds_still_decodes():
@@ -176,7 +176,7 @@ def test_a_scan_stored_before_the_new_credential_kinds_still_decodes():
     ("body", "message"),
     [
         (b"not gzip", "not gzip JSON"),
-        (gzip.compress(b'{"schema_version": "2.0"}'), "schema_version '2.0' is not 1.1"),
+        (gzip.compress(b'{"schema_version": "2.0"}'), "schema_version '2.0' is not 1.2"),
         (gzip.compress(b'{"schema_version": "1.0", "run_id": 3}'), "invalid field"),
     ],
 )

@@ -392,6 +392,8 @@ def test_inventory_from_the_report_is_the_report_plus_listed_keys():
         root_mfa_enabled=True,
         collected_at=NOW,
         root_from_report=False,
+        # No root row: the summary was read, and it names no AccountPasswordPresent, so root may sign in
+        root_password_present=True,
     )
     # And the deleted user cost no call; bob's keys were listed because the report may miss new ones
     assert iam.calls == [

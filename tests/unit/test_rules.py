@@ -355,6 +355,22 @@ def test_root_without_mfa_is_critical_cis_1_5(root_mfa, expected):
     assert all(f.severity is Severity.CRITICAL for f in findings)
 
 
+@pytest.mark.parametrize(
+    ("password", "removed", "expected"),
+    [(True, False, ["root_mfa_disabled"]), (None, False, ["root_mfa_disabled"]), (False, True, [])],
+    ids=["password", "password not read", "credentials removed"],
+)
+def test_root_without_mfa_is_flagged_only_when_it_can_sign_in(password, removed, expected):
+    # Given a root without MFA that has a password, was not asked, or had its credentials removed centrally
+    inventory = replace(
+        make_inventory(root_mfa=False), root_password_present=password, root_credentials_removed=removed
+    )
+    # When
+    findings = evaluate(inventory, THRESHOLDS, NOW)
+    # Then only a root that can (or may) sign in with a password lacks MFA in a way anyone can fix
+    assert [f.rule_id for f in findings] == expected
+
+
 @pytest.mark.parametrize(("idle", "reported"), [(0, False), (44, False), (45, True), (46, True)])
 def test_console_password_unused_starts_at_the_window(idle, reported):
     # Given a console user with MFA whose password was last used `idle` days ago

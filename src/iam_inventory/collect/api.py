@@ -9,6 +9,7 @@ https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetLoginProfile.html
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -37,10 +38,46 @@ def _gone_on_no_such_entity(call: Callable[[], T], deadline: Deadline) -> T:
         raise
 
 
-def read_root_state(iam: BaseClient, deadline: Deadline) -> tuple[bool, bool]:
-    """(root has an access key, root has MFA), live from GetAccountSummary."""
+@dataclass(frozen=True, slots=True)
+class RootState:
+    """The root user's credentials as GetAccountSummary counts them (each flag is 0 or 1 there)."""
+
+    access_keys: bool
+    mfa: bool
+    password: bool
+    signing_certificates: bool
+
+    @property
+    def credentials_removed(self) -> bool:
+        """No password, key, certificate or MFA: what deleting root credentials centrally leaves."""
+        return not (self.access_keys or self.mfa or self.password or self.signing_certificates)
+
+    def inventory_fields(self) -> dict[str, Any]:
+        """The AccountInventory fields this live reading fills."""
+        return {
+            "root_access_keys_present": self.access_keys,
+            "root_mfa_enabled": self.mfa,
+            "root_password_present": self.password,
+            "root_credentials_removed": self.credentials_removed,
+            "root_from_report": False,
+        }
+
+
+def read_root_state(iam: BaseClient, deadline: Deadline) -> RootState:
+    """The root user's credentials, live from GetAccountSummary.
+
+    SummaryMap holds AccountAccessKeysPresent, AccountMFAEnabled, AccountPasswordPresent and
+    AccountSigningCertificatesPresent. A key absent from the map is read as present for the password
+    (so root_mfa_disabled is never dropped for want of it) and as absent for the others, as before.
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountSummary.html
+    """
     summary = call_patiently(iam.get_account_summary, deadline)["SummaryMap"]
-    return summary.get("AccountAccessKeysPresent", 0) > 0, summary.get("AccountMFAEnabled", 0) > 0
+    return RootState(
+        access_keys=summary.get("AccountAccessKeysPresent", 0) > 0,
+        mfa=summary.get("AccountMFAEnabled", 0) > 0,
+        password=summary.get("AccountPasswordPresent", 1) > 0,
+        signing_certificates=summary.get("AccountSigningCertificatesPresent", 0) > 0,
+    )
 
 
 def list_key_metadata(iam: BaseClient, user_name: str, deadline: Deadline) -> list[dict[str, Any]]:
@@ -161,11 +198,10 @@ def collect_account_api(
     deadline: Deadline,
 ) -> AccountInventory:
     """The account from per-user calls only (no credential report)."""
-    root_keys, root_mfa = read_root_state(iam, deadline)
+    root = read_root_state(iam, deadline)
     return AccountInventory(
         account_id=account_id,
         users=tuple(collect_users_live(iam, users, concurrency, deadline)),
-        root_access_keys_present=root_keys,
-        root_mfa_enabled=root_mfa,
         collected_at=now,
+        **root.inventory_fields(),
     )

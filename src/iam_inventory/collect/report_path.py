@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from botocore.client import BaseClient
 
@@ -78,16 +79,17 @@ def collect_account_from_report(
         return user_from_report(iam, live, row, report.generated_by_run, deadline)
 
     collected = [user for user in map_bounded(collect, users, concurrency) if user is not None]
-    if report.root is not None:
-        root_keys, root_mfa, from_report = bool(report.root.keys), report.root.mfa_active, True
+    root: dict[str, Any]
+    if report.root is not None and report.root.mfa_active:
+        root = {
+            "root_access_keys_present": bool(report.root.keys),
+            "root_mfa_enabled": True,
+            "root_from_report": True,
+        }
     else:
-        # Real reports always carry the root row; without it, ask the account summary (one more call).
-        (root_keys, root_mfa), from_report = read_root_state(iam, deadline), False
-    return AccountInventory(
-        account_id=account_id,
-        users=tuple(collected),
-        root_access_keys_present=root_keys,
-        root_mfa_enabled=root_mfa,
-        collected_at=now,
-        root_from_report=from_report,
-    )
+        # The root row's password_enabled is always not_supported: a root without MFA may have no
+        # password (credentials deleted centrally) or one, and only GetAccountSummary tells (one call).
+        # Real reports always carry the root row; without it the summary is read as well.
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_getting-report.html
+        root = read_root_state(iam, deadline).inventory_fields()
+    return AccountInventory(account_id=account_id, users=tuple(collected), collected_at=now, **root)

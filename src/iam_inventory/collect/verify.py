@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from botocore.client import BaseClient
 
@@ -64,14 +64,9 @@ def verify_candidates(
     """The inventory with every report-based candidate's evidence read live, and the calls that took."""
     pending = [finding for finding in candidates if not finding.verified_live and finding.rule_id in EVIDENCE]
     calls = _Calls()
-    root_keys, root_mfa, root_from_report = (
-        inventory.root_access_keys_present,
-        inventory.root_mfa_enabled,
-        inventory.root_from_report,
-    )
+    root: dict[str, Any] = {}
     if any(EVIDENCE[finding.rule_id] == "root" for finding in pending):
-        root_keys, root_mfa = calls.made(lambda: read_root_state(iam, deadline))
-        root_from_report = False
+        root = calls.made(lambda: read_root_state(iam, deadline)).inventory_fields()
     wanted: dict[str, set[str]] = {}
     for finding in pending:
         if finding.user_name is not None and EVIDENCE[finding.rule_id] != "root":
@@ -84,13 +79,7 @@ def verify_candidates(
         return user if not needs else verify_user(iam, user, needs, calls, deadline)
 
     users = [user for user in map_bounded(verify, inventory.users, concurrency) if user is not None]
-    verified = replace(
-        inventory,
-        users=tuple(users),
-        root_access_keys_present=root_keys,
-        root_mfa_enabled=root_mfa,
-        root_from_report=root_from_report,
-    )
+    verified = replace(inventory, users=tuple(users), **root)
     return verified, calls.count
 
 

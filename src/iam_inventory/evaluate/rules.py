@@ -126,8 +126,14 @@ def check_root_access_key(
 
 
 def check_root_mfa(inventory: AccountInventory, thresholds: Thresholds, now: datetime) -> Iterator[Finding]:
-    """Root user without MFA (CIS 1.5): measured 0 MFA devices against the required 1."""
-    if not inventory.root_mfa_enabled:
+    """Root user without MFA who can sign in with a password (CIS 1.5): 0 MFA devices against 1.
+
+    A root with no password (root_password_present False) cannot sign in to fix it: e.g. its credentials
+    were deleted through AWS Organizations' centralized root access, which leaves no password, keys,
+    certificates or MFA, and the inventory shows root_credentials_removed instead of a finding.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html#id_root-user-access-management
+    """
+    if not inventory.root_mfa_enabled and inventory.root_password_present is not False:
         message = "The root user has no MFA device"
         live = not inventory.root_from_report
         yield _finding(ROOT_MFA_DISABLED, inventory, None, None, 0, 1, "mfa_devices", message, live)

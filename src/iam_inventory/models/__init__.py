@@ -147,6 +147,12 @@ class AccountInventory:
     collected_at: datetime
     # True when the root row came from the credential report rather than GetAccountSummary.
     root_from_report: bool = False
+    # GetAccountSummary's AccountPasswordPresent: whether root can sign in with a password. None when not
+    # read (the report cannot tell, and root has MFA, so no rule needs it).
+    root_password_present: bool | None = None
+    # Root has no password, access key, signing certificate or MFA device (e.g. deleted through AWS
+    # Organizations' centralized root access): a state to show, not a finding.
+    root_credentials_removed: bool = False
     root_signing_certificate_active: bool = False
     # Credential kinds the spoke role could not read (an older spoke stack answered AccessDenied).
     unreadable_credential_kinds: tuple[CredentialType, ...] = ()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from iam_inventory.models import AccountResult, Finding
 
-ACCOUNT_SCAN_SCHEMA_VERSION = "1.1"
+ACCOUNT_SCAN_SCHEMA_VERSION = "1.2"
 
 
 @dataclass(frozen=True, slots=True)

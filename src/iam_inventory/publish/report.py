@@ -22,7 +22,7 @@ from iam_inventory.models import (
 
 # 1.2: run.status (complete/degraded/failed), run.baseline, run.folder, changes.state; new/resolved may
 # be null when the previous state could not be read.
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -188,6 +188,8 @@ def inventory_entry(inventory: AccountInventory, now: datetime) -> dict[str, Any
         "collected_at": iso(inventory.collected_at),
         "root_access_keys_present": inventory.root_access_keys_present,
         "root_mfa_enabled": inventory.root_mfa_enabled,
+        "root_password_present": inventory.root_password_present,
+        "root_credentials_removed": inventory.root_credentials_removed,
         "users": [_user_entry(user, now) for user in inventory.users],
     }
 
