@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from iam_inventory.collect.calls import is_no_such_entity, map_bounded
+from iam_inventory.collect.calls import is_access_denied, is_no_such_entity, map_bounded
 from iam_inventory.collect.users import LiveUser
 from iam_inventory.core.budget import Deadline
 from iam_inventory.core.retry import call_patiently
@@ -86,14 +86,26 @@ def list_key_metadata(iam: BaseClient, user_name: str, deadline: Deadline) -> li
     return list(response["AccessKeyMetadata"])
 
 
-def get_key_last_use(iam: BaseClient, access_key_id: str, deadline: Deadline) -> KeyLastUse | None:
-    """When, where and for which service a key was last used; None when the key no longer exists."""
+def get_key_last_use(
+    iam: BaseClient, access_key_id: str, deadline: Deadline, *, user_name: str
+) -> KeyLastUse | None:
+    """When, where and for which service a key was last used; None when the key no longer exists.
+
+    The API reference names no error for a key deleted since it was listed, and IAM may answer
+    NoSuchEntity or AccessDenied (authorization resolves the key's owner, and there is none left).
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccessKeyLastUsed.html
+    Either answer on a key listed moments before re-lists the user's keys once: a key no longer listed
+    (or a user gone) is dropped, never the account. AccessDenied on a key still listed is a real denial
+    and is raised; NoSuchEntity is IAM's own word on that key, so it is gone even if the listing lags.
+    """
     try:
         response = call_patiently(lambda: iam.get_access_key_last_used(AccessKeyId=access_key_id), deadline)
     except ClientError as error:
-        if is_no_such_entity(error):
-            return None
-        raise
+        if not (is_no_such_entity(error) or is_access_denied(error)):
+            raise
+        if is_access_denied(error) and _still_listed(iam, user_name, access_key_id, deadline):
+            raise
+        return None
     last_used = response.get("AccessKeyLastUsed", {})
     used_at = last_used.get("LastUsedDate")
     if used_at is None:
@@ -105,6 +117,14 @@ def get_key_last_use(iam: BaseClient, access_key_id: str, deadline: Deadline) ->
         service=None if service in (None, "N/A") else service,
         region=None if region in (None, "N/A") else region,
     )
+
+
+def _still_listed(iam: BaseClient, user_name: str, access_key_id: str, deadline: Deadline) -> bool:
+    try:
+        listed = list_key_metadata(iam, user_name, deadline)
+    except UserGone:
+        return False
+    return any(item["AccessKeyId"] == access_key_id for item in listed)
 
 
 def read_login_profile(iam: BaseClient, user_name: str, deadline: Deadline) -> datetime | None:
@@ -132,11 +152,13 @@ def read_password_last_used(iam: BaseClient, user_name: str, deadline: Deadline)
     return last_used
 
 
-def live_keys(iam: BaseClient, metadata: list[dict[str, Any]], deadline: Deadline) -> tuple[AccessKey, ...]:
-    """Listed keys with their last use from GetAccessKeyLastUsed (a key deleted meanwhile is dropped)."""
+def live_keys(
+    iam: BaseClient, user_name: str, metadata: list[dict[str, Any]], deadline: Deadline
+) -> tuple[AccessKey, ...]:
+    """A user's listed keys with their last use from GetAccessKeyLastUsed (a key deleted since: dropped)."""
     keys = []
     for item in sorted(metadata, key=lambda entry: entry["CreateDate"]):
-        last_use = get_key_last_use(iam, item["AccessKeyId"], deadline)
+        last_use = get_key_last_use(iam, item["AccessKeyId"], deadline, user_name=user_name)
         if last_use is not None:
             keys.append(AccessKey(item["AccessKeyId"], item["Status"], item["CreateDate"], last_use))
     return tuple(keys)
@@ -163,7 +185,7 @@ def build_user(live: LiveUser, **state: Any) -> IamUser:
 def collect_user_live(iam: BaseClient, live: LiveUser, deadline: Deadline) -> IamUser | None:
     """One user entirely from live calls; None when the user was deleted meanwhile."""
     try:
-        keys = live_keys(iam, list_key_metadata(iam, live.user_name, deadline), deadline)
+        keys = live_keys(iam, live.user_name, list_key_metadata(iam, live.user_name, deadline), deadline)
         password_set = read_login_profile(iam, live.user_name, deadline)
         console = password_set is not None
         # MFA and password use only matter for console users: one or two calls saved per other user.

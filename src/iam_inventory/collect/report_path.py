@@ -48,7 +48,11 @@ def user_from_report(
             metadata = list_key_metadata(iam, live.user_name, deadline)
         except UserGone:
             return None
-        keys = match_keys(metadata, row.keys, lambda key_id: get_key_last_use(iam, key_id, deadline))
+        keys = match_keys(
+            metadata,
+            row.keys,
+            lambda key_id: get_key_last_use(iam, key_id, deadline, user_name=live.user_name),
+        )
     return build_user(
         live,
         console_access=row.password_enabled,

@@ -110,7 +110,7 @@ def verify_user(
         if key.access_key_id not in needs:
             keys.append(key)
             continue
-        last_use = calls.made(partial(get_key_last_use, iam, key.access_key_id, deadline))
+        last_use = calls.made(partial(get_key_last_use, iam, key.access_key_id, deadline, user_name=name))
         if last_use is not None:  # None: deleted since ListAccessKeys
             keys.append(replace(key, last_use=last_use, last_use_from_report=False))
     console_checked = bool(needs & {"mfa", "password"})
