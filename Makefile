@@ -141,9 +141,11 @@ EVENT ?= events/scheduled.json
 invoke: $(STAMP)
 	@$(BIN)/iam-inventory invoke --simulator $(EVENT)
 
-# docs/configuration.md is generated from the settings model (a test fails when it is stale).
+# docs/configuration.md is generated from the settings model, docs/rules.md from the rule registry
+# (a test fails when either is stale).
 docs: $(STAMP)
 	$(BIN)/python scripts/configuration_doc.py > docs/configuration.md
+	$(BIN)/python scripts/rules_doc.py > docs/rules.md
 	$(BIN)/python scripts/account_scan_schema.py > src/iam_inventory/schemas/account-scan.schema.json
 
 clean:

@@ -16,25 +16,15 @@ from typing import Any
 from iam_inventory.config.validation import ACCOUNT_ID_PATTERN
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.evaluate.owners import OwnerConfig, resolve_owner
-from iam_inventory.evaluate.remediation import (
-    deactivate_key_command,
-    delete_key_command,
-    remediation_for,
-)
-from iam_inventory.evaluate.rules import ACCESS_KEY_EXPOSED
+from iam_inventory.evaluate.registry import Scope
+from iam_inventory.evaluate.remediation import deactivate_key_command, delete_key_command
+from iam_inventory.evaluate.rules import ACCESS_KEY_EXPOSED, RULES, remediation_for
 from iam_inventory.publish.report import finding_from_entry, iso
 
 PLAN_VERSION = 1
 NEVER = "never"
-_KEY_RULES = frozenset(
-    {
-        ACCESS_KEY_EXPOSED.rule_id,
-        "access_key_too_old",
-        "access_key_unused",
-        "access_key_never_used",
-        "inactive_access_key",
-    }
-)
+# The rules whose finding names one key: the plan retires that key (deactivate, then delete).
+_KEY_RULES = frozenset(rule.rule_id for rule in RULES if rule.scope is Scope.CREDENTIAL)
 _ACCOUNT = re.compile(ACCOUNT_ID_PATTERN)
 _KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -20,7 +20,7 @@ from iam_inventory.evaluate.exceptions import (
     matches,
 )
 from iam_inventory.evaluate.exceptions_format import load_exceptions_text, parse_exceptions
-from iam_inventory.evaluate.rules import finding_id
+from iam_inventory.evaluate.registry import finding_id
 from iam_inventory.models import Finding, Severity
 
 TODAY = date(2026, 12, 1)

@@ -14,9 +14,9 @@ from iam_inventory.evaluate.privilege import (
     admin_statement,
     assess_privilege,
     decode_policy_document,
-    effective_severity,
     raised_severity,
 )
+from iam_inventory.evaluate.rules import effective_severity
 from iam_inventory.models import AttachedPolicy, InlinePolicy, Severity
 from iam_inventory.models.policies import (
     GroupPolicies,

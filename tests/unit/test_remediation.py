@@ -6,7 +6,8 @@ import shlex
 
 import pytest
 
-from iam_inventory.evaluate.remediation import Remediation, remediation_for
+from iam_inventory.evaluate.remediation import Remediation
+from iam_inventory.evaluate.rules import remediation_for
 from tests.unit.test_exceptions import make_finding
 
 HOSTILE = "bob'; rm -rf ~ #$(touch pwned)`id`\nx"

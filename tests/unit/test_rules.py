@@ -6,14 +6,16 @@ names the wrong user or key, or reports the wrong figure, fails here.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from iam_inventory.evaluate import rules
-from iam_inventory.evaluate.cis import CIS_BENCHMARK, CIS_MAPPINGS
-from iam_inventory.evaluate.rules import RULE_IDS, RULES, days_between, evaluate, finding_id
+from iam_inventory.evaluate.cis import CIS_BENCHMARK
+from iam_inventory.evaluate.registry import RuleRegistry, days_between, finding_id
+from iam_inventory.evaluate.rules import RULE_IDS, RULES, evaluate
 from iam_inventory.models import AttachedPolicy, Finding, Severity, Thresholds
 from tests.builders import NOW, days_ago, make_inventory, make_key, make_user
 
@@ -510,7 +512,7 @@ def test_cis_mapping_names_its_benchmark_and_covers_every_rule():
     # Given the versioned mapping
     # Then every rule has a reviewed entry, never-used keys map to 1.12 (not 1.11), inactive keys to none
     assert CIS_BENCHMARK == "CIS AWS Foundations Benchmark v3.0.0"
-    assert set(CIS_MAPPINGS) == set(RULE_IDS)
+    assert [rule.rule_id for rule in RULES] == list(RULE_IDS)
     assert {rule.rule_id: rule.cis_control for rule in RULES} == {
         "root_access_key_present": "1.4",
         "root_mfa_disabled": "1.5",
@@ -602,10 +604,16 @@ def test_the_every_rule_account_fires_every_rule_at_the_usual_now():
     assert [rule for rule in RULE_IDS if rule not in {finding[0] for finding in findings}] == []
 
 
+def _poison_every_rule_module(monkeypatch):
+    # Every module that holds a registered check, so a rule module added later is poisoned too
+    for module in {sys.modules[rule.check.__module__] for rule in RULES} | {rules}:
+        monkeypatch.setattr(module, "datetime", _PoisonedClock, raising=False)
+
+
 def test_evaluation_does_not_depend_on_the_wall_clock(monkeypatch):
-    # Given the clock poisoned inside the rules module, and `now` twenty-five years in the past,
+    # Given the clock poisoned inside every rule module, and `now` twenty-five years in the past,
     # so that a rule reading the real clock would both fail and measure ~9000 more days
-    monkeypatch.setattr(rules, "datetime", _PoisonedClock)
+    _poison_every_rule_module(monkeypatch)
     past = datetime(2001, 3, 4, 5, 6, tzinfo=UTC)
     # When every rule is evaluated at that `now`
     findings = evaluate(_every_rule_fires(past), THRESHOLDS, past)
@@ -633,12 +641,22 @@ def test_evaluation_does_not_depend_on_the_wall_clock(monkeypatch):
 
 def test_the_poisoned_clock_catches_a_rule_that_reads_it(monkeypatch):
     # Given a rule that asks the rules module's datetime for the time, and the poisoned clock
-    def reads_the_clock(inventory, thresholds, now):
+    extra = RuleRegistry()
+
+    @extra.register(
+        "reads_the_clock",
+        title="t",
+        severity=Severity.LOW,
+        cis=rules.RULES["inactive_access_key"].cis,
+        scope=rules.RULES["inactive_access_key"].scope,
+        remedy=rules.RULES["inactive_access_key"].remedy,
+    )
+    def reads_the_clock(rule, inventory, thresholds, now):
         rules.datetime.now(UTC)
         return []
 
-    monkeypatch.setattr(rules, "datetime", _PoisonedClock)
-    monkeypatch.setattr(rules, "CHECKS", (*rules.CHECKS, reads_the_clock))
+    _poison_every_rule_module(monkeypatch)
+    monkeypatch.setattr(rules, "RULES", rules.RULES.merged(extra))
     # Then evaluating fails, so the test above can fail
     with pytest.raises(AssertionError, match="wall clock"):
         evaluate(_every_rule_fires(NOW), THRESHOLDS, NOW)

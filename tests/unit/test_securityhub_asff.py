@@ -37,5 +37,5 @@ def test_only_a_rule_with_a_cis_control_is_filed_as_a_cis_check(rule, control, t
     # Then its type and requirements follow the control, and the severity is the effective one
     assert (document["Types"], document["Compliance"]["RelatedRequirements"]) == (types, requirements)
     assert (document["AwsAccountId"], document["Severity"]) == ("111111111111", {"Label": "CRITICAL"})
-    title = next(item.title for item in RULES if item.rule_id == rule)
+    title = RULES[rule].title
     assert document["Title"] == f"{title} (account 111111111111)"

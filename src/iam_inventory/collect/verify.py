@@ -29,17 +29,12 @@ from iam_inventory.collect.api import (
 )
 from iam_inventory.collect.calls import map_bounded
 from iam_inventory.core.budget import Deadline
+from iam_inventory.evaluate.registry import Evidence
+from iam_inventory.evaluate.rules import RULES
 from iam_inventory.models import AccessKey, AccountInventory, Finding, IamUser
 
-# The evidence behind each rule that can rest on the report (rule ids as evaluate/rules.py names them).
-EVIDENCE = {
-    "root_access_key_present": "root",
-    "root_mfa_disabled": "root",
-    "console_user_without_mfa": "mfa",
-    "console_password_unused": "password",
-    "access_key_unused": "key_last_use",
-    "access_key_never_used": "key_last_use",
-}
+# The evidence behind each rule that can rest on the report, from the rule records.
+EVIDENCE: dict[str, Evidence] = {rule.rule_id: rule.evidence for rule in RULES if rule.evidence}
 T = TypeVar("T")
 
 
@@ -65,11 +60,11 @@ def verify_candidates(
     pending = [finding for finding in candidates if not finding.verified_live and finding.rule_id in EVIDENCE]
     calls = _Calls()
     root: dict[str, Any] = {}
-    if any(EVIDENCE[finding.rule_id] == "root" for finding in pending):
+    if any(EVIDENCE[finding.rule_id] is Evidence.ROOT for finding in pending):
         root = calls.made(lambda: read_root_state(iam, deadline)).inventory_fields()
     wanted: dict[str, set[str]] = {}
     for finding in pending:
-        if finding.user_name is not None and EVIDENCE[finding.rule_id] != "root":
+        if finding.user_name is not None and EVIDENCE[finding.rule_id] is not Evidence.ROOT:
             wanted.setdefault(finding.user_name, set()).add(
                 finding.access_key_id or EVIDENCE[finding.rule_id]
             )
@@ -95,12 +90,12 @@ def verify_user(
         user.console_access,
     )
     try:
-        if "mfa" in needs:
+        if Evidence.MFA in needs:
             mfa = calls.made(lambda: has_mfa_device(iam, name, deadline))
-        if "password" in needs:
+        if Evidence.PASSWORD in needs:
             last_used = calls.made(lambda: read_password_last_used(iam, name, deadline))
         # The password itself only needs checking when a finding would still stand on it.
-        if ("mfa" in needs and not mfa) or "password" in needs:
+        if (Evidence.MFA in needs and not mfa) or Evidence.PASSWORD in needs:
             changed = calls.made(lambda: read_login_profile(iam, name, deadline))
             console = changed is not None
     except UserGone:
@@ -113,7 +108,7 @@ def verify_user(
         last_use = calls.made(partial(get_key_last_use, iam, key.access_key_id, deadline, user_name=name))
         if last_use is not None:  # None: deleted since ListAccessKeys
             keys.append(replace(key, last_use=last_use, last_use_from_report=False))
-    console_checked = bool(needs & {"mfa", "password"})
+    console_checked = bool(needs & {Evidence.MFA, Evidence.PASSWORD})
     return replace(
         user,
         console_access=console,

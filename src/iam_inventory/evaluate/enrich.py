@@ -18,8 +18,9 @@ from iam_inventory.evaluate.exceptions import (
     apply_exceptions,
 )
 from iam_inventory.evaluate.owners import OwnerConfig, OwnerSource, resolve_owner
-from iam_inventory.evaluate.privilege import NOT_PRIVILEGED, Privilege, effective_severity
-from iam_inventory.evaluate.remediation import DEFAULT_WAIT_DAYS, Remediation, remediation_for
+from iam_inventory.evaluate.privilege import NOT_PRIVILEGED, Privilege
+from iam_inventory.evaluate.remediation import DEFAULT_WAIT_DAYS, Remediation
+from iam_inventory.evaluate.rules import effective_severity, remediation_for
 from iam_inventory.evaluate.sla import Lifecycle, SlaPolicy, lifecycle
 from iam_inventory.models import SEVERITY_ORDER, AccountResult, Finding, Severity
 

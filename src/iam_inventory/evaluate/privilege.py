@@ -20,20 +20,6 @@ from iam_inventory.models.policies import (
 # AWS managed policies that grant everything, or the means to grant oneself everything.
 ADMIN_EQUIVALENT_POLICIES: tuple[str, ...] = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
 _AWS_MANAGED_ARN = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?(?P<name>[^/]+)$")
-# Rules about a user's credentials: raised one level when the user is privileged. Issue 12 names the key
-# rules; the console rules are raised too, because an admin-equivalent console login without MFA (or a
-# forgotten admin password) is the same risk as a stale admin key: whoever holds it owns the account.
-KEY_RULES: frozenset[str] = frozenset(
-    {
-        "access_key_exposed",
-        "access_key_too_old",
-        "access_key_unused",
-        "access_key_never_used",
-        "user_two_active_keys",
-        "inactive_access_key",
-    }
-)
-CREDENTIAL_RULES: frozenset[str] = KEY_RULES | {"console_user_without_mfa", "console_password_unused"}
 _RAISED: dict[Severity, Severity] = {
     Severity.LOW: Severity.MEDIUM,
     Severity.MEDIUM: Severity.HIGH,
@@ -109,13 +95,6 @@ def assess_privilege(
 def raised_severity(severity: Severity) -> Severity:
     """One level more urgent (critical stays critical)."""
     return _RAISED[severity]
-
-
-def effective_severity(rule_id: str, severity: Severity, privilege: Privilege) -> Severity:
-    """A credential finding's severity raised one level for a privileged user; others unchanged."""
-    if privilege.privileged and rule_id in CREDENTIAL_RULES:
-        return raised_severity(severity)
-    return severity
 
 
 def aws_managed_name(policy: AttachedPolicy) -> str | None:

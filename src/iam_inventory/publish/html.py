@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlencode
 
-from iam_inventory.evaluate.rules import RULES
+from iam_inventory.evaluate.rules import rule_title
 from iam_inventory.publish.htmlkit import CSP, STYLE, esc, trend_chart, when
 from iam_inventory.publish.htmltable import (
     SCRIPT_HASH,
@@ -26,7 +26,6 @@ from iam_inventory.publish.htmltable import (
 from iam_inventory.publish.store import Spool
 
 SWITCH_ROLE_URL = "https://signin.aws.amazon.com/switchrole"
-_RULE_TITLES = {rule.rule_id: rule.title for rule in RULES}
 URGENT = frozenset({"critical", "high"})
 
 
@@ -175,7 +174,7 @@ def _by_severity(report: dict[str, Any]) -> str:
 def _by_rule(report: dict[str, Any]) -> str:
     counts = report["summary"]["findings"]["by_rule"]
     rows = "".join(
-        f"<tr><td><code>{esc(rule_id)}</code><br><small>{esc(_RULE_TITLES.get(rule_id, ''))}</small></td>"
+        f"<tr><td><code>{esc(rule_id)}</code><br><small>{esc(rule_title(rule_id))}</small></td>"
         f'<td class="num" data-count="rule-{esc(rule_id)}">{esc(count)}</td></tr>'
         for rule_id, count in counts.items()
     )

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from iam_inventory.evaluate.rules import RULE_IDS, days_between
+from iam_inventory.evaluate.registry import days_between
+from iam_inventory.evaluate.rules import RULE_IDS
 from iam_inventory.models import (
     SEVERITY_ORDER,
     AccessKey,

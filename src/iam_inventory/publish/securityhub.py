@@ -18,7 +18,7 @@ from typing import Any
 from iam_inventory.evaluate.changes import first_seen as first_seen_at
 from iam_inventory.evaluate.enrich import EnrichmentResult, enriched_entry
 from iam_inventory.evaluate.exceptions import EXCEPTION_EXPIRED
-from iam_inventory.evaluate.rules import RULES
+from iam_inventory.evaluate.rules import rule_title
 from iam_inventory.models import Finding
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.publish.comparison import Comparison
@@ -32,7 +32,6 @@ ASFF_TYPE = (
 # https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-findings-format-type-taxonomy.html
 ASFF_BEST_PRACTICE_TYPE = "Software and Configuration Checks/AWS Security Best Practices"
 CIS_STANDARD = "CIS AWS Foundations Benchmark v3.0.0"
-_TITLES = {rule.rule_id: rule.title for rule in RULES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +104,7 @@ def asff_finding(
         "CreatedAt": iso(first_seen),
         "UpdatedAt": iso(now),
         "Severity": {"Label": finding.severity.value.upper()},
-        "Title": f"{_TITLES.get(finding.rule_id, finding.rule_id)} (account {finding.account_id})"[:256],
+        "Title": f"{rule_title(finding.rule_id) or finding.rule_id} (account {finding.account_id})"[:256],
         "Description": finding.message[:1024],
         "ProductFields": product_fields,
         "Resources": [resource],
