@@ -1,8 +1,9 @@
 """Writes docs/rules.md from the rule registry (`make docs`).
 
 Every row comes from one rule record (src/iam_inventory/evaluate/registry.py): id, title, severity,
-scope, CIS control and note, and the live evidence re-read when the credential report is stale. A test
-compares the committed file with this output, so the table cannot drift from the code.
+scope, credential kind, CIS control and note, Security Hub / Prowler equivalent, and the live evidence
+re-read when the credential report is stale. A test compares the committed file with this output, so
+the table cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from iam_inventory.evaluate.registry import Evidence, Rule, Scope
 from iam_inventory.evaluate.rules import RULES
 
 _SCOPES = {
-    Scope.ROOT: "root user",
+    Scope.ROOT: "root",
     Scope.USER: "user",
-    Scope.CREDENTIAL: "one credential",
+    Scope.CREDENTIAL: "credential",
 }
 _EVIDENCE = {
     Evidence.ROOT: "`GetAccountSummary`",
@@ -33,13 +34,14 @@ _HEADER = f"""\
 
 One record per rule holds everything the job says or does about it: its check, title, severity, CIS
 control, the evidence re-read live when the credential report predates the run, what the finding points
-at, and its remediation (docs/remediation.md). Findings of a user or one of its credentials are raised one
-severity level when the user is admin-equivalent; root findings are not. CIS numbering is that of
-{CIS_BENCHMARK}, section 1; mapping version {CIS_MAPPING_VERSION} (history in
+at and which kind of credential, the Security Hub control or Prowler check that flags the same thing
+("none" when none does), and its remediation (docs/remediation.md). Findings of a user or one of its
+credentials are raised one severity level when the user is admin-equivalent; root findings are not. CIS
+numbering is that of {CIS_BENCHMARK}, section 1; mapping version {CIS_MAPPING_VERSION} (history in
 [collection.md](collection.md#rules-and-the-cis-mapping)).
 
-| rule | title | severity | finding on | CIS | note | re-read live when the report is stale |
-|---|---|---|---|---|---|---|
+| rule | title | severity | on | credential | CIS | note | Security Hub / Prowler | re-read live if stale |
+|---|---|---|---|---|---|---|---|---|
 """
 
 
@@ -55,8 +57,10 @@ def _row(rule: Rule) -> str:
         rule.title,
         rule.severity.value,
         _SCOPES[rule.scope],
+        f"`{rule.credential.value}`" if rule.credential else "-",
         rule.cis_control or "none",
         rule.cis.note,
+        rule.equivalent,
         evidence,
     )
     return "| " + " | ".join(cells) + " |\n"

@@ -132,7 +132,7 @@ def test_scheduled_run_writes_report_csv_latest_and_metrics(
 
     # And the report read back from S3 has the inventory and exactly the planted findings
     report = read_s3_json(report_bucket, f"{folder}/report.json")
-    assert report["schema_version"] == "1.5"
+    assert report["schema_version"] == "1.6"
     assert report_schema_errors(report) == []
     accounts = {entry["account_id"]: entry for entry in report["accounts"]}
     assert accounts["111111111111"]["status"] == "scanned"

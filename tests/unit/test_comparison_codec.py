@@ -96,7 +96,7 @@ def test_an_entry_line_keeps_the_finding_its_first_sighting_and_missed_runs():
     assert line == (
         '{"finding":{"finding_id":"f1","rule_id":"access_key_too_old","severity":"medium",'
         '"cis_control":"1.14","account_id":"111111111111","user_name":"zoë","access_key_id":"AKIA1",'
-        '"measured_value":120,"threshold":90,"unit":"days",'
+        '"credential_type":"access_key","credential_id":"AKIA1","measured_value":120,"threshold":90,"unit":"days",'
         '"message":"Access key is 120 days old (maximum 90)","tags":{"owner":"team-a"},'
         '"first_seen_at":"2026-11-01T06:00:00Z","is_new":false,"verified_live":false},'
         '"first_seen_at":"2026-11-01T06:00:00Z","missed_runs":2}\n'

@@ -144,7 +144,10 @@ def test_a_valid_file_parses_every_field():
             "exceptions[0] (id 'ci-legacy'): match.rule: unknown rule "
             "'no_such_rule' (known: root_access_key_present, root_mfa_disabled, console_user_without_mfa, "
             "console_password_unused, access_key_exposed, access_key_too_old, access_key_unused, "
-            "access_key_never_used, user_two_active_keys, inactive_access_key)",
+            "access_key_never_used, user_two_active_keys, inactive_access_key, api_key_never_expires, "
+            "api_key_lifetime_too_long, service_credential_too_old, inactive_service_credential, "
+            "ssh_key_too_old, signing_certificate_too_old, root_signing_certificate_active, "
+            "inactive_ssh_key, inactive_signing_certificate)",
         ),
         (
             {"match": {"access_key_id": "akia-lower"}},

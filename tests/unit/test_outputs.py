@@ -128,7 +128,7 @@ def test_commit_keys_are_deterministic_per_run_and_day():
 
 def test_report_1_3_validates_and_carries_tags_status_and_changes():
     report = build_report(varied_run())
-    assert report["schema_version"] == "1.5"
+    assert report["schema_version"] == "1.6"
     assert (report["run"]["status"], report["changes"]["state"]["status"]) == ("degraded", "none")
     assert report_schema_errors(report) == []
     evil = next(f for f in report["findings"] if f["user_name"] == "=evil")

@@ -17,6 +17,12 @@ from iam_inventory.evaluate.cis import CIS_BENCHMARK
 from iam_inventory.evaluate.registry import RuleRegistry, days_between, finding_id
 from iam_inventory.evaluate.rules import RULE_IDS, RULES, evaluate
 from iam_inventory.models import AttachedPolicy, Finding, Severity, Thresholds
+from iam_inventory.models.credentials import (
+    CredentialType,
+    ServiceCredential,
+    SigningCertificate,
+    SshPublicKey,
+)
 from tests.builders import NOW, days_ago, make_inventory, make_key, make_user
 
 THRESHOLDS = Thresholds(max_key_age_days=90, unused_key_days=45, never_used_grace_days=7)
@@ -24,10 +30,14 @@ ACCOUNT = "111111111111"
 KEY = "AKIAEXAMPLE000000001"
 
 
+def _pointed(finding):
+    return finding.access_key_id or finding.credential_id
+
+
 def pinned(inventory, thresholds=THRESHOLDS, now=NOW) -> list[tuple]:
-    """(rule, account, user, key, measured value, threshold) of every finding, in rule order."""
+    """(rule, account, user, key or credential id, measured value, threshold) of every finding, in order."""
     return [
-        (f.rule_id, f.account_id, f.user_name, f.access_key_id, f.measured_value, f.threshold)
+        (f.rule_id, f.account_id, f.user_name, _pointed(f), f.measured_value, f.threshold)
         for f in evaluate(inventory, thresholds, now)
     ]
 
@@ -202,6 +212,19 @@ def _bob(*keys, console=False, mfa=False, password_used=1):
     )
 
 
+BEDROCK, CODECOMMIT = "bedrock.amazonaws.com", "codecommit.amazonaws.com"
+
+
+def _service(service, age, *, lifetime=None, status="Active", now=NOW):
+    created = days_ago(age, now)
+    expires = None if lifetime is None else created + timedelta(days=lifetime)
+    return ServiceCredential("ACCABOB", service, "bob-at-111111111111", status, created, expires)
+
+
+def _holding(*, service=(), ssh=(), certs=()):
+    return replace(_bob(), service_credentials=service, ssh_public_keys=ssh, signing_certificates=certs)
+
+
 # Each rule's whole finding, in RULES order: severity, CIS control, unit, message and routing tags included.
 WHOLE_FINDINGS = [
     (
@@ -270,6 +293,62 @@ WHOLE_FINDINGS = [
         "Inactive access key (30 days old) should be deleted",
         {"owner": "team-a"},
     ),
+    # The credentials beside access keys and passwords: no CIS control names them (evaluate/cis.py)
+    (
+        make_inventory(_holding(service=(_service(BEDROCK, 12),))),
+        ("api_key_never_expires", Severity.HIGH, "", "bob", "ACCABOB", 12, 90, "days"),
+        "Bedrock API key ACCABOB (bob-at-111111111111) of user bob never expires (created 12 days ago)",
+        {"owner": "team-a"},
+    ),
+    (
+        make_inventory(_holding(service=(_service(BEDROCK, 5, lifetime=365),))),
+        ("api_key_lifetime_too_long", Severity.MEDIUM, "", "bob", "ACCABOB", 365, 90, "days"),
+        "Bedrock API key ACCABOB (bob-at-111111111111) of user bob lives 365 days (maximum 90)",
+        {"owner": "team-a"},
+    ),
+    (
+        make_inventory(_holding(service=(_service(CODECOMMIT, 120),))),
+        ("service_credential_too_old", Severity.MEDIUM, "", "bob", "ACCABOB", 120, 90, "days"),
+        "CodeCommit Git credential ACCABOB (bob-at-111111111111) of user bob is 120 days old (maximum 90)",
+        {"owner": "team-a"},
+    ),
+    (
+        make_inventory(_holding(service=(_service(CODECOMMIT, 30, status="Inactive"),))),
+        ("inactive_service_credential", Severity.LOW, "", "bob", "ACCABOB", 30, 0, "days"),
+        "CodeCommit Git credential ACCABOB (bob-at-111111111111) of user bob is inactive (30 days old) "
+        "and should be deleted",
+        {"owner": "team-a"},
+    ),
+    (
+        make_inventory(_holding(ssh=(SshPublicKey("APKABOB", "Active", days_ago(400)),))),
+        ("ssh_key_too_old", Severity.MEDIUM, "", "bob", "APKABOB", 400, 90, "days"),
+        "SSH public key APKABOB of user bob is 400 days old (maximum 90)",
+        {"owner": "team-a"},
+    ),
+    (
+        make_inventory(_holding(certs=(SigningCertificate("CERTBOB", "Active", days_ago(900)),))),
+        ("signing_certificate_too_old", Severity.MEDIUM, "", "bob", "CERTBOB", 900, 90, "days"),
+        "Signing certificate CERTBOB of user bob is 900 days old (maximum 90)",
+        {"owner": "team-a"},
+    ),
+    (
+        replace(make_inventory(), root_signing_certificate_active=True),
+        ("root_signing_certificate_active", Severity.CRITICAL, "", None, None, 1, 0, "certificates"),
+        "The root user has an active signing certificate",
+        {},
+    ),
+    (
+        make_inventory(_holding(ssh=(SshPublicKey("APKABOB", "Inactive", days_ago(30)),))),
+        ("inactive_ssh_key", Severity.LOW, "", "bob", "APKABOB", 30, 0, "days"),
+        "Inactive SSH public key APKABOB of user bob (30 days old) should be deleted",
+        {"owner": "team-a"},
+    ),
+    (
+        make_inventory(_holding(certs=(SigningCertificate("CERTBOB", "Inactive", days_ago(30)),))),
+        ("inactive_signing_certificate", Severity.LOW, "", "bob", "CERTBOB", 30, 0, "days"),
+        "Inactive signing certificate CERTBOB of user bob (30 days old) should be deleted",
+        {"owner": "team-a"},
+    ),
 ]
 
 
@@ -285,6 +364,8 @@ def test_every_rule_has_a_whole_finding_case():
 )
 def test_each_rule_reports_the_whole_finding(inventory, fields, message, tags):
     rule_id, severity, cis, user, key, measured, threshold, unit = fields
+    # An access key's id is the finding's access_key_id; any other credential's is its credential_id
+    by_key = RULES[rule_id].credential is CredentialType.ACCESS_KEY
     # When the account is evaluated
     (finding,) = evaluate(inventory, THRESHOLDS, NOW)
     # Then the finding names the account, user and key, the figure against its threshold, and the owner
@@ -295,13 +376,14 @@ def test_each_rule_reports_the_whole_finding(inventory, fields, message, tags):
         cis_control=cis,
         account_id=ACCOUNT,
         user_name=user,
-        access_key_id=key,
+        access_key_id=key if by_key else None,
         measured_value=measured,
         threshold=threshold,
         unit=unit,
         message=message,
         tags=tags,
         verified_live=True,
+        credential_id=None if by_key else key,
     )
     assert finding.tags == tags
 
@@ -524,7 +606,10 @@ def test_cis_mapping_names_its_benchmark_and_covers_every_rule():
         "access_key_never_used": "1.12",
         "user_two_active_keys": "1.13",
         "inactive_access_key": "",
+        # no CIS v3.0.0 control names the credentials beside access keys and passwords
+        **dict.fromkeys(RULE_IDS[10:], ""),
     }
+    assert len(RULE_IDS) == 19
 
 
 def test_two_users_findings_of_one_rule_have_distinct_ids():
@@ -577,8 +662,22 @@ def _every_rule_fires(now: datetime):
         created_at=days_ago(500, now),
         password_last_used=days_ago(50, now),
         attached_policies=(_quarantine("V3"),),
+        service_credentials=(
+            _service(BEDROCK, 200, now=now),
+            replace(_service(BEDROCK, 5, lifetime=365, now=now), credential_id="ACCALONG"),
+            replace(_service(CODECOMMIT, 30, status="Inactive", now=now), credential_id="ACCAOFF"),
+        ),
+        ssh_public_keys=(
+            SshPublicKey("APKAOLD", "Active", days_ago(400, now)),
+            SshPublicKey("APKAOFF", "Inactive", days_ago(30, now)),
+        ),
+        signing_certificates=(
+            SigningCertificate("CERTOLD", "Active", days_ago(900, now)),
+            SigningCertificate("CERTOFF", "Inactive", days_ago(30, now)),
+        ),
     )
-    return make_inventory(bob, root_keys=True, root_mfa=False)
+    inventory = make_inventory(bob, root_keys=True, root_mfa=False)
+    return replace(inventory, root_signing_certificate_active=True)
 
 
 EVERY_RULE_PINNED = [
@@ -593,6 +692,15 @@ EVERY_RULE_PINNED = [
     ("access_key_never_used", ACCOUNT, "bob", "AKIAOLD", 200, 7),
     ("user_two_active_keys", ACCOUNT, "bob", None, 2, 1),
     ("inactive_access_key", ACCOUNT, "bob", "AKIAOFF", 30, 0),
+    ("api_key_never_expires", ACCOUNT, "bob", "ACCABOB", 200, 90),
+    ("api_key_lifetime_too_long", ACCOUNT, "bob", "ACCALONG", 365, 90),
+    ("service_credential_too_old", ACCOUNT, "bob", "ACCABOB", 200, 90),
+    ("inactive_service_credential", ACCOUNT, "bob", "ACCAOFF", 30, 0),
+    ("ssh_key_too_old", ACCOUNT, "bob", "APKAOLD", 400, 90),
+    ("signing_certificate_too_old", ACCOUNT, "bob", "CERTOLD", 900, 90),
+    ("root_signing_certificate_active", ACCOUNT, None, None, 1, 0),
+    ("inactive_ssh_key", ACCOUNT, "bob", "APKAOFF", 30, 0),
+    ("inactive_signing_certificate", ACCOUNT, "bob", "CERTOFF", 30, 0),
 ]
 
 
@@ -619,8 +727,7 @@ def test_evaluation_does_not_depend_on_the_wall_clock(monkeypatch):
     findings = evaluate(_every_rule_fires(past), THRESHOLDS, past)
     # Then the figures are those of the injected `now`, exactly, in the messages too
     assert [
-        (f.rule_id, f.account_id, f.user_name, f.access_key_id, f.measured_value, f.threshold)
-        for f in findings
+        (f.rule_id, f.account_id, f.user_name, _pointed(f), f.measured_value, f.threshold) for f in findings
     ] == EVERY_RULE_PINNED
     assert [f.message for f in findings] == [
         "The root user has an access key",
@@ -636,6 +743,16 @@ def test_evaluation_does_not_depend_on_the_wall_clock(monkeypatch):
         "Access key created 200 days ago has never been used (grace 7)",
         "User bob has 2 active access keys",
         "Inactive access key (30 days old) should be deleted",
+        "Bedrock API key ACCABOB (bob-at-111111111111) of user bob never expires (created 200 days ago)",
+        "Bedrock API key ACCALONG (bob-at-111111111111) of user bob lives 365 days (maximum 90)",
+        "Bedrock API key ACCABOB (bob-at-111111111111) of user bob is 200 days old (maximum 90)",
+        "CodeCommit Git credential ACCAOFF (bob-at-111111111111) of user bob is inactive (30 days old) and "
+        "should be deleted",
+        "SSH public key APKAOLD of user bob is 400 days old (maximum 90)",
+        "Signing certificate CERTOLD of user bob is 900 days old (maximum 90)",
+        "The root user has an active signing certificate",
+        "Inactive SSH public key APKAOFF of user bob (30 days old) should be deleted",
+        "Inactive signing certificate CERTOFF of user bob (30 days old) should be deleted",
     ]
 
 

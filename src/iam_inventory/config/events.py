@@ -27,6 +27,7 @@ class ThresholdOverrides(BaseModel):
     max_key_age_days: int | None = Field(None, ge=1, le=3650)
     unused_key_days: int | None = Field(None, ge=1, le=3650)
     never_used_grace_days: int | None = Field(None, ge=0, le=3650)
+    max_api_key_lifetime_days: int | None = Field(None, ge=1, le=36600)
 
     def apply(self, base: Thresholds) -> Thresholds:
         """Thresholds with these overrides laid over `base`."""
@@ -38,6 +39,7 @@ class ThresholdOverrides(BaseModel):
                 if self.never_used_grace_days is None
                 else self.never_used_grace_days
             ),
+            max_api_key_lifetime_days=self.max_api_key_lifetime_days or base.max_api_key_lifetime_days,
         )
         if merged.never_used_grace_days >= merged.max_key_age_days:
             raise InvalidEvent(

@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from iam_inventory.config.concurrency import MAX_POOL, account_pool_size
 from iam_inventory.config.filters import AccountFilters, split_tag
+from iam_inventory.config.thresholds import ThresholdSettings
 from iam_inventory.config.validation import (
     ACCOUNT_ID_PATTERN,
     ACCOUNT_TAG_PATTERN,
@@ -26,7 +27,6 @@ from iam_inventory.config.validation import (
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.evaluate.owners import OwnerConfig
 from iam_inventory.evaluate.sla import SlaPolicy, parse_sla_days
-from iam_inventory.models import Thresholds
 
 
 class ConfigError(IamInventoryError, ValueError):
@@ -63,8 +63,8 @@ RoleName = Annotated[str, Field(pattern=ROLE_NAME_PATTERN)]
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
-class Settings(BaseModel):
-    """Validated configuration; field aliases are the environment variable names."""
+class Settings(ThresholdSettings):
+    """Validated configuration; field aliases are the environment variable names (thresholds first)."""
 
     model_config = ConfigDict(
         frozen=True, populate_by_name=True, extra="ignore", use_attribute_docstrings=True
@@ -108,12 +108,6 @@ class Settings(BaseModel):
     """Bucket for the report; required unless the run is a dry run (the CLI can use `--out` instead)."""
     report_prefix: str = Field("iam-inventory", alias="REPORT_PREFIX", pattern=r"^[\w!.*'()/-]{0,200}$")
     """Key prefix of everything the job writes."""
-    max_key_age_days: int = Field(90, alias="MAX_KEY_AGE_DAYS", ge=1, le=3650)
-    """`access_key_too_old` when an active key is older than this."""
-    unused_key_days: int = Field(45, alias="UNUSED_KEY_DAYS", ge=1, le=3650)
-    """`access_key_unused` when an active key was last used this many days ago or more."""
-    never_used_grace_days: int = Field(7, alias="NEVER_USED_GRACE_DAYS", ge=0, le=3650)
-    """`access_key_never_used` when a never-used active key is older than this (below MAX_KEY_AGE_DAYS)."""
     workers: int = Field(0, alias="WORKERS", ge=0, le=MAX_POOL)
     """Accounts scanned at once; 0 sizes the pool to the estate and the Lambda memory (see performance.md)."""
     lambda_memory_mb: int | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE", ge=128, le=10240)
@@ -250,15 +244,6 @@ class Settings(BaseModel):
         if self.never_used_grace_days >= self.max_key_age_days:
             raise ValueError("NEVER_USED_GRACE_DAYS must be smaller than MAX_KEY_AGE_DAYS")
         return self
-
-    @property
-    def thresholds(self) -> Thresholds:
-        """The rule thresholds as plain data."""
-        return Thresholds(
-            max_key_age_days=self.max_key_age_days,
-            unused_key_days=self.unused_key_days,
-            never_used_grace_days=self.never_used_grace_days,
-        )
 
     @property
     def owner_config(self) -> OwnerConfig:

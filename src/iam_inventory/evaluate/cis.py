@@ -31,3 +31,6 @@ CIS_1_10 = CisMapping("1.10", "Ensure MFA is enabled for all IAM users that have
 CIS_1_12 = CisMapping("1.12", "Ensure credentials unused for 45 days or greater are disabled", "")
 CIS_1_13 = CisMapping("1.13", "Ensure there is only one active access key for any single IAM user", "")
 CIS_1_14 = CisMapping("1.14", "Ensure access keys are rotated every 90 days or less", "")
+CIS_NONE_FOR_OTHER_CREDENTIALS = CisMapping(
+    "", "", "no CIS v3.0.0 control covers this credential kind (1.12-1.14 are access keys and passwords)"
+)

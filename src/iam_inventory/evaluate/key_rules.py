@@ -14,6 +14,7 @@ from iam_inventory.evaluate.privilege import aws_managed_name
 from iam_inventory.evaluate.registry import Evidence, Rule, RuleRegistry, Scope, days_between
 from iam_inventory.evaluate.remediation import delete_inactive_key, keep_one_key, retire_key
 from iam_inventory.models import AccessKey, AccountInventory, Finding, IamUser, Severity, Thresholds
+from iam_inventory.models.credentials import CredentialType
 
 ACCESS_KEY_RULES = RuleRegistry()
 # The policies AWS attaches to an IAM user when it finds the user's key exposed in public (a code
@@ -37,6 +38,8 @@ QUARANTINE_POLICIES: frozenset[str] = frozenset(
         "until it is closed)",
         exposed=True,
     ),
+    credential=CredentialType.ACCESS_KEY,
+    equivalent="none",
 )
 def check_key_exposed(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
@@ -80,6 +83,8 @@ def check_key_exposed(
         "it is older than the maximum age; if the workload still needs a key, create a new one and "
         "switch the workload to it first"
     ),
+    credential=CredentialType.ACCESS_KEY,
+    equivalent="Security Hub IAM.3; Prowler iam_rotate_access_key_90_days",
 )
 def check_key_age(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
@@ -109,6 +114,8 @@ def check_key_age(
     scope=Scope.CREDENTIAL,
     remedy=retire_key("it has not been used within the window"),
     evidence=Evidence.KEY_LAST_USE,
+    credential=CredentialType.ACCESS_KEY,
+    equivalent="Security Hub IAM.22; Prowler iam_user_accesskey_unused",
 )
 def check_key_unused(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
@@ -144,6 +151,8 @@ def check_key_unused(
     scope=Scope.CREDENTIAL,
     remedy=retire_key("it has never been used"),
     evidence=Evidence.KEY_LAST_USE,
+    credential=CredentialType.ACCESS_KEY,
+    equivalent="Security Hub IAM.22 (a never-used key is unused)",
 )
 def check_key_never_used(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
@@ -174,6 +183,8 @@ def check_key_never_used(
     cis=CIS_1_13,
     scope=Scope.USER,
     remedy=keep_one_key,
+    credential=CredentialType.ACCESS_KEY,
+    equivalent="Prowler iam_user_two_active_access_key",
 )
 def check_two_active_keys(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
@@ -197,6 +208,8 @@ def check_two_active_keys(
     ),
     scope=Scope.CREDENTIAL,
     remedy=delete_inactive_key,
+    credential=CredentialType.ACCESS_KEY,
+    equivalent="none",
 )
 def check_inactive_keys(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime

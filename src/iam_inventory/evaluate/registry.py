@@ -20,6 +20,7 @@ from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.evaluate.cis import CisMapping
 from iam_inventory.evaluate.remediation import RemedyBuilder
 from iam_inventory.models import AccountInventory, Finding, IamUser, Severity, Thresholds
+from iam_inventory.models.credentials import CredentialType
 
 
 class UnknownRule(IamInventoryError, KeyError):
@@ -70,6 +71,10 @@ class Rule:
     check: Check = field(repr=False)
     # None: the finding is always read live (ListAccessKeys status and dates, attached policies).
     evidence: Evidence | None = None
+    # The kind of credential the finding is about (None: none, e.g. root MFA); report rows carry it.
+    credential: CredentialType | None = None
+    # The Security Hub control or Prowler check that flags the same thing, or "none".
+    equivalent: str = "none"
 
     @property
     def cis_control(self) -> str:
@@ -93,16 +98,18 @@ class Rule:
         *,
         user: IamUser | None = None,
         access_key_id: str | None = None,
+        credential_id: str | None = None,
         measured: int,
         threshold: int,
         unit: str,
         message: str,
         verified_live: bool = True,
     ) -> Finding:
-        """One finding of this rule, its id derived from where it points."""
+        """One finding of this rule, its id derived from where it points (the key's or credential's id)."""
         user_name = user.user_name if user else None
+        pointed = access_key_id or credential_id
         return Finding(
-            finding_id=finding_id(inventory.account_id, user_name, access_key_id, self.rule_id),
+            finding_id=finding_id(inventory.account_id, user_name, pointed, self.rule_id),
             rule_id=self.rule_id,
             severity=self.severity,
             cis_control=self.cis_control,
@@ -115,6 +122,7 @@ class Rule:
             message=message,
             tags=dict(user.tags) if user else {},
             verified_live=verified_live,
+            credential_id=credential_id,
         )
 
 
@@ -143,11 +151,15 @@ class RuleRegistry:
         scope: Scope,
         remedy: RemedyBuilder,
         evidence: Evidence | None = None,
+        credential: CredentialType | None = None,
+        equivalent: str = "none",
     ) -> Callable[[Check], Check]:
         """Decorator: register the check function under `rule_id` with the rule's facts."""
 
         def decorate(check: Check) -> Check:
-            self.add(Rule(rule_id, title, severity, cis, scope, remedy, check, evidence))
+            self.add(
+                Rule(rule_id, title, severity, cis, scope, remedy, check, evidence, credential, equivalent)
+            )
             return check
 
         return decorate

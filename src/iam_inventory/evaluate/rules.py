@@ -1,9 +1,10 @@
 """Findings: pure functions of an account inventory, the thresholds and `now`.
 
 Every rule is one record in a registry (evaluate/registry.py): this module registers the root and
-console rules, key_rules.py the access key rules, and `RULES` is every rule in report order. Anything
-that names rules (CIS mapping, remediation, privilege raise, verification, plan, titles, schema) reads
-them from `RULES`. `verified_live` on a finding says whether its evidence was read live in this run or
+console rules, key_rules.py the access key rules, service_credential_rules.py and certificate_rules.py
+the rules on the other credentials, and `RULES` is every rule in report order. Anything that names
+rules (CIS mapping, remediation, privilege raise, verification, plan, titles, schema) reads them from
+`RULES`. `verified_live` on a finding says whether its evidence was read live in this run or
 came from the credential report; the collector confirms report-based candidates live when the report
 predates the run.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
+from iam_inventory.evaluate.certificate_rules import SSH_AND_CERTIFICATE_RULES
 from iam_inventory.evaluate.cis import CIS_1_4, CIS_1_5, CIS_1_10, CIS_1_12, CisMapping
 from iam_inventory.evaluate.key_rules import ACCESS_KEY_RULES
 from iam_inventory.evaluate.privilege import Privilege, raised_severity
@@ -26,7 +28,9 @@ from iam_inventory.evaluate.remediation import (
     review,
     root_console,
 )
+from iam_inventory.evaluate.service_credential_rules import SERVICE_CREDENTIAL_RULES
 from iam_inventory.models import AccountInventory, Finding, Severity, Thresholds
+from iam_inventory.models.credentials import CredentialType
 
 SIGN_IN_RULES = RuleRegistry()
 
@@ -42,6 +46,8 @@ SIGN_IN_RULES = RuleRegistry()
         "in the console only: no CLI command."
     ),
     evidence=Evidence.ROOT,
+    credential=CredentialType.ACCESS_KEY,
+    equivalent="Security Hub IAM.4; Prowler iam_no_root_access_key",
 )
 def check_root_access_key(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
@@ -66,6 +72,7 @@ def check_root_access_key(
     scope=Scope.ROOT,
     remedy=root_console(" and assign an MFA device under Security credentials (console only)."),
     evidence=Evidence.ROOT,
+    equivalent="Security Hub IAM.9; Prowler iam_root_mfa_enabled",
 )
 def check_root_mfa(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
@@ -96,6 +103,8 @@ def check_root_mfa(
     scope=Scope.USER,
     remedy=enable_mfa,
     evidence=Evidence.MFA,
+    credential=CredentialType.PASSWORD,
+    equivalent="Security Hub IAM.5; Prowler iam_user_mfa_enabled_console_access",
 )
 def check_console_mfa(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
@@ -122,6 +131,8 @@ def check_console_mfa(
     scope=Scope.USER,
     remedy=remove_password,
     evidence=Evidence.PASSWORD,
+    credential=CredentialType.PASSWORD,
+    equivalent="Security Hub IAM.22; Prowler iam_user_console_access_unused",
 )
 def check_password_unused(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
@@ -149,7 +160,9 @@ def check_password_unused(
             )
 
 
-RULES: RuleRegistry = SIGN_IN_RULES.merged(ACCESS_KEY_RULES)
+RULES: RuleRegistry = SIGN_IN_RULES.merged(
+    ACCESS_KEY_RULES, SERVICE_CREDENTIAL_RULES, SSH_AND_CERTIFICATE_RULES
+)
 RULE_IDS: tuple[str, ...] = RULES.ids
 ACCESS_KEY_EXPOSED: Rule = RULES["access_key_exposed"]
 
@@ -185,3 +198,9 @@ def rule_title(rule_id: str) -> str:
     """The rule's title, or "" for a rule this release does not know (an older report's)."""
     rule = RULES.get(rule_id)
     return rule.title if rule else ""
+
+
+def credential_type(rule_id: str) -> str | None:
+    """The kind of credential a rule's findings are about ("access_key", ...), or None."""
+    rule = RULES.get(rule_id)
+    return rule.credential.value if rule and rule.credential else None

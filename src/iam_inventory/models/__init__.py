@@ -210,6 +210,9 @@ class Finding:
     # True when the evidence was read live from IAM in this run; False when it came from the credential
     # report (which this run generated, or which was confirmed fresh enough not to need a check).
     verified_live: bool = True
+    # The id of the credential the finding is about when it is not an access key (service-specific
+    # credential, SSH key, signing certificate); access key findings keep it in access_key_id.
+    credential_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from iam_inventory.evaluate.registry import days_between
-from iam_inventory.evaluate.rules import RULE_IDS
+from iam_inventory.evaluate.rules import RULE_IDS, credential_type
 from iam_inventory.models import (
     SEVERITY_ORDER,
     AccessKey,
@@ -23,7 +23,7 @@ from iam_inventory.models import (
 
 # 1.2: run.status (complete/degraded/failed), run.baseline, run.folder, changes.state; new/resolved may
 # be null when the previous state could not be read.
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "1.6"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -48,6 +48,7 @@ def run_entry(context: RunContext, finished_at: datetime) -> dict[str, Any]:
             "max_key_age_days": context.thresholds.max_key_age_days,
             "unused_key_days": context.thresholds.unused_key_days,
             "never_used_grace_days": context.thresholds.never_used_grace_days,
+            "max_api_key_lifetime_days": context.thresholds.max_api_key_lifetime_days,
         },
         "overrides": list(context.overrides),
     }
@@ -129,6 +130,9 @@ def finding_entry(finding: Finding, first_seen_at: datetime | None, is_new: bool
         "account_id": finding.account_id,
         "user_name": finding.user_name,
         "access_key_id": finding.access_key_id,
+        # 1.6: the kind of credential (from the rule) and its id, an access key's included
+        "credential_type": credential_type(finding.rule_id),
+        "credential_id": finding.access_key_id or finding.credential_id,
         "measured_value": finding.measured_value,
         "threshold": finding.threshold,
         "unit": finding.unit,
@@ -156,6 +160,8 @@ def finding_from_entry(entry: dict[str, Any]) -> Finding:
         message=entry["message"],
         tags=dict(entry.get("tags") or {}),
         verified_live=entry.get("verified_live", True),
+        # An access key's id is kept once, in access_key_id (reports before 1.6 have no credential_id).
+        credential_id=None if entry["access_key_id"] else entry.get("credential_id"),
     )
 
 
