@@ -34,6 +34,7 @@ from iam_inventory_sim import (
 from iam_inventory_sim import demo_remediation as remediation
 from iam_inventory_sim.credential_report import REPORT_TTL
 from iam_inventory_sim.demo_checks import ExpectedSet, check_changes, check_root_credentials_removed, describe
+from iam_inventory_sim.estate import PlantedIds
 
 # Prints a finished run for a human (the CLI's summary table), passed in so the simulator needs no CLI.
 SummaryPrinter = Callable[[RunOutcome, TextIO], None]
@@ -246,9 +247,7 @@ def _demo_run(
     return DemoRun(outcome, json.loads((out_dir / "report.json").read_text()))
 
 
-def change_demo_estate(
-    simulator: Simulator, key_ids: dict[tuple[str, str, int], str]
-) -> tuple[ExpectedSet, ExpectedSet]:
+def change_demo_estate(simulator: Simulator, key_ids: PlantedIds) -> tuple[ExpectedSet, ExpectedSet]:
     """Fix two findings and cause a new one; return the (new, resolved) findings that should follow."""
     prod = admin_client(simulator, "iam", "111111111111")
     old_key = key_ids[("111111111111", "ci-deployer", 0)]

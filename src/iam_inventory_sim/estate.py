@@ -26,6 +26,35 @@ class KeySpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceCredentialSpec:
+    """A service-specific credential: service, age, and an API key's lifetime (None: never expires)."""
+
+    service: str  # "bedrock.amazonaws.com", "logs.amazonaws.com", "codecommit.amazonaws.com", ...
+    age_days: int
+    lifetime_days: int | None = None
+    active: bool = True
+    expect: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class UploadSpec:
+    """An SSH public key or a signing certificate: how long ago it was uploaded, its status."""
+
+    age_days: int
+    active: bool = True
+    expect: frozenset[str] = frozenset()
+
+
+# An inline policy that lets a user use CodeCommit over git (what makes its SSH keys worth reading).
+CODECOMMIT_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["codecommit:GitPull", "codecommit:GitPush"], "Resource": "*"}
+    ],
+}
+
+
+@dataclass(frozen=True, slots=True)
 class UserSpec:
     """An IAM user: console and MFA state, keys, tags, and user-level expected findings."""
 
@@ -42,6 +71,11 @@ class UserSpec:
     admin: bool = False
     # AWS managed policies attached to the user directly, by name ("AdministratorAccess", ...).
     aws_policies: tuple[str, ...] = ()
+    # Inline policies by name: the policy document each holds.
+    inline_policies: dict[str, dict] = field(default_factory=dict)
+    service_credentials: tuple[ServiceCredentialSpec, ...] = ()
+    ssh_keys: tuple[UploadSpec, ...] = ()
+    signing_certificates: tuple[UploadSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +98,8 @@ class AccountSpec:
     # whatever root_mfa, root_password and root_access_key say. A state, never a finding.
     # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html#id_root-user-access-management
     root_credentials_removed: bool = False
+    # Days since the root user's signing certificate was uploaded; None: root has none.
+    root_signing_certificate_days: int | None = None
     role: str = "ok"
     ou: str = ""
     tags: dict[str, str] = field(default_factory=dict)
@@ -76,11 +112,12 @@ class AccountSpec:
 
 
 ExpectedFinding = tuple[str, str | None, str | None, str]
+# (account, user, index) -> access key id; (account, user, "service:N" | "ssh:N" | "cert:N") -> the
+# id of the user's Nth planted service credential, SSH key or signing certificate.
+PlantedIds = dict[tuple[str, str, int | str], str]
 
 
-def expected_findings(
-    accounts: Iterable[AccountSpec], key_ids: dict[tuple[str, str, int], str]
-) -> set[ExpectedFinding]:
+def expected_findings(accounts: Iterable[AccountSpec], key_ids: PlantedIds) -> set[ExpectedFinding]:
     """(account, user, access key id, rule) for every finding the estate was seeded to produce."""
     expected: set[ExpectedFinding] = set()
     for account in accounts:
@@ -95,6 +132,17 @@ def expected_findings(
             for index, key in enumerate(user.keys):
                 key_id = key_ids[(account.account_id, user.name, index)]
                 expected.update((account.account_id, user.name, key_id, rule) for rule in key.expect)
+            planted = (
+                ("service", user.service_credentials),
+                ("ssh", user.ssh_keys),
+                ("cert", user.signing_certificates),
+            )
+            for kind, specs in planted:
+                for index, spec in enumerate(specs):
+                    credential_id = key_ids[(account.account_id, user.name, f"{kind}:{index}")]
+                    expected.update(
+                        (account.account_id, user.name, credential_id, rule) for rule in spec.expect
+                    )
     return expected
 
 
@@ -106,6 +154,30 @@ def _filler_users(count: int, seed: int) -> tuple[UserSpec, ...]:
         keys = (KeySpec(age_days=rng.randint(5, 80), last_used_days=rng.randint(0, 20)),) if index % 4 else ()
         users.append(UserSpec(name=f"svc-{index:03d}", path="/service/", keys=keys))
     return tuple(users)
+
+
+def _credential_holders() -> tuple[UserSpec, ...]:
+    """Users holding the credentials beside access keys: API keys, git credentials, SSH keys, certificates."""
+    bedrock, logs, codecommit = "bedrock.amazonaws.com", "logs.amazonaws.com", "codecommit.amazonaws.com"
+    return (
+        # A Bedrock API key created with no expiry: it works until someone deletes it.
+        UserSpec("genai-app", service_credentials=(ServiceCredentialSpec(bedrock, 12),)),
+        # A Bedrock API key given a 365-day lifetime (the setting's maximum is 90 by default).
+        UserSpec("genai-batch", service_credentials=(ServiceCredentialSpec(bedrock, 5, lifetime_days=365),)),
+        # A CloudWatch Logs API key whose 30-day lifetime ended 10 days ago, still present.
+        UserSpec("log-shipper", service_credentials=(ServiceCredentialSpec(logs, 40, lifetime_days=30),)),
+        # A developer who may use CodeCommit: a git credential and an SSH key uploaded 400 days ago.
+        UserSpec(
+            "dev-git",
+            inline_policies={"codecommit-git": CODECOMMIT_POLICY},
+            service_credentials=(ServiceCredentialSpec(codecommit, 30),),
+            ssh_keys=(UploadSpec(400),),
+        ),
+        # An SSH key on a user with no CodeCommit permission: it authenticates to nothing, so it is not read.
+        UserSpec("ops-laptop", ssh_keys=(UploadSpec(700),)),
+        # A legacy X.509 signing certificate (SOAP-era), uploaded 900 days ago.
+        UserSpec("legacy-soap", signing_certificates=(UploadSpec(900),)),
+    )
 
 
 def demo_estate() -> tuple[AccountSpec, ...]:
@@ -196,7 +268,9 @@ def demo_estate() -> tuple[AccountSpec, ...]:
                     expect=frozenset({"console_password_unused"}),
                 ),
                 UserSpec("judy", path="/analysts/", keys=(KeySpec(10, 1),)),
+                *_credential_holders(),
             ),
+            root_signing_certificate_days=1500,
         ),
         AccountSpec("444444444444", "legacy-marketing", role="missing", ou="Legacy"),
         AccountSpec("555555555555", "closed-2023", ou="Legacy", state="SUSPENDED"),

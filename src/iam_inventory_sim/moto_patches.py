@@ -73,6 +73,8 @@ def make_moto_behave_like_iam() -> None:
     from moto.iam.models import AccountSummary, IAMBackend
     from moto.iam.responses import IamResponse
 
+    from iam_inventory_sim.moto_ssh_certs import patch_ssh_keys_and_certificates
+
     if getattr(IamResponse.list_users, "_pages_like_iam", False):
         return
     # moto's dispatcher lists and stat()s its own package directory on every request (~3 ms each);
@@ -141,6 +143,7 @@ def make_moto_behave_like_iam() -> None:
         return {**summary, "AccountPasswordPresent": getattr(self, "_account_password_present", 1)}
 
     AccountSummary.summary_map = property(summary_map)  # type: ignore[assignment,method-assign]
+    patch_ssh_keys_and_certificates()
     list_users._pages_like_iam = True  # type: ignore[attr-defined]
     IamResponse.list_users = list_users
     IamResponse.get_account_authorization_details = get_account_authorization_details

@@ -91,6 +91,30 @@ def _key_columns(key: Any | None, slot: int) -> dict[str, str]:
     }
 
 
+def _cert_columns(certificates: list[Any]) -> dict[str, str]:
+    """cert_1/cert_2 of a row: Active as TRUE/FALSE and the certificate's upload second, else N/A.
+
+    The User Guide: cert_N_active is TRUE "when the user has an X.509 signing certificate and that
+    certificate's status is Active"; cert_N_last_rotated is "when the user's signing certificate was
+    created or last changed". As for access keys, an inactive certificate keeps its date (the column is
+    N/A only for an empty slot). moto wrote FALSE and N/A whatever the user held. AWS documents no slot
+    order; here slot 1 is the older upload, so a collector must not read ids or order into the slots.
+    """
+    columns: dict[str, str] = {}
+    ordered = sorted(certificates, key=lambda cert: cert.upload_date)
+    for slot in (1, 2):
+        cert = ordered[slot - 1] if len(ordered) >= slot else None
+        columns[f"cert_{slot}_active"] = "true" if cert is not None and cert.status == "Active" else "false"
+        columns[f"cert_{slot}_last_rotated"] = report_time(cert.upload_date) if cert is not None else "N/A"
+    return columns
+
+
+def root_signing_certificates(backend: Any) -> list[Any]:
+    """The root user's signing certificates, planted by the seeder (root's own calls are not simulated)."""
+    planted: list[Any] = getattr(backend, "root_signing_certificates", [])
+    return planted
+
+
 def _root_row(backend: Any) -> dict[str, str]:
     summary = backend.account_summary
     row = {
@@ -103,8 +127,7 @@ def _root_row(backend: Any) -> dict[str, str]:
         "mfa_active": "true" if getattr(summary, "_account_mfa_enabled", 0) else "false",
         **_key_columns(None, 1),
         **_key_columns(None, 2),
-        "cert_1_active": "false",
-        "cert_2_active": "false",
+        **_cert_columns(root_signing_certificates(backend)),
     }
     if getattr(summary, "_account_access_keys_present", 0):
         row |= {"access_key_1_active": "true", "access_key_1_last_rotated": report_time(datetime(2021, 1, 1))}
@@ -138,8 +161,7 @@ def render_report(backend: Any, slots: SlotMap, quoted: bool = True) -> str:
                 "mfa_active": "true" if user.mfa_devices else "false",
                 **_key_columns(key_1, 1),
                 **_key_columns(key_2, 2),
-                "cert_1_active": "false",
-                "cert_2_active": "false",
+                **_cert_columns(list(user.signing_certificates.values())),
             }
         )
     return buffer.getvalue()

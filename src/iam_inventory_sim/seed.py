@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from iam_inventory_sim.estate import DEMO_EXTERNAL_ID, HUB_ACCOUNT_ID, AccountSpec, spoke_trust_policy
+from iam_inventory_sim.estate import (
+    DEMO_EXTERNAL_ID,
+    HUB_ACCOUNT_ID,
+    AccountSpec,
+    PlantedIds,
+    spoke_trust_policy,
+)
+from iam_inventory_sim.seed_credentials import plant_root_signing_certificate, plant_user_credentials
 
 if TYPE_CHECKING:
     from iam_inventory_sim.server import Simulator
@@ -63,13 +70,14 @@ def seed_estate(
     external_id: str | None = DEMO_EXTERNAL_ID,
     role_name: str = "IAMListRole",
     role_path: str = "/",
-) -> dict[tuple[str, str, int], str]:
-    """Create roles, users, console profiles, MFA devices and keys dated relative to `now`.
+) -> PlantedIds:
+    """Create roles, users, console profiles, MFA devices, keys and other credentials dated from `now`.
 
-    Returns the id of every created key by (account, user, key index), to name keys in expectations.
+    Returns the id of every created key by (account, user, key index), and of every other planted
+    credential by (account, user, "service:N" | "ssh:N" | "cert:N"), to name them in expectations.
     """
 
-    key_ids: dict[tuple[str, str, int], str] = {}
+    key_ids: PlantedIds = {}
     for account in accounts:
         iam = _client("iam", endpoint, _account_credentials(endpoint, account.account_id))
         if account.role != "missing":
@@ -122,6 +130,11 @@ def seed_estate(
                     None if key.last_used_days is None else now - timedelta(days=key.last_used_days, hours=1),
                     key.service,
                 )
+            plant_user_credentials(iam, account.account_id, user, now, key_ids)
+        if account.root_signing_certificate_days is not None:
+            plant_root_signing_certificate(
+                account.account_id, now - timedelta(days=account.root_signing_certificate_days, hours=1)
+            )
         set_root_credentials(
             account.account_id,
             access_key=account.root_access_key,

@@ -26,6 +26,7 @@ from iam_inventory_sim.clock import SimClock
 from iam_inventory_sim.credential_report import CredentialReportLayer
 from iam_inventory_sim.moto_patches import make_moto_behave_like_iam
 from iam_inventory_sim.securityhub import SecurityHubLayer
+from iam_inventory_sim.service_credentials import ServiceCredentialLayer
 from iam_inventory_sim.wire import error_response
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
@@ -200,9 +201,11 @@ class Simulator:
         handler = type("SimulatorRequestHandler", (_QuietRequestHandler, MotoRequestHandler), {})
         # Simulated AWS time: tests and the demo move it forward to age cached credential reports.
         self.clock = clock or SimClock()
-        self.credential_reports = CredentialReportLayer(
+        # moto has no service-specific credentials: that layer answers them, dated by the clock.
+        self.service_credentials = ServiceCredentialLayer(
             DomainDispatcherApplication(create_backend_app), self.clock
         )
+        self.credential_reports = CredentialReportLayer(self.service_credentials, self.clock)
         # Security Hub's ownership rules for imports and workflow updates (moto is kinder).
         self.security_hub = SecurityHubLayer(self.credential_reports, self.clock)
         self.faults = FaultLayer(self.security_hub)
