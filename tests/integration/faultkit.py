@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -14,7 +15,7 @@ from iam_inventory.entrypoints import handlers as handler
 from iam_inventory.publish.schema import report_schema_errors
 from iam_inventory_sim import Fault, SimRequest
 from tests.integration.conftest import read_s3_json
-from tests.stepfunctions import run_execution
+from tests.integration.fanout_machine import deploy, running_interpreter
 
 RUN_DAY = "2026-11-23"  # the day of tests.builders.NOW
 
@@ -84,17 +85,14 @@ def server_error_burst(
 
 # The two ways a run is deployed: one Lambda, or the fan-out state machine (statemachine/fanout.asl.json).
 MODES = ("single", "fanout")
-FANOUT_HANDLERS = {
-    "discover": handler.discover_handler,
-    "worker": handler.worker_handler,
-    "finalize": handler.finalize_handler,
-}
 
 
 def invoke(event: dict, lambda_context: object, mode: str = "single") -> dict:
-    """The real Lambda handler, or the fan-out handlers driven by the state machine file; the run summary."""
+    """The run summary of the real Lambda handler, or of an execution of the fan-out state machine on
+    moto's interpreter (tests/integration/fanout_machine.py); a failed execution raises ExecutionFailed."""
     if mode == "fanout":
-        return run_execution(event, FANOUT_HANDLERS, lambda: lambda_context).output
+        with running_interpreter(os.environ["AWS_ENDPOINT_URL"]):
+            return deploy().run_to_output(event)
     return handler.lambda_handler(event, lambda_context)
 
 

@@ -1,15 +1,20 @@
-"""Fan-out mode, driven by statemachine/fanout.asl.json: the same report as single mode, and resumable."""
+"""Fan-out mode: statemachine/fanout.asl.json on moto's Step Functions interpreter, with the real handlers.
+
+Each execution is started and read back through the Step Functions API (tests/integration/fanout_machine.py
+says what is patched, and why). The same report as single mode; throttling retried with the file's
+back-off; a failing worker tolerated, too many of them caught; a resumed run scans only what is missing.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import boto3
 import pytest
 
 from iam_inventory.entrypoints import handlers as handler
-from iam_inventory.pipeline import fanout
 from iam_inventory_cli.commands import FakeLambdaContext as FakeContext
 from iam_inventory_sim import (
     DEMO_EXTERNAL_ID,
@@ -17,7 +22,6 @@ from iam_inventory_sim import (
     AccountSpec,
     Fault,
     KeySpec,
-    SimRequest,
     UserSpec,
     seed_organization,
 )
@@ -32,7 +36,13 @@ from tests.integration.conftest import (
     read_s3_json,
     record_assume_role,
 )
-from tests.stepfunctions import load_definition, run_execution, select
+from tests.integration.fanout_machine import (
+    Execution,
+    FanoutMachine,
+    Interpreter,
+    deploy,
+    running_interpreter,
+)
 
 PROD, DATA, DEV, NO_ROLE, CLOSED = (
     "111111111111",
@@ -42,11 +52,8 @@ PROD, DATA, DEV, NO_ROLE, CLOSED = (
     "555555555555",
 )
 DAY = "dt=2026-11-23"
-HANDLERS = {
-    "discover": handler.discover_handler,
-    "worker": handler.worker_handler,
-    "finalize": handler.finalize_handler,
-}
+WORKER = "FanoutWorkerFunction"
+FINALIZE = "FanoutFinalizeFunction"
 
 
 def organization() -> tuple[AccountSpec, ...]:
@@ -91,8 +98,57 @@ def org_env(simulator, seed, report_bucket, monkeypatch):
     return report_bucket
 
 
+@pytest.fixture
+def interpreter(simulator) -> Iterator[Interpreter]:
+    with running_interpreter(simulator.endpoint) as running:
+        yield running
+
+
+@pytest.fixture
+def machine(interpreter) -> FanoutMachine:
+    """The state machine as the template deploys it, with the template's default parameters."""
+    return deploy()
+
+
+def worker_calls(interpreter: Interpreter, account_id: str) -> list[str | None]:
+    """How each worker invocation for the account ended: None, or the error type it raised."""
+    return [
+        call.error_type
+        for call in interpreter.lambdas.calls
+        if call.function.endswith(WORKER) and call.payload["account"]["account_id"] == account_id
+    ]
+
+
+def throttle_iam(simulator, account_id: str, until: Callable[[], bool] = lambda: False) -> None:
+    """Answer every IAM call in the account with Throttling, until `until()` holds."""
+
+    def throttle(request):
+        if request.service == "iam" and request.caller_account == account_id and not until():
+            return Fault("Throttling", "Rate exceeded")
+        return None
+
+    simulator.faults.rules.append(throttle)
+
+
+@pytest.fixture
+def impatient_workers(monkeypatch):
+    """Workers with no time to wait out throttling themselves: the reserve is the whole Timeout, and
+    botocore makes one attempt, so a throttled account goes straight back to Step Functions."""
+    monkeypatch.setenv("MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("PUBLISH_RESERVE_SECONDS", "300")
+
+
+def statuses(bucket: str, run_id: str) -> dict[str, tuple[str, str | None]]:
+    report = read_s3_json(bucket, f"iam-inventory/runs/{DAY}/{run_id}/report.json")
+    return {entry["account_id"]: (entry["status"], entry["error_code"]) for entry in report["accounts"]}
+
+
+def map_run_failures(execution: Execution) -> list[str]:
+    return [event["mapRunFailedEventDetails"].get("error") for event in execution.events("MapRunFailed")]
+
+
 def test_organization_estate_gives_the_same_report_in_single_and_fanout_mode(
-    org_env, simulator, monkeypatch, capsys
+    org_env, simulator, monkeypatch, capsys, machine, interpreter
 ):
     # Given an Organizations estate run once in single mode under its own prefix
     bucket = org_env
@@ -103,12 +159,13 @@ def test_organization_estate_gives_the_same_report_in_single_and_fanout_mode(
     capsys.readouterr()
 
     # When, once IAM's cached credential reports have expired (so each run generates its own, as a
-    # daily schedule does), the same run goes through the state machine file: Discover, the Map, Finalize
+    # daily schedule does), an execution of the state machine runs the same run
     simulator.clock.advance(REPORT_TTL + timedelta(seconds=1))
     monkeypatch.setenv("REPORT_PREFIX", "fanout")
-    execution = run_execution({"run_id": "parity"}, HANDLERS, FakeContext)
+    execution = machine.run({"run_id": "parity"})
 
     # Then the fan-out report is the single-mode report, timestamps aside: OU paths and user tags included
+    assert execution.status == "SUCCEEDED"
     merged = read_s3_json(bucket, f"fanout/runs/{DAY}/parity/report.json")
     assert comparable_report(merged) == comparable_report(single)
     fanout_csv = boto3.client("s3").get_object(Bucket=bucket, Key=f"fanout/runs/{DAY}/parity/findings.csv")
@@ -130,74 +187,146 @@ def test_organization_estate_gives_the_same_report_in_single_and_fanout_mode(
     assert execution.output["accounts"] == single_summary["accounts"]
     assert {"account_id": NO_ROLE, "error_code": "AccessDenied"} in execution.output["failed_accounts"]
 
-    # And each worker got exactly the ItemSelector's payload: one account and the run pointer
-    assert [payload["account"]["account_id"] for payload in execution.worker_payloads] == [
-        PROD,
-        DATA,
-        DEV,
-        NO_ROLE,
-    ]
-    assert {payload["run"]["folder"] for payload in execution.worker_payloads} == {f"runs/{DAY}/parity"}
+    # And the Map Run read the item list and ran the template's defaults: 100 at once, 5 % tolerated
+    map_run = execution.map_run()
+    assert (map_run["maxConcurrency"], map_run["toleratedFailurePercentage"]) == (100, 5.0)
+    assert (map_run["itemCounts"]["total"], map_run["itemCounts"]["succeeded"]) == (4, 4)
+
+    # And each worker got exactly the ItemSelector's payload: one account and Discover's run pointer
+    discovered = json.loads(execution.events("TaskSucceeded")[0]["taskSucceededEventDetails"]["output"])
+    workers = interpreter.lambdas.payloads(WORKER)
+    assert sorted(payload["account"]["account_id"] for payload in workers) == sorted(
+        [PROD, DATA, DEV, NO_ROLE]
+    )
+    assert all(payload["run"] == discovered["Payload"] for payload in workers)
+    assert interpreter.lambdas.payloads(FINALIZE) == [{"run": discovered["Payload"], "map_error": None}]
     assert f"fanout/runs/{DAY}/parity/accounts/{PROD}.json.gz" in list_s3_keys(bucket)
+    assert interpreter.waits.seconds == []
 
     # And finalize emitted the same run metrics as single mode
     totals = next(blob for blob in emf_blobs(capsys.readouterr().out) if "AccountsExpected" in blob)
     assert (totals["AccountsExpected"], totals["AccountsScanned"], totals["AccountsFailed"]) == (6, 3, 1)
 
 
-def test_a_rerun_with_the_same_run_id_scans_only_accounts_not_stored(org_env, simulator):
-    # Given a fan-out run whose worker for DEV never stored a scan (it failed after its retries)
-    def worker_losing_dev(event, context):
-        if event["account"]["account_id"] == DEV:
-            raise RuntimeError("worker crashed")
-        return handler.worker_handler(event, context)
+def test_a_throttled_account_is_retried_with_backoff_and_succeeds(
+    org_env, simulator, machine, interpreter, impatient_workers
+):
+    # Given an account whose IAM throttles until Step Functions has backed off twice
+    waits = interpreter.waits
+    throttle_iam(simulator, DATA, until=lambda: len(waits.seconds) >= 2)
 
-    first = run_execution({"run_id": "resume"}, {**HANDLERS, "worker": worker_losing_dev}, FakeContext)
-    report = read_s3_json(org_env, f"iam-inventory/runs/{DAY}/resume/report.json")
-    dev = next(entry for entry in report["accounts"] if entry["account_id"] == DEV)
-    assert (dev["status"], dev["error_code"]) == ("not_scanned", "NoWorkerResult")
+    # When an execution runs
+    execution = machine.run({"run_id": "throttled"})
+
+    # Then its worker raised AccountThrottled twice, was retried after the file's back-off, and succeeded
+    assert execution.status == "SUCCEEDED"
+    assert worker_calls(interpreter, DATA) == ["AccountThrottled", "AccountThrottled", None]
+    first, second = waits.seconds
+    assert 0 <= first <= 10  # IntervalSeconds 10, full jitter
+    assert 0 <= second <= 20  # then doubled (BackoffRate 2)
+    # And the account is scanned like the others; nothing failed in the Map
+    assert statuses(org_env, "throttled")[DATA] == ("scanned", None)
+    assert execution.map_run()["itemCounts"]["failed"] == 0
+    assert execution.output["accounts"]["scanned"] == 3
+
+
+def test_a_worker_that_keeps_failing_is_tolerated_and_reported_never_missing(
+    org_env, simulator, interpreter, impatient_workers
+):
+    # Given a deployment that tolerates 25 % failed workers, and an account that throttles for good
+    machine = deploy({"FanoutToleratedFailurePercentage": "25"})
+    throttle_iam(simulator, DATA)
+
+    # When an execution runs
+    execution = machine.run({"run_id": "keeps-failing"})
+
+    # Then the worker ran 1 + MaxAttempts (6) times, backing off 10 s doubling up to the 300 s cap
+    assert worker_calls(interpreter, DATA) == ["AccountThrottled"] * 7
+    caps = [10, 20, 40, 80, 160, 300]
+    assert len(interpreter.waits.seconds) == len(caps)
+    assert all(0 <= wait <= cap for wait, cap in zip(interpreter.waits.seconds, caps, strict=True))
+
+    # And the Map Run tolerated the one failed item (1 of 4 = 25 %, not more) and went on to Finalize
+    map_run = execution.map_run()
+    assert map_run["toleratedFailurePercentage"] == 25.0
+    assert (map_run["itemCounts"]["failed"], map_run["itemCounts"]["succeeded"]) == (1, 3)
+    assert map_run_failures(execution) == []
+    assert execution.status == "SUCCEEDED"
+
+    # And finalize reports the account, as not scanned for want of a worker result, never as missing
+    assert statuses(org_env, "keeps-failing")[DATA] == ("not_scanned", "NoWorkerResult")
+    assert {"account_id": DATA, "error_code": "NoWorkerResult"} in execution.output["failed_accounts"]
+    assert execution.output["status"] == "degraded"
+
+
+def test_too_many_failed_workers_fail_the_map_and_finalize_still_runs_without_moving_latest(
+    org_env, simulator, machine, interpreter, impatient_workers
+):
+    # Given a good baseline run, then an account that throttles for good (1 of 4 items: over 5 %)
+    good = machine.run({"run_id": "good", "baseline": True})
+    assert good.output["baseline"] is True
+    latest = read_s3_json(org_env, "iam-inventory/latest.json")
+    throttle_iam(simulator, DATA)
+
+    # When the next baseline run goes through the state machine
+    execution = machine.run({"run_id": "bad", "baseline": True})
+
+    # Then the Map Run fails for exceeding the tolerated failures, and the Catch still runs Finalize
+    assert map_run_failures(execution) == ["States.ExceedToleratedFailureThreshold"]
+    assert execution.events("MapStateFailed")
+    assert len(interpreter.lambdas.payloads(FINALIZE)) == 2
+    assert execution.status == "SUCCEEDED"
+
+    # And the run is published as failed, with the reason, and latest.json still names the good run
+    assert execution.output["status"] == "failed"
+    assert "States.ExceedToleratedFailureThreshold" in execution.output["status_reason"]
+    assert execution.output["baseline"] is False
+    assert statuses(org_env, "bad")[DATA] == ("not_scanned", "NoWorkerResult")
+    assert read_s3_json(org_env, "iam-inventory/latest.json") == latest
+
+
+def test_a_resumed_execution_with_the_same_run_id_scans_only_accounts_not_stored(
+    org_env, simulator, machine, interpreter, impatient_workers
+):
+    # Given an execution whose worker for DEV never stored a scan (throttled past its retries)
+    until_fixed = {"fixed": False}
+    throttle_iam(simulator, DEV, until=lambda: until_fixed["fixed"])
+    first = machine.run({"run_id": "resume"})
+    assert statuses(org_env, "resume")[DEV] == ("not_scanned", "NoWorkerResult")
     assert first.output["accounts"]["not_scanned"] == 1
 
-    # When the execution is started again with the same run id
+    # When IAM recovers and the execution is started again with the same run id
+    until_fixed["fixed"] = True
     assumed = record_assume_role(simulator)
-    second = run_execution({"run_id": "resume"}, HANDLERS, FakeContext)
+    calls_before = len(interpreter.lambdas.payloads(WORKER))
+    second = machine.run({"run_id": "resume"})
 
     # Then only DEV is handed to a worker and assumed, and the run is now complete
-    assert [payload["account"]["account_id"] for payload in second.worker_payloads] == [DEV]
+    resumed = interpreter.lambdas.payloads(WORKER)[calls_before:]
+    assert [payload["account"]["account_id"] for payload in resumed] == [DEV]
     assert assumed == [DEV]
+    assert second.map_run()["itemCounts"]["total"] == 1
     assert second.output["accounts"]["not_scanned"] == 0
     assert second.output["accounts"]["scanned"] == 3
+    assert statuses(org_env, "resume")[DEV] == ("scanned", None)
 
     # And a redriven worker for an account already stored assumes nothing
-    assert handler.worker_handler(second.worker_payloads[0], FakeContext())["status"] == "stored"
+    assert handler.worker_handler(resumed[0], FakeContext())["status"] == "stored"
     assert len(assumed) == 1
 
 
-def test_a_throttled_account_is_handed_back_to_step_functions_for_a_retry(org_env, simulator, monkeypatch):
-    # Given an account whose IAM throttles every call, and a worker with no time to wait it out
-    monkeypatch.setenv("MAX_ATTEMPTS", "1")
-    definition = load_definition()
-    run = handler.discover_handler({"run_id": "throttled"}, FakeContext())
-    state = select(definition["States"]["Discover"]["ResultSelector"], {"Payload": run})
-    item = {"account_id": DATA, "name": "prod-data", "ou_path": "Root/Workloads/Prod/Data"}
-    payload = select(
-        definition["States"]["ScanAccounts"]["ItemSelector"], state, {"Map": {"Item": {"Value": item}}}
-    )
+def test_max_concurrency_bounds_the_workers_running_at_once(org_env, interpreter):
+    # Given a deployment with FanoutMaxConcurrency 1
+    machine = deploy({"FanoutMaxConcurrency": "1"})
 
-    def throttle(request: SimRequest) -> Fault | None:
-        if request.service == "iam" and request.caller_account == DATA:
-            return Fault("Throttling", "Rate exceeded")
-        return None
+    # When an execution runs over the four accounts to scan
+    execution = machine.run({"run_id": "one-at-a-time"})
 
-    simulator.faults.rules.append(throttle)
-
-    # When the worker runs for it
-    # Then it raises the error the state machine file retries with backoff, and stores nothing
-    with pytest.raises(fanout.AccountThrottled, match=DATA):
-        handler.worker_handler(payload, FakeContext(remaining_ms=30_000))
-    retry = definition["States"]["ScanAccounts"]["ItemProcessor"]["States"]["ScanAccount"]["Retry"][0]
-    assert "AccountThrottled" in retry["ErrorEquals"]
-    assert not [key for key in list_s3_keys(org_env) if key.endswith(f"accounts/{DATA}.json.gz")]
+    # Then the Map Run ran them one at a time, and all of them
+    assert execution.map_run()["maxConcurrency"] == 1
+    assert interpreter.lambdas.peak_running[f"iam-inventory-{WORKER}"] == 1
+    assert len(interpreter.lambdas.payloads(WORKER)) == 4
+    assert execution.output["accounts"]["scanned"] == 3
 
 
 def test_discover_reads_an_ssm_account_list(org_env, monkeypatch):
@@ -238,14 +367,14 @@ def test_discover_refuses_an_invalid_exceptions_file_before_writing_any_item(org
 
 
 def test_fanout_finalize_exports_to_each_accounts_security_hub_through_its_import_role(
-    org_env, simulator, monkeypatch
+    org_env, simulator, monkeypatch, machine
 ):
     # Given Security Hub export, and the import role in prod and dev but not in prod-data
     monkeypatch.setenv("SECURITY_HUB_EXPORT", "true")
     for account_id in (PROD, DEV):
         add_import_role(simulator, account_id)
     # When a baseline run goes through the state machine file
-    execution = run_execution({"run_id": "hub", "baseline": True}, HANDLERS, FakeContext)
+    execution = machine.run({"run_id": "hub", "baseline": True})
     # Then finalize imported prod's and dev's findings into their own Security Hub, and counted prod-data
     assert {f["AwsAccountId"] for f in account_findings(simulator, PROD)} == {PROD}
     assert {f["AwsAccountId"] for f in account_findings(simulator, DEV)} == {DEV}

@@ -98,7 +98,8 @@ def scan_worker(event: dict[str, Any], runtime: Runtime, deadline: Deadline) -> 
 
 
 def finalize_fanout(event: dict[str, Any], runtime: Runtime, clock: Clock) -> RunOutcome:
-    """Merge the stored scans, in discovery order, through the same finalize as single mode."""
+    """Merge the stored scans, in discovery order, through the same finalize as single mode; a Map failure
+    (`map_error`, from the state machine's Catch) fails the run so that it never becomes the baseline."""
     run = event["run"]
     store = _store(runtime, run["bucket"], run["folder"])
     manifest = _manifest(store, run)
@@ -106,8 +107,23 @@ def finalize_fanout(event: dict[str, Any], runtime: Runtime, clock: Clock) -> Ru
     scans = scan_source(store, manifest, {}, missing=_no_worker_result)
     # Only the Security Hub export needs the ExternalId here: the import roles trust it like the read role.
     external_id = resolve_external_id(runtime) if runtime.settings.security_hub_export else None
-    outputs = Outputs(metrics=runtime.metrics, external_id=external_id, redact=runtime.redact)
+    outputs = Outputs(
+        metrics=runtime.metrics,
+        external_id=external_id,
+        redact=runtime.redact,
+        failed_because=map_failure(event.get("map_error")),
+    )
     return finalize_run(manifest.context, scans, runtime.settings, runtime.factory, outputs, clock)
+
+
+def map_failure(map_error: Any) -> str | None:
+    """Why the run failed, when the Map state failed and its Catch handed finalize the error.
+
+    Only the error name is kept: the cause may quote a worker's error payload, which is not for a report.
+    """
+    if not isinstance(map_error, dict):
+        return None
+    return f"the Distributed Map failed: {map_error.get('Error') or 'unknown error'}"
 
 
 def _manifest(store: ScanStore, run: dict[str, Any]) -> RunManifest:

@@ -58,6 +58,8 @@ class Outputs:
     findings_csv: IO[bytes] | None = None
     # The CLI's --exceptions FILE; else EXCEPTIONS_S3_URI or EXCEPTIONS_PARAMETER (docs/remediation.md).
     exceptions_file: Path | None = None
+    # The run failed before finalize (WriterOptions.failed_because): published as failed, never the baseline.
+    failed_because: str | None = None
     # Loaded and validated when the run started; finalize reads the source again when None (fan-out).
     exceptions: ExceptionSet | None = None
     # For the Security Hub import roles: the read role's ExternalId, and the run's redactor.
@@ -185,6 +187,7 @@ def _writer_options(
         max_failed_fraction=settings.max_failed_fraction,
         last_good=last_good(latest, folder),
         spool_bytes=outputs.spool_bytes,
+        failed_because=outputs.failed_because,
         enrichment=EnrichmentConfig(
             owners=settings.owner_config,
             sla=settings.sla_policy,

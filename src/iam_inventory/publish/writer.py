@@ -145,6 +145,8 @@ class RunWriter:
     def finish(self, finished_at: datetime, history: tuple[dict[str, Any], ...]) -> Written:
         """Decide the run's status, add resolved and carried-over findings, and complete every file."""
         status, reason = run_status(self.totals.statuses, self.options.max_failed_fraction)
+        if self.options.failed_because:
+            status, reason = RunStatus.FAILED, self.options.failed_because
         baseline = becomes_baseline(self.context, status)
         expired = 0
         for entry in self.comparison.resolved() if self.comparable else ():

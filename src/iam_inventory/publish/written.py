@@ -26,6 +26,9 @@ class WriterOptions:
     enrichment: EnrichmentConfig = field(default_factory=EnrichmentConfig)
     exceptions: ExceptionSet = NO_EXCEPTIONS
     spool_bytes: int = SPOOL_BYTES
+    # Why the run failed before its scans were merged (fan-out: the Distributed Map failed). Such a run is
+    # published as failed with this reason, whatever its accounts say, and never becomes the baseline.
+    failed_because: str | None = None
 
 
 @dataclass(slots=True)
