@@ -57,7 +57,9 @@ def make_moto_behave_like_iam() -> None:
       https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
     - IAM returns CreateDate in whole seconds (ListAccessKeys, ListUsers); moto keeps microseconds,
       which would make any creation-time matching look more exact than it can be against AWS.
-    - GetLoginProfile's CreateDate is the password's creation, not the user's.
+    - GetLoginProfile's CreateDate is the login profile's creation, not the user's; a reset
+      (UpdateLoginProfile) leaves it and moves only the report's password_last_changed, which the
+      simulator keeps apart as `password_changed` (moto keeps neither).
     - GetAccessKeyLastUsed scans every key of every account per call (minutes on a 5,000-user account).
     - GetAccountSummary's SummaryMap holds AccountPasswordPresent (whether root has a password); moto's
       has no such key. Here it is the backend's `account_summary._account_password_present` (default 1:
@@ -85,6 +87,7 @@ def make_moto_behave_like_iam() -> None:
     create_user = IAMBackend.create_user
     create_access_key = IAMBackend.create_access_key
     create_login_profile = IAMBackend.create_login_profile
+    update_login_profile = IAMBackend.update_login_profile
     for name in ("attach_user_policy", "attach_group_policy", "attach_role_policy", "get_policy"):
         setattr(IAMBackend, name, _with_aws_managed_policy(getattr(IAMBackend, name)))
 
@@ -127,7 +130,13 @@ def make_moto_behave_like_iam() -> None:
 
     def dated_login_profile(self: Any, user_name: str, password: str) -> Any:
         user = create_login_profile(self, user_name, password)
-        user.login_profile_created = utcnow().replace(microsecond=0)
+        user.login_profile_created = user.password_changed = utcnow().replace(microsecond=0)
+        return user
+
+    def reset_login_profile(self: Any, user_name: str, password: str, password_reset_required: bool) -> Any:
+        user = update_login_profile(self, user_name, password, password_reset_required)
+        if password:  # UpdateLoginProfile may change only PasswordResetRequired
+            user.password_changed = utcnow().replace(microsecond=0)
         return user
 
     def get_access_key_last_used(self: Any, access_key_id: str) -> dict[str, Any]:
@@ -151,6 +160,7 @@ def make_moto_behave_like_iam() -> None:
     IAMBackend.create_user = whole_seconds_user
     IAMBackend.create_access_key = whole_seconds_key
     IAMBackend.create_login_profile = dated_login_profile
+    IAMBackend.update_login_profile = reset_login_profile
     IAMBackend.get_access_key_last_used = get_access_key_last_used
 
 

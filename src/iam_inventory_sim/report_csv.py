@@ -149,7 +149,8 @@ def render_report(backend: Any, slots: SlotMap, quoted: bool = True) -> str:
     writer.writerow(_root_row(backend))
     for user in backend.users.values():
         key_1, key_2 = assign_slots(slots, backend.account_id, user.name, list(user.access_keys))
-        password_set = getattr(user, "login_profile_created", None) or user.create_date
+        # password_last_changed: the last set (creation or reset), not the login profile's CreateDate.
+        password_set = getattr(user, "password_changed", None) or user.create_date
         writer.writerow(
             {
                 "user": user.name,

@@ -240,15 +240,21 @@ def backdate_key(
 
 
 def set_password_dates(
-    account_id: str, user_name: str, last_used_at: datetime | None, changed_at: datetime | None = None
+    account_id: str,
+    user_name: str,
+    last_used_at: datetime | None,
+    changed_at: datetime | None = None,
+    profile_created_at: datetime | None = None,
 ) -> None:
-    """Set when a console password was last used (and set), as sign-ins would."""
+    """Set a password's last use, last set (report) and its login profile's creation (GetLoginProfile)."""
     from moto.iam.models import iam_backends
 
     user = iam_backends[account_id]["aws"].users[user_name]
     user.password_last_used = None if last_used_at is None else _naive(last_used_at)
     if changed_at is not None:
-        user.login_profile_created = _naive(changed_at).replace(microsecond=0)
+        user.password_changed = _naive(changed_at).replace(microsecond=0)
+    if profile_created_at is not None:
+        user.login_profile_created = _naive(profile_created_at).replace(microsecond=0)
 
 
 def _naive(moment: datetime) -> datetime:

@@ -675,7 +675,8 @@ def test_api_path_is_patient_with_throttling(monkeypatch, no_backoff, use_report
     ]
     assert iam.calls == [call for call in once for _ in range(2)]
     (alice,) = collected.inventory.users
-    assert (alice.console_access, alice.mfa_enabled, alice.password_changed_at) == (True, False, CREATED)
+    # (the login profile's CreateDate is not when the password was last set: that stays unknown)
+    assert (alice.console_access, alice.mfa_enabled, alice.password_changed_at) == (True, False, None)
     # IAM's "N/A" service and region mean no record, not a service named N/A
     assert alice.access_keys == (AccessKey("AKIAALICE1", "Active", created, KeyLastUse(NOW, None, None)),)
 

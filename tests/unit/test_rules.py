@@ -503,22 +503,15 @@ def test_a_password_never_used_counts_from_when_it_was_set(set_days_ago, reporte
     )
 
 
-def test_a_password_never_used_nor_dated_counts_from_the_users_creation():
-    # Given a console user who never signed in, with no record of when the password was set
+def test_a_password_never_used_nor_dated_is_not_measured():
+    # Given a console user created 500 days ago who never signed in, with no record of when the password
+    # was last set (the API path: the login profile's CreateDate predates any admin reset)
     user = make_user("gil", console=True, mfa=True, password_used=None)
     assert user.password_changed_at is None
     # When
     findings = evaluate(make_inventory(user), THRESHOLDS, NOW)
-    # Then the idle time runs from the user's creation, 500 days ago
-    assert [(f.rule_id, f.user_name, f.measured_value, f.threshold, f.message) for f in findings] == [
-        (
-            "console_password_unused",
-            "gil",
-            500,
-            45,
-            "Console password of gil never used, set 500 days ago (window 45)",
-        )
-    ]
+    # Then nothing is measured from the user's creation: a password reset yesterday is not "500 days idle"
+    assert findings == []
 
 
 def test_a_password_used_recently_wins_over_an_old_set_date():

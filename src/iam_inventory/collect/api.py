@@ -128,7 +128,13 @@ def _still_listed(iam: BaseClient, user_name: str, access_key_id: str, deadline:
 
 
 def read_login_profile(iam: BaseClient, user_name: str, deadline: Deadline) -> datetime | None:
-    """When the console password was set; None when the user has none."""
+    """When the user's login profile was created; None when the user has no console password.
+
+    That CreateDate is not when the password was last set: an admin's UpdateLoginProfile (a reset) or
+    the user's ChangePassword leaves it as it was, and no API returns the change date; only the
+    credential report's password_last_changed does (https://github.com/boto/boto3/issues/1243).
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_LoginProfile.html
+    """
     try:
         response = call_patiently(lambda: iam.get_login_profile(UserName=user_name), deadline)
     except ClientError as error:
@@ -186,8 +192,7 @@ def collect_user_live(iam: BaseClient, live: LiveUser, deadline: Deadline) -> Ia
     """One user entirely from live calls; None when the user was deleted meanwhile."""
     try:
         keys = live_keys(iam, live.user_name, list_key_metadata(iam, live.user_name, deadline), deadline)
-        password_set = read_login_profile(iam, live.user_name, deadline)
-        console = password_set is not None
+        console = read_login_profile(iam, live.user_name, deadline) is not None
         # MFA and password use only matter for console users: one or two calls saved per other user.
         mfa = has_mfa_device(iam, live.user_name, deadline) if console else False
         last_used = read_password_last_used(iam, live.user_name, deadline) if console else None
@@ -197,7 +202,7 @@ def collect_user_live(iam: BaseClient, live: LiveUser, deadline: Deadline) -> Ia
         live,
         console_access=console,
         password_last_used=last_used,
-        password_changed_at=password_set,
+        password_changed_at=None,  # unknown: no API says when a password was last set
         mfa_enabled=mfa,
         access_keys=keys,
     )

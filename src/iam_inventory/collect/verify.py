@@ -96,8 +96,12 @@ def verify_user(
             last_used = calls.made(lambda: read_password_last_used(iam, name, deadline))
         # The password itself only needs checking when a finding would still stand on it.
         if (Evidence.MFA in needs and not mfa) or Evidence.PASSWORD in needs:
-            changed = calls.made(lambda: read_login_profile(iam, name, deadline))
-            console = changed is not None
+            profile_created = calls.made(lambda: read_login_profile(iam, name, deadline))
+            console = profile_created is not None
+            # The report's password_last_changed stands unless the profile was created after it (the
+            # password was removed and set again since): then when it was last set is unknown.
+            if profile_created is not None and changed is not None and profile_created > changed:
+                changed = None
     except UserGone:
         return None
     keys: list[AccessKey] = []

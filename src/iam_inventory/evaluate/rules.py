@@ -139,13 +139,15 @@ def check_password_unused(
 ) -> Iterator[Finding]:
     """Console passwords not used for `unused_key_days` or more (CIS 1.12: "45 days or greater").
 
-    A password never used is measured from when it was set (else from the user's creation).
+    A password never used is measured from when it was last set (the report's password_last_changed).
+    When that is unknown (the API path), it is not measured: the login profile's or the user's creation
+    predates any reset, so an admin's reset of a never-used password would be flagged as long idle.
     """
     limit = thresholds.unused_key_days
     for user in inventory.users:
-        if not user.console_access:
+        since = user.password_last_used or user.password_changed_at
+        if not user.console_access or since is None:
             continue
-        since = user.password_last_used or user.password_changed_at or user.created_at
         idle = days_between(since, now)
         if idle >= limit:
             used = "last used" if user.password_last_used else "never used, set"

@@ -121,7 +121,8 @@ class IamUser:
     tags: dict[str, str] = field(default_factory=dict, hash=False)
     # True when console, password last use and MFA came from the credential report, not live calls.
     console_from_report: bool = False
-    # When the console password was set (report password_last_changed, or the login profile's CreateDate).
+    # When the console password was last set: the report's password_last_changed. None when unknown (the
+    # API path: GetLoginProfile's CreateDate is the profile's creation, older than any reset).
     password_changed_at: datetime | None = None
     groups: tuple[str, ...] = ()
     attached_policies: tuple[AttachedPolicy, ...] = ()
