@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -33,6 +33,8 @@ def test_the_clock_skew_allowed_is_five_minutes():
         ("STARTED", NOW - timedelta(hours=3), NOW, False),
         ("STARTED", (NOW - CLOCK_SKEW).replace(tzinfo=None), NOW, True),  # a naive time is UTC
         ("STARTED", (NOW - timedelta(minutes=6)).replace(tzinfo=None), NOW, False),
+        # another offset is that instant: 04:00-02:00 is the run's start, not two hours before it
+        ("STARTED", NOW.astimezone(timezone(timedelta(hours=-2))), NOW, True),
         ("STARTED", NOW - timedelta(hours=3), None, True),  # no run start given: STARTED alone
         ("COMPLETE", NOW, NOW, False),
         ("INPROGRESS", NOW, NOW, False),

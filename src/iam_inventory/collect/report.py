@@ -159,7 +159,7 @@ def _parse_row(row: dict[str | None, str | None], line: int) -> ReportRow:
     # no cert_N_last_rotated) keeps its columns in place: the missing ones read as "no value".
     if None in row:
         raise ReportUnparseable(f"credential report line {line} has more fields than its header")
-    fields = {key: value for key, value in row.items() if key is not None and value is not None}
+    fields = {str(key): value for key, value in row.items() if value is not None}
     if not fields.get("user") or not fields.get("arn"):
         raise ReportUnparseable(f"credential report line {line} has no user or arn")
     try:
@@ -205,7 +205,7 @@ def fetch_credential_report(
     delay = delay or backoff_delays(base=0.5, cap=4.0)
     attempt = 0
     generate = True
-    state: str | None = None
+    state = ""  # set by the first GenerateCredentialReport, before any return
     while True:
         try:
             if generate:
