@@ -76,6 +76,12 @@ class RecordingFactory(ClientFactory):
         client.meta.events.register("before-call", self._record)
         return client
 
+    def account_client(self, service: str) -> BaseClient:
+        client = super().account_client(service)
+        # The thread's client serves account after account: the hook is registered once.
+        client.meta.events.register("before-call", self._record, unique_id="record-spoke-operations")
+        return client
+
     def _record(self, model: Any, **_: Any) -> None:
         # IAM action names are the API operation names under the service's endpoint prefix.
         with self._record_lock:

@@ -5,6 +5,7 @@ The generic patience (throttling codes, backoff, call_patiently) lives once, in 
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -32,5 +33,7 @@ def map_bounded(function: Callable[[T], R], items: Iterable[T], concurrency: int
     listed = list(items)
     if concurrency <= 1 or len(listed) <= 1:
         return [function(item) for item in listed]
+    # Each call runs in a copy of the caller's context: the spoke account it acts in goes along.
+    context = contextvars.copy_context()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="iam") as pool:
-        return list(pool.map(function, listed))
+        return list(pool.map(lambda item: context.copy().run(function, item), listed))

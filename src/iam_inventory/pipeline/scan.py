@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from iam_inventory.assume.clients import CallCounter, ClientFactory, assume_spoke_role, role_arn
+from iam_inventory.assume.clients import CallCounter, ClientFactory, acting_in, assume_spoke_role, role_arn
 from iam_inventory.collect.credential_report import Collected, collect_account_auto
 from iam_inventory.config.settings import CollectionMode, Settings
 from iam_inventory.core.budget import Deadline
@@ -88,20 +88,19 @@ def collect_result(plan: AccountPlan, account: Account) -> AccountResult:
         )
         plan.redact.add(credentials.secret_access_key, credentials.session_token)
         stage = "collect"
-        iam = plan.factory.spoke_client("iam", credentials, counter)
-        collected = collect_account_auto(
-            iam,
-            account.account_id,
-            context.started_at,
-            use_report=scan.use_credential_report,
-            concurrency=scan.account_concurrency,
-            deadline=scan.deadline,
-            report_wait_seconds=scan.report_wait_seconds,
-            tag_keys=context.user_tag_keys,
-            # The run's own rules name the report-based candidates to confirm live.
-            candidates=lambda inventory: evaluate(inventory, context.thresholds, context.started_at),
-        )
-        return collected
+        with acting_in(credentials, counter):
+            return collect_account_auto(
+                plan.factory.account_client("iam"),
+                account.account_id,
+                context.started_at,
+                use_report=scan.use_credential_report,
+                concurrency=scan.account_concurrency,
+                deadline=scan.deadline,
+                report_wait_seconds=scan.report_wait_seconds,
+                tag_keys=context.user_tag_keys,
+                # The run's own rules name the report-based candidates to confirm live.
+                candidates=lambda inventory: evaluate(inventory, context.thresholds, context.started_at),
+            )
 
     try:
         try:
