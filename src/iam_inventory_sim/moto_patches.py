@@ -9,19 +9,7 @@ import json
 from functools import cache
 from typing import Any
 
-IAM_DEFAULT_PAGE_SIZE = 100  # what IAM returns when MaxItems is not given
-IAM_MAX_PAGE_SIZE = 1000  # MaxItems is 1..1000 on ListUsers and GetAccountAuthorizationDetails
-
-
-def _page(response: Any, items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
-    """One page of `items` as IAM pages them (MaxItems, Marker, IsTruncated)."""
-    page_size = min(int(response._get_param("MaxItems") or IAM_DEFAULT_PAGE_SIZE), IAM_MAX_PAGE_SIZE)
-    start = int(response._get_param("Marker") or 0)
-    end = start + page_size
-    more: dict[str, Any] = {"IsTruncated": end < len(items)}
-    if end < len(items):
-        more["Marker"] = str(end)
-    return items[start:end], more
+from iam_inventory_sim.iam_paging import page_like_iam
 
 
 @cache
@@ -93,7 +81,7 @@ def make_moto_behave_like_iam() -> None:
 
     def list_users(self: Any) -> ActionResult:
         users = list(self.backend.list_users(self._get_param("PathPrefix"), None, None))
-        page, more = _page(self, users)
+        page, more = page_like_iam(self, users)
         return ActionResult({"Users": page, **more})
 
     def get_account_authorization_details(self: Any) -> ActionResult:
@@ -105,7 +93,7 @@ def make_moto_behave_like_iam() -> None:
             ("Policies", "managed_policies"),
         )
         entities = [(name, item) for name, key in kinds for item in details[key]]
-        page, more = _page(self, entities)
+        page, more = page_like_iam(self, entities)
         result: dict[str, Any] = {name: [item for kind, item in page if kind == name] for name, _ in kinds}
         return ActionResult(result | more)
 

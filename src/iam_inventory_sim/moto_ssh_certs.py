@@ -32,7 +32,7 @@ def patch_ssh_keys_and_certificates() -> None:
     from moto.iam.models import IAMBackend, User
     from moto.iam.responses import IamResponse
 
-    from iam_inventory_sim.moto_patches import _page
+    from iam_inventory_sim.iam_paging import page_like_iam
 
     if getattr(User.upload_ssh_public_key, "_like_iam", False):
         return
@@ -67,12 +67,12 @@ def patch_ssh_keys_and_certificates() -> None:
 
     def list_ssh_public_keys(self: Any) -> ActionResult:
         keys = list(self.backend.get_all_ssh_public_keys(self._get_param("UserName")))
-        page, more = _page(self, keys)
+        page, more = page_like_iam(self, keys)
         return ActionResult({"SSHPublicKeys": page, **more})
 
     def list_signing_certificates(self: Any) -> ActionResult:
         certificates = self.backend.list_signing_certificates(self._get_param("UserName"))
-        page, more = _page(self, certificates)
+        page, more = page_like_iam(self, certificates)
         return ActionResult({"Certificates": page, **more})
 
     upload_ssh_public_key._like_iam = True  # type: ignore[attr-defined]
