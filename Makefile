@@ -148,6 +148,7 @@ docs: $(STAMP)
 	$(BIN)/python scripts/rules_doc.py > docs/rules.md
 	$(BIN)/python scripts/account_scan_schema.py > src/iam_inventory/schemas/account-scan.schema.json
 	$(BIN)/python scripts/codecommit_policies.py > src/iam_inventory/collect/aws_managed_codecommit.json
+	$(BIN)/python scripts/fanout_sizing.py --write docs/fanout.md
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(SAM_VENV) $(VENV_313) .aws-sam out .pytest_cache .ruff_cache mutants

@@ -8,8 +8,10 @@ back-off; a failing worker tolerated, too many of them caught; a resumed run sca
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import boto3
 import pytest
@@ -52,6 +54,7 @@ PROD, DATA, DEV, NO_ROLE, CLOSED = (
     "555555555555",
 )
 DAY = "dt=2026-11-23"
+ROOT = Path(__file__).resolve().parents[2]
 WORKER = "FanoutWorkerFunction"
 FINALIZE = "FanoutFinalizeFunction"
 
@@ -357,13 +360,16 @@ def test_discover_refuses_an_invalid_exceptions_file_before_writing_any_item(org
         handler.discover_handler({"run_id": "bad-exceptions"}, FakeContext())
     # And nothing was discovered or written for the Map
     assert simulator.faults.operations["organizations:ListAccountsForParent"] == 0
-    assert simulator.faults.operations["s3:PutObject"] == 0
+    # (the simulator logs S3 requests by method and path, so count its PUTs, not an "s3:PutObject")
+    assert s3_requests(simulator)["PUT"] == 0
     # And once the entry is fixed, the same step discovers and writes its items
     bad["exceptions"][0]["expires"] = "2027-01-31"
     boto3.client("s3").put_object(Bucket=org_env, Key="config/exceptions.json", Body=json.dumps(bad).encode())
+    simulator.faults.operations.clear()
     run = handler.discover_handler({"run_id": "good-exceptions"}, FakeContext())
     assert run["accounts"] > 0
     assert simulator.faults.operations["organizations:ListAccountsForParent"] > 0
+    assert s3_requests(simulator)["PUT"] > 0
 
 
 def test_fanout_finalize_exports_to_each_accounts_security_hub_through_its_import_role(
@@ -384,3 +390,64 @@ def test_fanout_finalize_exports_to_each_accounts_security_hub_through_its_impor
         f"{len(account_findings(simulator, PROD)) + len(account_findings(simulator, DEV))} imported"
     )
     assert line.endswith("1 accounts refused the import role")
+
+
+def s3_requests(simulator) -> Counter[str]:
+    """S3 requests the simulator answered since the last clear, by what S3 bills: GET, PUT, LIST.
+
+    The simulator logs S3 requests as "METHOD /bucket[/key]"; a GET of the bucket itself is a listing.
+    """
+    counts: Counter[str] = Counter()
+    for operation, count in simulator.faults.operations.items():
+        service, _, action = operation.partition(":")
+        if service == "s3":
+            method, _, path = action.partition(" ")
+            counts["LIST" if method == "GET" and path.strip("/").count("/") == 0 else method] += count
+    return counts
+
+
+def metered_run(
+    machine: FanoutMachine, simulator, interpreter: Interpreter, run_id: str
+) -> tuple[Execution, Counter[str], int]:
+    """One execution, the S3 requests it made, and its state transitions as Step Functions bills them:
+    each state the execution entered, each child execution the Map started, each worker attempt."""
+    simulator.faults.operations.clear()
+    calls_before = len(interpreter.lambdas.payloads(WORKER))
+    # As the schedule starts it: each run is the next one's baseline.
+    execution = machine.run({"run_id": run_id, "baseline": True})
+    entered = sum(1 for event in execution.history if event["type"].endswith("StateEntered"))
+    attempts = len(interpreter.lambdas.payloads(WORKER)) - calls_before
+    transitions = entered + execution.map_run()["itemCounts"]["total"] + attempts
+    return execution, s3_requests(simulator), transitions
+
+
+def test_a_run_meters_what_the_fanout_sizing_doc_assumes(
+    org_env, simulator, monkeypatch, machine, interpreter
+):
+    # Given a static estate with a previous run, as every scheduled run after the first has
+    sizing = json.loads((ROOT / "docs/fanout-sizing.json").read_text())["s3_requests"]
+    monkeypatch.setenv("ACCOUNT_SOURCE", "static")
+    monkeypatch.setenv("ACCOUNT_IDS", f"{PROD},{DATA}")
+    machine.run({"run_id": "first", "baseline": True})
+
+    # When a run scans two accounts, and another scans three
+    _, two, two_transitions = metered_run(machine, simulator, interpreter, "two")
+    monkeypatch.setenv("ACCOUNT_IDS", f"{PROD},{DATA},{DEV}")
+    _, three, three_transitions = metered_run(machine, simulator, interpreter, "three")
+
+    # Then each account costs the GETs and PUTs docs/fanout.md prices, and a run the fixed ones besides
+    # one PUT per owner file
+    assert three["GET"] - two["GET"] == sizing["gets_per_account"]
+    assert (
+        three["PUT"] - two["PUT"] - owner_files(org_env, "three") + owner_files(org_env, "two")
+        == (sizing["puts_per_account"])
+    )
+    assert two["GET"] == sizing["fixed_gets"] + 2 * sizing["gets_per_account"]
+    assert two["PUT"] == sizing["fixed_puts"] + 2 * sizing["puts_per_account"] + owner_files(org_env, "two")
+    assert two["LIST"] == three["LIST"] == sizing["fixed_lists"]
+    # And the transitions are the doc's formula: 3 + accounts x 2 with no retries
+    assert (two_transitions, three_transitions) == (3 + 2 * 2, 3 + 3 * 2)
+
+
+def owner_files(bucket: str, run_id: str) -> int:
+    return sum(1 for key in list_s3_keys(bucket) if f"/{run_id}/owners/" in key)
