@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -21,9 +21,10 @@ from sqlglot.executor import env as executor_env
 from sqlglot.executor import execute
 
 from iam_inventory.models import AccountStatus, Thresholds
+from iam_inventory.models.credentials import ServiceCredential
 from iam_inventory.pipeline import finalize as finalize_module
 from iam_inventory.publish.store import ReportFile
-from tests.builders import make_key, make_user
+from tests.builders import days_ago, make_key, make_user
 from tests.outputs_support import glue_columns
 from tests.publish_support import context, finalize, scanned, unscanned
 
@@ -136,11 +137,27 @@ def bucket(tmp_path, monkeypatch):
 PROD, DEV = "111111111111", "222222222222"
 
 
+BEDROCK_KEY = "ACCAPRODBEDROCK00001"
+
+
 def estate(age: int, run=None):
-    return [
-        scanned(
-            PROD, make_user("deployer", keys=(make_key("AKIAPROD000000000001", age=age, used=None),)), run=run
+    deployer = replace(
+        make_user("deployer", keys=(make_key("AKIAPROD000000000001", age=age, used=None),)),
+        # A Bedrock API key created with no expiry, and an expired CloudWatch Logs key.
+        service_credentials=(
+            ServiceCredential(BEDROCK_KEY, "bedrock.amazonaws.com", "deployer-at-1", "Active", days_ago(age)),
+            ServiceCredential(
+                "ACCAPRODLOGS00000001",
+                "logs.amazonaws.com",
+                "deployer-at-2",
+                "Expired",
+                days_ago(age),
+                days_ago(1),
+            ),
         ),
+    )
+    return [
+        scanned(PROD, deployer, run=run),
         scanned(DEV, make_user("ci", keys=(make_key("AKIADEV0000000000001", age=age, used=60),)), run=run),
     ]
 
@@ -169,9 +186,19 @@ def test_only_committed_baseline_runs_are_current_in_the_documented_queries(tmp_
         query_id(query): run_query(query, tables, date(2026, 11, 25)) for query in documented_queries()
     }
     # Then the current-run queries answer from the good run alone
-    stale, old_keys, by_owner, new, trend, runs = results.values()
+    stale, old_keys, by_owner, new, trend, runs, never_expiring, by_type = results.values()
     assert stale == [(PROD, f"acct-{PROD[:3]}", 1), (DEV, f"acct-{DEV[:3]}", 1)]
     assert [(row[0], row[3]) for row in old_keys] == [(PROD, 400), (DEV, 400)]
+    # And the API key query finds the good run's never-expiring Bedrock key, not the expired Logs key
+    assert [(row[0], row[1], row[2], row[3]) for row in never_expiring] == [
+        (PROD, "deployer", BEDROCK_KEY, "bedrock.amazonaws.com")
+    ]
+    # And the count by type is the good run's: two keys, one active and one expired service credential
+    assert by_type == [
+        ("access_key", "Active", 2),
+        ("service_credential", "Active", 1),
+        ("service_credential", "Expired", 1),
+    ]
     assert sum(row[2] for row in by_owner) == len([f for f in tables["findings"] if f["run_id"] == "good"])
     assert {row[0] for row in new} == {f["finding_id"] for f in tables["findings"] if f["run_id"] == "good"}
     # And the trend holds the baseline run only, the run list every committed run, never the crashed one

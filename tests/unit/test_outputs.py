@@ -30,20 +30,23 @@ def csv_rows(body: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body.decode())))
 
 
-def test_inventory_csv_has_one_row_per_key_plus_users_without_keys():
-    # Given an account with a one-key user, a keyless user and a two-key user (a failed account has no rows)
+def test_inventory_csv_has_one_row_per_credential_plus_users_without_any():
+    # Given an account with a one-key console user, a user with nothing and a two-key user (a failed
+    # account has no rows)
     report = build_report(varied_run())
     # When
     rows = csv_rows(render_inventory_csv(report))
-    # Then the header is the documented order and there are 1 + 1 + 2 rows
+    # Then the header is the documented order and there are 2 + 1 + 2 rows (1.6: the password is a row)
     assert tuple(rows[0]) == INVENTORY_CSV_COLUMNS
     records = [dict(zip(INVENTORY_CSV_COLUMNS, row, strict=True)) for row in rows[1:]]
-    assert [(r["user_name"], r["access_key_id"]) for r in records] == [
-        ("'=evil", "AKIAEVIL000000000001"),
-        ("no-keys", ""),
-        ("two", "AKIATWO0000000000001"),
-        ("two", "AKIATWO0000000000002"),
+    assert [(r["user_name"], r["access_key_id"], r["credential_type"]) for r in records] == [
+        ("'=evil", "AKIAEVIL000000000001", "access_key"),
+        ("'=evil", "", "password"),
+        ("no-keys", "", ""),
+        ("two", "AKIATWO0000000000001", "access_key"),
+        ("two", "AKIATWO0000000000002", "access_key"),
     ]
+    records = [records[0], records[2], records[3], records[4]]
     assert records[0]["account_name"] == "prod <main>"
     assert (records[0]["key_age_days"], records[0]["console_access"], records[0]["mfa_enabled"]) == (
         "200",
@@ -93,7 +96,10 @@ def test_findings_csv_keeps_the_1_0_columns_in_front():
     )
     assert FINDINGS_CSV_COLUMNS[12:15] == ("tags", "first_seen_at", "is_new")
     # 1.3 appends owner, privilege, lifecycle, exception and remediation (test_enrich pins their names)
-    assert FINDINGS_CSV_COLUMNS[15:] == ENRICHED_CSV_COLUMNS
+    enriched_end = 15 + len(ENRICHED_CSV_COLUMNS)
+    assert FINDINGS_CSV_COLUMNS[15:enriched_end] == ENRICHED_CSV_COLUMNS
+    # 1.6 appends the credential's kind and id
+    assert FINDINGS_CSV_COLUMNS[enriched_end:] == ("credential_type", "credential_id")
 
 
 @pytest.mark.parametrize("table", [FINDINGS_TABLE, INVENTORY_TABLE])

@@ -11,3 +11,10 @@ Clock = Callable[[], datetime]
 def utcnow() -> datetime:
     """The current time in UTC."""
     return datetime.now(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with a Z suffix for UTC, or None."""
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from iam_inventory.evaluate.rules import rule_title
-from iam_inventory.publish.htmlkit import CSP, STYLE, esc, trend_chart, when
+from iam_inventory.publish.htmlkit import CSP, STYLE, credentials_table, esc, trend_chart, when
 from iam_inventory.publish.htmltable import (
     SCRIPT_HASH,
     findings_section,
@@ -99,7 +99,10 @@ def page_bottom(
     total: int,
 ) -> str:
     """After the accounts: the counts by severity and rule, the trend, the resolved findings, the script."""
-    overview = f'<div class="grid">{_by_severity(report)}{_by_rule(report)}{trend_chart(history)}</div>\n'
+    overview = (
+        f'<div class="grid">{_by_severity(report)}{_by_rule(report)}{credentials_table(report)}'
+        f"{trend_chart(history)}</div>\n"
+    )
     return ACCOUNTS_END + overview + resolved_section(resolved, total) + script_tag() + PAGE_END
 
 

@@ -94,3 +94,18 @@ def trend_chart(history: list[dict[str, Any]]) -> str:
         f"{axis}{legend}{line(totals, '#1d2330', 'findings')}{line(urgent, '#d9480f', 'critical+high')}</svg>"
     )
     return f"<div>{title}{svg}</div>"
+
+
+def credentials_table(report: dict[str, Any]) -> str:
+    """The summary's count of each credential kind, active of total ("" for reports before 1.6)."""
+    counts = report["summary"].get("credentials")
+    if not counts:
+        return ""
+    rows = "".join(
+        f"<tr><td><code>{esc(kind)}</code></td>"
+        f'<td class="num" data-count="credentials-{esc(kind)}">{esc(item["total"])}</td>'
+        f'<td class="num" data-count="active-{esc(kind)}">{esc(item["active"])}</td></tr>'
+        for kind, item in counts.items()
+    )
+    header = "<tr><th>Credential</th><th>Held</th><th>Active</th></tr>"
+    return f"<div><h2>Credentials by type</h2><table>{header}{rows}</table></div>"

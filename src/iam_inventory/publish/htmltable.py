@@ -18,12 +18,12 @@ from iam_inventory.publish.htmlkit import esc, when
 # Rows of the findings table; beyond this the page points at findings.csv (which has every finding).
 MAX_FINDING_ROWS = 2_000
 SEVERITY_RANK = {severity.value: rank for rank, severity in enumerate(SEVERITY_ORDER)}
-FILTERS = ("severity", "rule", "owner", "account", "overdue")
+FILTERS = ("severity", "rule", "credential", "owner", "account", "overdue")
 # Filters come from the selects, or from the address: index.html#owner=team-a&severity=critical.
 FILTER_SCRIPT = """(function(){
 var table=document.getElementById('findings');if(!table)return;
 var body=table.tBodies[0],rows=Array.prototype.slice.call(body.rows);
-var keys=['severity','rule','owner','account','overdue'];
+var keys=['severity','rule','credential','owner','account','overdue'];
 function sel(k){return document.getElementById('f-'+k);}
 function apply(){var shown=0;rows.forEach(function(r){
 var ok=keys.every(function(k){var s=sel(k);return !s.value||r.getAttribute('data-'+k)===s.value;});
@@ -76,7 +76,7 @@ def top_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def finding_row(finding: dict[str, Any], account_name: str) -> str:
-    """One finding: severity (raised and new marks), rule, account, user, key, owner, age, detail, fix."""
+    """One finding: severity (raised and new marks), rule, account, user, credential, owner, age, fix."""
     severity = finding["severity"]
     marks = ' <span class="new">new</span>' if finding.get("is_new") else ""
     if finding.get("privileged"):
@@ -103,6 +103,8 @@ def finding_row(finding: dict[str, Any], account_name: str) -> str:
         "severity": severity,
         "rank": SEVERITY_RANK.get(severity, 9),
         "rule": finding["rule_id"],
+        # Reports before 1.6 name no credential kind: their findings were about keys and passwords.
+        "credential": finding.get("credential_type") or "none",
         "owner": owner,
         "account": finding["account_id"],
         "overdue": "overdue" if overdue else "on time",
@@ -117,7 +119,8 @@ def finding_row(finding: dict[str, Any], account_name: str) -> str:
         f'<tr {data}><td><span class="sev {esc(severity)}">{esc(severity)}</span>{marks}</td>'
         f"<td><code>{esc(finding['rule_id'])}</code>{cis}</td>"
         f"<td>{esc(account)}</td><td>{esc(finding['user_name'] or '(root)')}</td>"
-        f"<td><code>{esc(finding['access_key_id'] or '')}</code></td>"
+        f"<td><code>{esc(finding.get('credential_id') or finding['access_key_id'] or '')}</code>"
+        f"<br><small>{esc(finding.get('credential_type') or '')}</small></td>"
         f"<td>{esc(owner)}<br><small>{esc(finding.get('owner_source') or '')}</small></td>"
         f'<td class="nowrap">{age}<br><small title="{esc(when(seen))}">{esc(when(seen)[:10])}</small></td>'
         f'<td class="detail">{esc(finding["message"])}{note}{remediation_cell(finding)}</td></tr>'
@@ -136,7 +139,7 @@ def remediation_cell(finding: dict[str, Any]) -> str:
 
 _HEADER = (
     '<thead><tr><th data-sort="rank">Severity</th><th data-sort="rule">Rule</th><th data-sort="account">'
-    'Account</th><th data-sort="user">User</th><th>Access key</th><th data-sort="owner">Owner</th>'
+    'Account</th><th data-sort="user">User</th><th>Credential</th><th data-sort="owner">Owner</th>'
     '<th data-sort="days">Open</th><th>Detail and fix</th></tr></thead>'
 )
 

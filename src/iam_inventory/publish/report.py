@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from iam_inventory.core.clock import iso as iso  # re-exported: the report format's timestamps
 from iam_inventory.evaluate.registry import days_between
 from iam_inventory.evaluate.rules import RULE_IDS, credential_type
 from iam_inventory.models import (
@@ -20,17 +21,12 @@ from iam_inventory.models import (
     RunContext,
     Severity,
 )
+from iam_inventory.models.credentials import CredentialType
+from iam_inventory.publish.credentials import counts_summary, credential_counts, user_credentials_entry
 
 # 1.2: run.status (complete/degraded/failed), run.baseline, run.folder, changes.state; new/resolved may
 # be null when the previous state could not be read.
 SCHEMA_VERSION = "1.6"
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 with a Z suffix for UTC, or None."""
-    if value is None:
-        return None
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def run_entry(context: RunContext, finished_at: datetime) -> dict[str, Any]:
@@ -70,6 +66,8 @@ class RunTotals:
     # Active findings past their SLA, by severity; findings an unexpired exception suppresses.
     overdue: Counter[Severity] = field(default_factory=Counter)
     suppressed: int = 0
+    # (credential kind, active) -> how many, over every user scanned.
+    credentials: Counter[tuple[CredentialType, bool]] = field(default_factory=Counter)
 
     def add(self, item: AccountResult, findings: tuple[Finding, ...] | list[Finding]) -> None:
         """Count one account and its findings."""
@@ -82,6 +80,7 @@ class RunTotals:
         keys = [key for user in users for key in user.access_keys]
         self.access_keys += len(keys)
         self.active_access_keys += sum(1 for key in keys if key.active)
+        self.credentials.update(credential_counts(users))
         self.by_severity.update(finding.severity for finding in findings)
         self.by_rule.update(finding.rule_id for finding in findings)
 
@@ -108,6 +107,7 @@ class RunTotals:
             "active_access_keys": self.active_access_keys,
             "api_calls": self.api_calls,
             "retried_calls": self.retried_calls,
+            "credentials": counts_summary(self.credentials),
             "findings": {
                 "total": self.findings,
                 "by_severity": {severity.value: self.by_severity[severity] for severity in SEVERITY_ORDER},
@@ -197,6 +197,8 @@ def inventory_entry(inventory: AccountInventory, now: datetime) -> dict[str, Any
         "root_mfa_enabled": inventory.root_mfa_enabled,
         "root_password_present": inventory.root_password_present,
         "root_credentials_removed": inventory.root_credentials_removed,
+        "root_signing_certificate_active": inventory.root_signing_certificate_active,
+        "unreadable_credential_kinds": [kind.value for kind in inventory.unreadable_credential_kinds],
         "users": [_user_entry(user, now) for user in inventory.users],
     }
 
@@ -213,6 +215,7 @@ def _user_entry(user: IamUser, now: datetime) -> dict[str, Any]:
         "mfa_enabled": user.mfa_enabled,
         "tags": dict(user.tags),
         "access_keys": [_key_entry(key, now) for key in user.access_keys],
+        **user_credentials_entry(user, now),
     }
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from iam_inventory.evaluate.enrich import ENRICHED_CSV_COLUMNS
+from iam_inventory.publish.credentials import CREDENTIAL_COLUMNS, credential_rows
 
 FINDINGS_CSV_COLUMNS: tuple[str, ...] = (
     "finding_id",
@@ -28,6 +29,9 @@ FINDINGS_CSV_COLUMNS: tuple[str, ...] = (
     "is_new",
     # Added in schema 1.3: owner, privilege, lifecycle, exception and remediation (evaluate.enrich).
     *ENRICHED_CSV_COLUMNS,
+    # Added in schema 1.6: the kind and id of the credential (an access key's id too).
+    "credential_type",
+    "credential_id",
 )
 INVENTORY_CSV_COLUMNS: tuple[str, ...] = (
     "account_id",
@@ -49,6 +53,8 @@ INVENTORY_CSV_COLUMNS: tuple[str, ...] = (
     "key_last_used_service",
     "key_last_used_region",
     "tags",
+    # Added in schema 1.6: one row per credential of any kind (publish/credentials.py).
+    *CREDENTIAL_COLUMNS,
 )
 # Spreadsheets execute cells starting with these (formula injection); IAM names may start with + = @ -.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -88,7 +94,11 @@ def finding_row(finding: dict[str, Any], account_name: str) -> dict[str, Any]:
 
 
 def inventory_rows(inventory: dict[str, Any], account_name: str) -> Iterator[dict[str, Any]]:
-    """One flat row per access key, plus one per user without keys (key columns empty)."""
+    """One flat row per credential (access key, password, service credential, SSH key, certificate).
+
+    A user without any credential still has one row, its credential columns empty. The key columns are
+    filled on access key rows only, as before 1.6.
+    """
     for user in inventory["users"]:
         base = {
             "account_id": inventory["account_id"],
@@ -102,8 +112,10 @@ def inventory_rows(inventory: dict[str, Any], account_name: str) -> Iterator[dic
             "mfa_enabled": user["mfa_enabled"],
             "password_last_used": user["password_last_used"],
         }
-        for key in user["access_keys"] or [None]:
-            yield {**base, **_key_columns(key), "tags": user.get("tags") or {}}
+        tags = user.get("tags") or {}
+        credentials = list(credential_rows(user)) or [(None, dict.fromkeys(CREDENTIAL_COLUMNS))]
+        for key, columns in credentials:
+            yield {**base, **_key_columns(key), "tags": tags, **columns}
 
 
 def _key_columns(key: dict[str, Any] | None) -> dict[str, Any]:
