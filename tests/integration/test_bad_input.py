@@ -73,3 +73,47 @@ def test_bad_configuration_is_rejected_before_any_aws_request(
     # And nothing was requested or written
     assert requests_so_far(configured) == before
     assert list_s3_keys(report_bucket) == []
+
+
+POINTER = {
+    "run_id": "r1",
+    "bucket": "iam-inventory-test-reports",
+    "folder": "runs/dt=2026-11-23/r1",
+    "items_key": "iam-inventory/runs/dt=2026-11-23/r1/items.json",
+    "accounts": 1,
+}
+ACCOUNT = {"account_id": "111111111111", "name": "prod"}
+
+
+def without(mapping: dict, name: str) -> dict:
+    return {key: value for key, value in mapping.items() if key != name}
+
+
+@pytest.mark.parametrize(
+    ("step", "event", "named"),
+    [
+        ("worker_handler", {"account": ACCOUNT}, "event run"),
+        ("worker_handler", {"account": ACCOUNT, "run": {**POINTER, "bucket": ""}}, "event run.bucket"),
+        ("worker_handler", {"account": ACCOUNT, "run": {**POINTER, "run_id": "../x"}}, "event run.run_id"),
+        ("worker_handler", {"account": ACCOUNT, "run": POINTER, "extra": 1}, "event extra"),
+        (
+            "finalize_handler",
+            {"run": {k: v for k, v in POINTER.items() if k != "folder"}},
+            "event run.folder",
+        ),
+        ("finalize_handler", {"run": POINTER, "map_error": "boom"}, "event map_error"),
+        ("finalize_handler", ["not", "an", "object"], "must be a JSON object"),
+    ],
+)
+def test_a_malformed_fanout_step_event_is_one_clear_error_before_any_aws_request(
+    configured, lambda_context, step, event, named
+):
+    # Given a fan-out step's input that the state machine would never build (a hand-started step)
+    before = requests_so_far(configured)
+    # When the step's handler gets it / Then it raises InvalidEvent, one line naming the field
+    with pytest.raises(InvalidEvent) as raised:
+        getattr(handler, step)(event, lambda_context)
+    assert named in str(raised.value)
+    assert "\n" not in str(raised.value)
+    # And no AWS request was made
+    assert requests_so_far(configured) == before

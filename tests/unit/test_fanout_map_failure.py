@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from iam_inventory.config.fanout_events import MapError
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.fanout import map_failure
 from iam_inventory.pipeline.finalize import Outputs, finalize_run
@@ -13,7 +14,9 @@ PROD = "111111111111"
 
 def test_map_failure_names_the_error_and_never_quotes_the_cause():
     # Given the Catch's ResultPath value, whose Cause may quote a worker's error payload
-    error = {"Error": "States.ExceedToleratedFailureThreshold", "Cause": '{"errorMessage": "token=abc"}'}
+    error = MapError.model_validate(
+        {"Error": "States.ExceedToleratedFailureThreshold", "Cause": '{"errorMessage": "token=abc"}'}
+    )
     # Then the reason names the error only; a succeeded Map (null) is no failure
     assert map_failure(error) == "the Distributed Map failed: States.ExceedToleratedFailureThreshold"
     assert map_failure(None) is None
@@ -26,7 +29,7 @@ def test_a_run_whose_map_failed_is_published_as_failed_and_never_becomes_the_bas
     latest = read_json(tmp_path, "latest.json")
 
     # When the next scheduled run's accounts all scanned but its Map failed
-    reason = map_failure({"Error": "States.ExceedToleratedFailureThreshold"})
+    reason = map_failure(MapError.model_validate({"Error": "States.ExceedToleratedFailureThreshold"}))
     run = context("bad", day=1)
     own = AccountScan(run.run_id, scan.result, scan.findings)
     outputs = Outputs(local_dir=tmp_path, failed_because=reason)

@@ -36,7 +36,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def discover_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Step 1: fix the run (or resume it) and write the Map's item list."""
     request = RunRequest.from_event(event)
-    return discover_run(request, container_runtime(), utcnow, context.aws_request_id)
+    return discover_run(request, container_runtime(), utcnow, context.aws_request_id).model_dump()
 
 
 @logger.inject_lambda_context(log_event=False)

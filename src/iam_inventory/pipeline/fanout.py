@@ -10,6 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from iam_inventory.config.events import RunRequest
+from iam_inventory.config.fanout_events import (
+    FinalizeEvent,
+    MapError,
+    RunPointer,
+    WorkerEvent,
+    parse_fanout_event,
+)
 from iam_inventory.config.settings import ConfigError
 from iam_inventory.core.budget import Deadline
 from iam_inventory.core.clock import Clock
@@ -45,7 +52,7 @@ def _key(runtime: Runtime, folder: str, name: str) -> str:
     return "/".join(part for part in (runtime.settings.report_prefix, folder, name) if part)
 
 
-def discover_run(request: RunRequest, runtime: Runtime, clock: Clock, request_id: str) -> dict[str, Any]:
+def discover_run(request: RunRequest, runtime: Runtime, clock: Clock, request_id: str) -> RunPointer:
     """Fix the run (or resume it), write the Map's items (accounts not stored yet); return the run pointer."""
     settings, factory = runtime.settings, runtime.factory
     if not settings.report_bucket:
@@ -66,20 +73,21 @@ def discover_run(request: RunRequest, runtime: Runtime, clock: Clock, request_id
     logger.info(
         "fan-out run discovered", extra={"accounts_expected": manifest.expected, "pending": len(items)}
     )
-    return {
-        "run_id": context.run_id,
-        "bucket": settings.report_bucket,
-        "folder": folder,
-        "items_key": _key(runtime, folder, ITEMS),
-        "accounts": len(items),
-    }
+    return RunPointer(
+        run_id=context.run_id,
+        bucket=settings.report_bucket,
+        folder=folder,
+        items_key=_key(runtime, folder, ITEMS),
+        accounts=len(items),
+    )
 
 
 def scan_worker(event: dict[str, Any], runtime: Runtime, deadline: Deadline) -> dict[str, Any]:
     """Scan one account as single mode does and store it; AccountThrottled asks Step Functions to retry."""
-    run = event["run"]
-    account = decode_item(event["account"])
-    store = _store(runtime, run["bucket"], run["folder"])
+    worker = parse_fanout_event(WorkerEvent, event)
+    run = worker.run
+    account = decode_item(worker.account)
+    store = _store(runtime, run.bucket, run.folder)
     manifest = _manifest(store, run)
     context = manifest.context
     logger.set_correlation_id(context.run_id)
@@ -100,8 +108,9 @@ def scan_worker(event: dict[str, Any], runtime: Runtime, deadline: Deadline) -> 
 def finalize_fanout(event: dict[str, Any], runtime: Runtime, clock: Clock) -> RunOutcome:
     """Merge the stored scans, in discovery order, through the same finalize as single mode; a Map failure
     (`map_error`, from the state machine's Catch) fails the run so that it never becomes the baseline."""
-    run = event["run"]
-    store = _store(runtime, run["bucket"], run["folder"])
+    finalize = parse_fanout_event(FinalizeEvent, event)
+    run = finalize.run
+    store = _store(runtime, run.bucket, run.folder)
     manifest = _manifest(store, run)
     logger.set_correlation_id(manifest.context.run_id)
     scans = scan_source(store, manifest, {}, missing=_no_worker_result)
@@ -111,25 +120,25 @@ def finalize_fanout(event: dict[str, Any], runtime: Runtime, clock: Clock) -> Ru
         metrics=runtime.metrics,
         external_id=external_id,
         redact=runtime.redact,
-        failed_because=map_failure(event.get("map_error")),
+        failed_because=map_failure(finalize.map_error),
     )
     return finalize_run(manifest.context, scans, runtime.settings, runtime.factory, outputs, clock)
 
 
-def map_failure(map_error: Any) -> str | None:
+def map_failure(map_error: MapError | None) -> str | None:
     """Why the run failed, when the Map state failed and its Catch handed finalize the error.
 
     Only the error name is kept: the cause may quote a worker's error payload, which is not for a report.
     """
-    if not isinstance(map_error, dict):
+    if map_error is None:
         return None
-    return f"the Distributed Map failed: {map_error.get('Error') or 'unknown error'}"
+    return f"the Distributed Map failed: {map_error.error or 'unknown error'}"
 
 
-def _manifest(store: ScanStore, run: dict[str, Any]) -> RunManifest:
+def _manifest(store: ScanStore, run: RunPointer) -> RunManifest:
     manifest = get_manifest(store)
-    if manifest is None or manifest.context.run_id != run["run_id"]:
-        raise RunNotFound(f"run {run['run_id']!r}: no manifest under {run['folder']}")
+    if manifest is None or manifest.context.run_id != run.run_id:
+        raise RunNotFound(f"run {run.run_id!r}: no manifest under {run.folder}")
     return manifest
 
 
