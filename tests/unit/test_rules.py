@@ -340,13 +340,13 @@ WHOLE_FINDINGS = [
     (
         make_inventory(_holding(ssh=(SshPublicKey("APKABOB", "Inactive", days_ago(30)),))),
         ("inactive_ssh_key", Severity.LOW, "", "bob", "APKABOB", 30, 0, "days"),
-        "Inactive SSH public key APKABOB of user bob (30 days old) should be deleted",
+        "SSH public key APKABOB of user bob is inactive (30 days old) and should be deleted",
         {"owner": "team-a"},
     ),
     (
         make_inventory(_holding(certs=(SigningCertificate("CERTBOB", "Inactive", days_ago(30)),))),
         ("inactive_signing_certificate", Severity.LOW, "", "bob", "CERTBOB", 30, 0, "days"),
-        "Inactive signing certificate CERTBOB of user bob (30 days old) should be deleted",
+        "Signing certificate CERTBOB of user bob is inactive (30 days old) and should be deleted",
         {"owner": "team-a"},
     ),
 ]
@@ -744,8 +744,8 @@ def test_evaluation_does_not_depend_on_the_wall_clock(monkeypatch):
         "SSH public key APKAOLD of user bob is 400 days old (maximum 90)",
         "Signing certificate CERTOLD of user bob is 900 days old (maximum 90)",
         "The root user has an active signing certificate",
-        "Inactive SSH public key APKAOFF of user bob (30 days old) should be deleted",
-        "Inactive signing certificate CERTOFF of user bob (30 days old) should be deleted",
+        "SSH public key APKAOFF of user bob is inactive (30 days old) and should be deleted",
+        "Signing certificate CERTOFF of user bob is inactive (30 days old) and should be deleted",
     ]
 
 

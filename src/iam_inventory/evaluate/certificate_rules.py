@@ -11,25 +11,17 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from iam_inventory.evaluate.cis import CIS_NONE_FOR_OTHER_CREDENTIALS, CisMapping
-from iam_inventory.evaluate.credential_remedies import (
-    REPORT_ONLY_PREFIX,
-    delete_inactive_credential,
-    retire_credential,
-)
-from iam_inventory.evaluate.registry import Rule, RuleRegistry, Scope, days_between
+from iam_inventory.evaluate.credential_remedies import delete_inactive_credential, retire_credential
+from iam_inventory.evaluate.held_credentials import left_behind, too_old
+from iam_inventory.evaluate.registry import Rule, RuleRegistry, Scope
 from iam_inventory.evaluate.remediation import root_console
 from iam_inventory.models import AccountInventory, Finding, Severity, Thresholds
-from iam_inventory.models.credentials import CredentialType, SigningCertificate
+from iam_inventory.models.credentials import CredentialType
 
 SSH_AND_CERTIFICATE_RULES = RuleRegistry()
 _NO_CIS = CIS_NONE_FOR_OTHER_CREDENTIALS
 _SSH = CredentialType.SSH_KEY
 _CERT = CredentialType.SIGNING_CERTIFICATE
-
-
-def certificate_ref(certificate: SigningCertificate) -> str:
-    """The certificate's id, or a stable stand-in when only the credential report's columns are known."""
-    return certificate.certificate_id or f"{REPORT_ONLY_PREFIX}{certificate.uploaded_at:%Y%m%dT%H%M%SZ}"
 
 
 @SSH_AND_CERTIFICATE_RULES.register(
@@ -48,21 +40,7 @@ def check_ssh_key_age(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
 ) -> Iterator[Finding]:
     """Active SSH public keys older than the key-age maximum (age > max)."""
-    limit = thresholds.max_key_age_days
-    for user in inventory.users:
-        for key in user.ssh_public_keys:
-            age = days_between(key.uploaded_at, now)
-            if key.active and age > limit:
-                yield rule.finding(
-                    inventory,
-                    user=user,
-                    credential_id=key.ssh_public_key_id,
-                    measured=age,
-                    threshold=limit,
-                    unit="days",
-                    message=f"SSH public key {key.ssh_public_key_id} of user {user.user_name} is {age} "
-                    f"days old (maximum {limit})",
-                )
+    return too_old(rule, inventory, _SSH, thresholds.max_key_age_days, now)
 
 
 @SSH_AND_CERTIFICATE_RULES.register(
@@ -83,22 +61,7 @@ def check_signing_certificate_age(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
 ) -> Iterator[Finding]:
     """Active signing certificates older than the key-age maximum (age > max)."""
-    limit = thresholds.max_key_age_days
-    for user in inventory.users:
-        for certificate in user.signing_certificates:
-            age = days_between(certificate.uploaded_at, now)
-            if certificate.active and age > limit:
-                yield rule.finding(
-                    inventory,
-                    user=user,
-                    credential_id=certificate_ref(certificate),
-                    measured=age,
-                    threshold=limit,
-                    unit="days",
-                    message=f"Signing certificate {certificate_ref(certificate)} of user {user.user_name} "
-                    f"is {age} days old (maximum {limit})",
-                    verified_live=not certificate.from_report,
-                )
+    return too_old(rule, inventory, _CERT, thresholds.max_key_age_days, now)
 
 
 @SSH_AND_CERTIFICATE_RULES.register(
@@ -143,20 +106,7 @@ def check_inactive_ssh_keys(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
 ) -> Iterator[Finding]:
     """Inactive SSH public keys never deleted; measured, the key's age."""
-    for user in inventory.users:
-        for key in user.ssh_public_keys:
-            if not key.active:
-                age = days_between(key.uploaded_at, now)
-                yield rule.finding(
-                    inventory,
-                    user=user,
-                    credential_id=key.ssh_public_key_id,
-                    measured=age,
-                    threshold=0,
-                    unit="days",
-                    message=f"Inactive SSH public key {key.ssh_public_key_id} of user {user.user_name} "
-                    f"({age} days old) should be deleted",
-                )
+    return left_behind(rule, inventory, _SSH, now)
 
 
 @SSH_AND_CERTIFICATE_RULES.register(
@@ -173,18 +123,4 @@ def check_inactive_signing_certificates(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
 ) -> Iterator[Finding]:
     """Inactive signing certificates never deleted; measured, the certificate's age."""
-    for user in inventory.users:
-        for certificate in user.signing_certificates:
-            if not certificate.active:
-                age = days_between(certificate.uploaded_at, now)
-                yield rule.finding(
-                    inventory,
-                    user=user,
-                    credential_id=certificate_ref(certificate),
-                    measured=age,
-                    threshold=0,
-                    unit="days",
-                    message=f"Inactive signing certificate {certificate_ref(certificate)} of user "
-                    f"{user.user_name} ({age} days old) should be deleted",
-                    verified_live=not certificate.from_report,
-                )
+    return left_behind(rule, inventory, _CERT, now)

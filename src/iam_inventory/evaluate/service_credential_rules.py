@@ -13,32 +13,15 @@ from datetime import datetime
 
 from iam_inventory.evaluate.cis import CIS_NONE_FOR_OTHER_CREDENTIALS
 from iam_inventory.evaluate.credential_remedies import delete_inactive_credential, retire_credential
+from iam_inventory.evaluate.held_credentials import left_behind, service_credential_name, too_old
 from iam_inventory.evaluate.registry import Rule, RuleRegistry, Scope, days_between
-from iam_inventory.models import AccountInventory, Finding, IamUser, Severity, Thresholds
-from iam_inventory.models.credentials import CredentialType, ServiceCredential
+from iam_inventory.models import AccountInventory, Finding, Severity, Thresholds
+from iam_inventory.models.credentials import CredentialType
 
 SERVICE_CREDENTIAL_RULES = RuleRegistry()
 _NO_CIS = CIS_NONE_FOR_OTHER_CREDENTIALS
-_SERVICES = {
-    "bedrock.amazonaws.com": "Bedrock API key",
-    "logs.amazonaws.com": "CloudWatch Logs API key",
-    "codecommit.amazonaws.com": "CodeCommit Git credential",
-    "cassandra.amazonaws.com": "Keyspaces credential",
-}
 _PROWLER_BEDROCK = "Prowler bedrock_api_key_no_long_term_credentials (Bedrock keys only)"
 _SERVICE = CredentialType.SERVICE_CREDENTIAL
-
-
-def service_label(credential: ServiceCredential) -> str:
-    """What a person calls the credential: "Bedrock API key", "CodeCommit Git credential", ..."""
-    return _SERVICES.get(
-        credential.service_name, f"service-specific credential for {credential.service_name}"
-    )
-
-
-def _named(credential: ServiceCredential, user: IamUser) -> str:
-    alias = f" ({credential.service_user_name})" if credential.service_user_name else ""
-    return f"{service_label(credential)} {credential.credential_id}{alias} of user {user.user_name}"
 
 
 @SERVICE_CREDENTIAL_RULES.register(
@@ -71,7 +54,8 @@ def check_api_key_never_expires(
                     measured=age,
                     threshold=limit,
                     unit="days",
-                    message=f"{_named(credential, user)} never expires (created {age} days ago)",
+                    message=f"{service_credential_name(credential, user)} never expires "
+                    f"(created {age} days ago)",
                 )
 
 
@@ -107,7 +91,8 @@ def check_api_key_lifetime(
                     measured=lifetime,
                     threshold=limit,
                     unit="days",
-                    message=f"{_named(credential, user)} lives {lifetime} days (maximum {limit})",
+                    message=f"{service_credential_name(credential, user)} lives {lifetime} days "
+                    f"(maximum {limit})",
                 )
 
 
@@ -129,20 +114,7 @@ def check_service_credential_age(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
 ) -> Iterator[Finding]:
     """Active service-specific credentials (any service) older than the key-age maximum (age > max)."""
-    limit = thresholds.max_key_age_days
-    for user in inventory.users:
-        for credential in user.service_credentials:
-            age = days_between(credential.created_at, now)
-            if credential.active and age > limit:
-                yield rule.finding(
-                    inventory,
-                    user=user,
-                    credential_id=credential.credential_id,
-                    measured=age,
-                    threshold=limit,
-                    unit="days",
-                    message=f"{_named(credential, user)} is {age} days old (maximum {limit})",
-                )
+    return too_old(rule, inventory, _SERVICE, thresholds.max_key_age_days, now)
 
 
 @SERVICE_CREDENTIAL_RULES.register(
@@ -159,17 +131,4 @@ def check_inactive_service_credentials(
     rule: Rule, inventory: AccountInventory, thresholds: Thresholds, now: datetime
 ) -> Iterator[Finding]:
     """Inactive or Expired service-specific credentials never deleted; measured, the credential's age."""
-    for user in inventory.users:
-        for credential in user.service_credentials:
-            if not credential.active:
-                age = days_between(credential.created_at, now)
-                yield rule.finding(
-                    inventory,
-                    user=user,
-                    credential_id=credential.credential_id,
-                    measured=age,
-                    threshold=0,
-                    unit="days",
-                    message=f"{_named(credential, user)} is {credential.status.lower()} ({age} days old) "
-                    "and should be deleted",
-                )
+    return left_behind(rule, inventory, _SERVICE, now)
