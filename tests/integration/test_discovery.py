@@ -10,7 +10,8 @@ import pytest
 
 from iam_inventory.assume.clients import ClientFactory
 from iam_inventory.config.settings import Settings
-from iam_inventory.discover.accounts import DiscoveryError, discover_accounts
+from iam_inventory.discover.accounts import discover_accounts
+from iam_inventory.discover.discovery import DiscoveryError
 from iam_inventory.entrypoints import handlers as handler
 from iam_inventory_sim import (
     DEMO_EXTERNAL_ID,

@@ -6,7 +6,8 @@ import pytest
 
 from iam_inventory.config.filters import AccountFilters
 from iam_inventory.config.settings import ConfigError, Settings
-from iam_inventory.discover.accounts import Discovery, DiscoveryError, OrganizationAccount, skip_reason
+from iam_inventory.discover.discovery import Discovery, DiscoveryError
+from iam_inventory.discover.filters import OrganizationAccount, skip_reason
 from iam_inventory.models import Account, AccountResult, AccountStatus
 
 HUB = "123456789012"

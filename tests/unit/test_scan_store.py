@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from iam_inventory.discover.accounts import Discovery
+from iam_inventory.discover.discovery import Discovery
 from iam_inventory.models import Account, AccountResult, AccountStatus, RunContext, Thresholds
 from iam_inventory.models.codec import RunManifest
 from iam_inventory.models.scan import AccountScan

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from iam_inventory.core.budget import Deadline, map_within_deadline
 from iam_inventory.core.observability import logger
-from iam_inventory.discover.accounts import Discovery
+from iam_inventory.discover.discovery import Discovery
 from iam_inventory.models import Account, AccountResult, AccountStatus, RunContext
 from iam_inventory.models.codec import RunManifest
 from iam_inventory.models.scan import AccountScan
