@@ -2,6 +2,8 @@
 
 Stage 1 deactivates keys; stage 2, not before the waiting period, deletes them. Before every change the
 script reads the key's last use again and stops if the key was used after the use the plan was based on.
+Service-specific credentials, SSH keys and signing certificates go through the same two stages by their
+own Update/Delete calls, guarded by a fresh read of their status (plan_credentials.py).
 The job itself never runs any of this: a person reviews the plan and runs it with their own credentials.
 """
 
@@ -19,12 +21,24 @@ from iam_inventory.evaluate.owners import OwnerConfig, resolve_owner
 from iam_inventory.evaluate.registry import Scope
 from iam_inventory.evaluate.remediation import deactivate_key_command, delete_key_command
 from iam_inventory.evaluate.rules import ACCESS_KEY_EXPOSED, RULES, remediation_for
+from iam_inventory.models.credentials import CredentialType
 from iam_inventory.publish.report import finding_from_entry, iso
+from iam_inventory_cli.plan_credentials import (
+    CredentialAction,
+    credential_action,
+    credential_document,
+    known_credentials,
+    plannable,
+)
 
 PLAN_VERSION = 1
 NEVER = "never"
 # The rules whose finding names one key: the plan retires that key (deactivate, then delete).
-_KEY_RULES = frozenset(rule.rule_id for rule in RULES if rule.scope is Scope.CREDENTIAL)
+_KEY_RULES = frozenset(
+    rule.rule_id
+    for rule in RULES
+    if rule.scope is Scope.CREDENTIAL and rule.credential is CredentialType.ACCESS_KEY
+)
 _ACCOUNT = re.compile(ACCOUNT_ID_PATTERN)
 _KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -79,6 +93,8 @@ class RemediationPlan:
     rule: str | None
     keys: tuple[KeyAction, ...]
     manual: tuple[ManualAction, ...]
+    # Service-specific credentials, SSH keys and signing certificates (plan_credentials.py).
+    credentials: tuple[CredentialAction, ...] = ()
 
     @property
     def delete_not_before(self) -> datetime:
@@ -100,10 +116,12 @@ def build_plan(
     try:
         ou_paths = {item["account_id"]: item.get("ou_path") or "" for item in report["accounts"]}
         known_keys = _known_keys(report)
+        known_others = known_credentials(report)
     except (KeyError, TypeError, AttributeError) as error:
         raise InvalidPlanInput(f"report accounts or inventory are malformed ({error!r})") from None
     started_at = _stamp(report["run"].get("started_at")) or NEVER
     keys: dict[tuple[str, str, str], KeyAction] = {}
+    credentials: dict[tuple[str, str, str], CredentialAction] = {}
     manual: list[ManualAction] = []
     for entry in report["findings"]:
         finding = _finding(entry)
@@ -131,6 +149,13 @@ def build_plan(
                 profile=profile,
             )
             continue
+        kind = RULES[finding.rule_id].credential if finding.rule_id in RULES else None
+        if kind is not None and plannable(finding, kind):
+            where = (finding.account_id, str(finding.user_name), str(finding.credential_id))
+            credentials[where] = credential_action(
+                finding, kind, where, known_others, credentials.get(where), found_owner, profile
+            )
+            continue
         remediation = remediation_for(finding, wait_days=wait_days, profile=profile)
         manual.append(
             ManualAction(
@@ -151,6 +176,7 @@ def build_plan(
         rule,
         tuple(keys.values()),
         tuple(manual),
+        tuple(credentials.values()),
     )
 
 
@@ -185,6 +211,7 @@ def plan_document(plan: RemediationPlan) -> dict[str, Any]:
             }
             for key in plan.keys
         ],
+        "credentials": [credential_document(action) for action in plan.credentials],
         "manual": [
             {
                 "finding_id": item.finding_id,
@@ -213,6 +240,8 @@ def _finding(entry: Any) -> Any:
         raise InvalidPlanInput(f"finding {finding.finding_id}: account_id is not a 12-digit account id")
     if finding.access_key_id is not None and not _KEY_ID.match(str(finding.access_key_id)):
         raise InvalidPlanInput(f"finding {finding.finding_id}: access_key_id is not an access key id")
+    if finding.credential_id is not None and not isinstance(finding.credential_id, str):
+        raise InvalidPlanInput(f"finding {finding.finding_id}: credential_id is not a string")
     if finding.user_name is not None and not isinstance(finding.user_name, str):
         raise InvalidPlanInput(f"finding {finding.finding_id}: user_name is not a string")
     return finding

@@ -7,6 +7,8 @@ import shlex
 from iam_inventory.evaluate.remediation import deactivate_key_command, delete_key_command
 from iam_inventory.publish.report import iso
 from iam_inventory_cli.plan import KeyAction, RemediationPlan, safe_text
+from iam_inventory_cli.plan_credentials import PRELUDE as CREDENTIAL_PRELUDE
+from iam_inventory_cli.plan_credentials import CredentialAction
 
 _PRELUDE = r"""set -euo pipefail
 
@@ -72,8 +74,10 @@ def render_plan_script(plan: RemediationPlan) -> str:
         f"#   ./plan.sh delete       stage 2, not before {not_before} UTC: delete them",
         "# Every change first reads the key's last use again: a use after the one this plan is based on",
         "# stops the script, except for a key AWS found exposed (EXPOSED below), whose use is only printed.",
+        "# Service-specific credentials, SSH keys and signing certificates have no last use in IAM: each",
+        "# change first reads the credential's status again (Active to deactivate, Inactive to delete).",
         "# Set the credentials for each account (or run `plan --profile-format`).",
-        _PRELUDE,
+        _PRELUDE + CREDENTIAL_PRELUDE,
         f"readonly NOT_BEFORE={shlex.quote(not_before)}",
         "",
         "stage_deactivate() {",
@@ -89,6 +93,9 @@ def render_plan_script(plan: RemediationPlan) -> str:
             "  " + deactivate_key_command(key.user_name, key.access_key_id, key.profile),
             f"  printf 'plan: deactivated %s of %s in %s\\n' {_where(key)}",
         ]
+    for action in plan.credentials:
+        if action.active:
+            lines += _credential_lines(action, "Active", action.deactivate_command(), "deactivated")
     lines += [
         "}",
         "",
@@ -106,6 +113,8 @@ def render_plan_script(plan: RemediationPlan) -> str:
             "  " + delete_key_command(key.user_name, key.access_key_id, key.profile),
             f"  printf 'plan: deleted %s of %s in %s\\n' {_where(key)}",
         ]
+    for action in plan.credentials:
+        lines += _credential_lines(action, action.deletable, action.delete_command(), "deleted")
     lines += ["}", "", "# Done by hand (not run by this script; see plan.json):"]
     for item in plan.manual:
         lines.append(_comment(f"{item.account_id} {item.user_name or '(root)'} {item.rule_id}: {item.text}"))
@@ -120,6 +129,22 @@ def render_plan_script(plan: RemediationPlan) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _credential_lines(action: CredentialAction, wanted: str, command: str, done: str) -> list[str]:
+    """One credential's step: account check, status guard (no last use exists for it), the change."""
+    where = _args(action.credential_id, action.user_name, action.account_id)
+    described = (
+        f"{action.account_id} {action.user_name} {action.credential_type.value} {action.credential_id} "
+        f"({', '.join(action.rule_ids)}); owner {action.owner}"
+    )
+    return [
+        "  " + _comment(described),
+        f"  in_account {_args(action.account_id, profile=action.profile)}",
+        f"  expect_status {_args(*action.guard(wanted), profile=action.profile)}",
+        "  " + command,
+        f"  printf 'plan: {done} %s of %s in %s\\n' {where}",
+    ]
 
 
 def _use_check(key: KeyAction) -> str:

@@ -30,24 +30,34 @@ HOSTILE = "x'; touch pwned-1 #$(touch pwned-2)`touch pwned-3`\ntouch pwned-4"
 PLANNED_AT = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 FAKE_AWS = r"""#!/usr/bin/env bash
 # Records every call (arguments joined by \x1f, calls by \x1e) and answers like the AWS CLI would:
-# the account of the profile p-<account> (or FAKE_ACCOUNT), FAKE_LAST_USED_<key id> (or None), FAKE_STATUS.
+# the account of the profile p-<account> (or FAKE_ACCOUNT), FAKE_LAST_USED_<key id> (or None), FAKE_STATUS;
+# the other kinds' List calls, the status of the id their --query names: FAKE_STATUS_<id> (empty: not
+# listed; unset: FAKE_STATUS).
 for arg in "$@"; do printf '%s\x1f' "$arg" >> "$FAKE_LOG"; done
 printf '\x1e' >> "$FAKE_LOG"
-operation=$2 profile="" key=""
+operation=$2 profile="" key="" query=""
 while [[ $# -gt 0 ]]; do
-  case "$1" in --profile) profile=$2 ;; --access-key-id) key=$2 ;; esac
+  case "$1" in --profile) profile=$2 ;; --access-key-id) key=$2 ;; --query) query=$2 ;; esac
   shift
 done
 case "$operation" in
   get-caller-identity) echo "${profile#p-}${FAKE_ACCOUNT:-}" ;;
   get-access-key-last-used) last="FAKE_LAST_USED_$key"; echo "${!last:-None}" ;;
   list-access-keys) echo "${FAKE_STATUS:-Inactive}" ;;
+  list-service-specific-credentials|list-ssh-public-keys|list-signing-certificates)
+    [[ "$query" =~ ==\'([A-Z0-9]+)\' ]] || exit 9
+    status="FAKE_STATUS_${BASH_REMATCH[1]}"; echo "${!status-${FAKE_STATUS:-Inactive}}" ;;
 esac
 """
 
 
-def report_with(*users, account_id: str = "111111111111", root_keys: bool = False) -> dict:
-    inventory = make_inventory(*users, account_id=account_id, root_keys=root_keys)
+def report_with(
+    *users, account_id: str = "111111111111", root_keys: bool = False, root_signing_certificate: bool = False
+) -> dict:
+    inventory = replace(
+        make_inventory(*users, account_id=account_id, root_keys=root_keys),
+        root_signing_certificate_active=root_signing_certificate,
+    )
     context = RunContext("run-7", NOW, False, Thresholds(), "IAMListRole", "/", "schedule")
     result = RunResult(
         context=context,
