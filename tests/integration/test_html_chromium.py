@@ -14,6 +14,7 @@ import pytest
 from iam_inventory.publish.document import build_report
 from iam_inventory.publish.html import render_html
 from tests.outputs_support import varied_run
+from tests.unit.test_credential_inventory import holder_run
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # No GPU, no sandbox (containers), and nothing that phones home: the page itself must load nothing either.
@@ -131,3 +132,26 @@ def rendered_dom_of(url: str, profile: Path) -> str:
         check=True,
     )
     return completed.stdout
+
+
+def test_the_page_counts_each_credential_type_and_filters_by_kind(tmp_path):
+    # Given the page of a run whose user holds every kind of credential, each with a finding
+    report = build_report(holder_run())
+    page = tmp_path / "index.html"
+    page.write_bytes(render_html(report, []))
+    # When Chromium opens it filtered to the SSH key findings, then to the service credentials
+    ssh = rendered_dom_of(page.as_uri() + "#credential=ssh_key", tmp_path / "p1")
+    service = rendered_dom_of(page.as_uri() + "#credential=service_credential", tmp_path / "p2")
+    # Then the summary shows each kind's count as the report has it
+    counts = shown_counts(ssh)
+    for kind, item in report["summary"]["credentials"].items():
+        assert (counts[f"credentials-{kind}"], counts[f"active-{kind}"]) == (item["total"], item["active"])
+    # And only the findings about that kind of credential stay visible
+    by_kind = [finding["credential_type"] for finding in report["findings"]]
+    assert len(visible_rows(ssh)) == by_kind.count("ssh_key") == 1
+    assert len(visible_rows(service)) == by_kind.count("service_credential") == 2
+    # And the filter offers every kind present (and "none" for a finding about no credential)
+    options = re.findall(
+        r'<option value="([^"]*)">', ssh[ssh.index('id="f-credential"') :].split("</select>")[0]
+    )
+    assert options == ["", *sorted({kind or "none" for kind in by_kind})]

@@ -8,6 +8,7 @@ import io
 from dataclasses import replace
 from datetime import timedelta
 
+from iam_inventory.evaluate.owners import OwnerConfig
 from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import Account, AccountResult, AccountStatus, RunContext, RunResult, Thresholds
 from iam_inventory.models.credentials import ServiceCredential, SigningCertificate, SshPublicKey
@@ -15,6 +16,7 @@ from iam_inventory.publish.document import build_report, render_findings_csv, re
 from iam_inventory.publish.html import render_html
 from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, INVENTORY_CSV_COLUMNS
 from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory_cli.plan import build_plan
 from tests.builders import NOW, days_ago, make_inventory, make_key, make_user
 
 BEDROCK, LOGS = "bedrock.amazonaws.com", "logs.amazonaws.com"
@@ -160,3 +162,9 @@ def test_a_1_5_report_without_the_new_fields_still_renders():
     # Then both work: no type counts, keys and password as rows
     assert "Credentials by type" not in page
     assert [r["credential_type"] for r in records] == ["access_key", "password"]
+    # And the findings CSV leaves the 1.6 columns empty, and a plan is still made from the report
+    findings = rows(render_findings_csv(report), FINDINGS_CSV_COLUMNS)
+    assert {(row["credential_type"], row["credential_id"]) for row in findings} == {("", "")}
+    plan = build_plan(report, NOW, 14, OwnerConfig())
+    assert plan.credentials == ()
+    assert {item.rule_id for item in plan.manual} >= {"root_signing_certificate_active"}

@@ -132,7 +132,7 @@ def test_a_valid_file_parses_every_field():
         (
             {"match": {}},
             "exceptions[0] (id 'ci-legacy'): match: set at least one of account, ou_path, user, "
-            "access_key_id, rule (an empty match would hide everything)",
+            "access_key_id, rule, credential_id (an empty match would hide everything)",
         ),
         (
             {"match": {"account": 111111111111}},

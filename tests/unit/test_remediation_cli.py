@@ -48,7 +48,7 @@ def test_check_prints_one_line_per_problem_and_exits_2(tmp_path, capsys):
         f"iam-inventory: {path}: exceptions[1] (id 'c'): reason: required",
         f"iam-inventory: {path}: exceptions[1] (id 'c'): expires: required (YYYY-MM-DD)",
         f"iam-inventory: {path}: exceptions[1] (id 'c'): match: required object with at least one "
-        "of account, ou_path, user, access_key_id, rule",
+        "of account, ou_path, user, access_key_id, rule, credential_id",
     ]
 
 

@@ -26,11 +26,15 @@ def example(name: str) -> object:
 def test_the_exceptions_example_is_a_valid_file():
     # Given the documented example, validated on a date within a year of its expiries
     parsed = parse_exceptions(example("exceptions"), date(2026, 12, 1), "docs")
-    # Then all three entries parse, with the match forms the text describes
-    assert [(item.exception_id, item.match.user, item.match.ou_path) for item in parsed.exceptions] == [
-        ("ci-legacy-deployer", "ci-*", None),
-        ("sandbox-old-keys", None, "Root/Sandbox"),
-        ("build-users", "arn:aws:iam::*:user/build/*", None),
+    # Then all four entries parse, with the match forms the text describes
+    assert [
+        (item.exception_id, item.match.user, item.match.ou_path, item.match.credential_id)
+        for item in parsed.exceptions
+    ] == [
+        ("ci-legacy-deployer", "ci-*", None, None),
+        ("sandbox-old-keys", None, "Root/Sandbox", None),
+        ("build-users", "arn:aws:iam::*:user/build/*", None, None),
+        ("eval-bedrock-key", None, None, "ACCAQEXAMPLE7BEDROCK"),
     ]
 
 

@@ -41,6 +41,8 @@ class ExceptionMatch:
     user: str | None = None
     access_key_id: str | None = None
     rule_id: str | None = None
+    # Any credential's id: a service-specific credential, SSH key, signing certificate or access key.
+    credential_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,10 @@ def matches(exception: RiskException, finding: Finding, scope: FindingScope) -> 
     if match.rule_id is not None and match.rule_id != finding.rule_id:
         return False
     if match.access_key_id is not None and match.access_key_id != finding.access_key_id:
+        return False
+    if match.credential_id is not None and match.credential_id != (
+        finding.credential_id or finding.access_key_id
+    ):
         return False
     if match.ou_path is not None and not ou_within(scope.ou_path, match.ou_path):
         return False

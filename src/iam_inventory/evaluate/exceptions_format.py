@@ -26,6 +26,9 @@ from iam_inventory.evaluate.rules import RULE_IDS
 _ID = re.compile(r"^[\w.:/-]{1,128}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
+# IAM's credential ids (ACCA..., APKA..., certificate ids), or the stand-in `report-<upload time>` of a
+# certificate known only from the credential report (evaluate/certificate_rules.py).
+_CREDENTIAL_ID = re.compile(r"^([A-Z0-9]{16,128}|report-\d{8}T\d{6}Z)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Each match field: the pattern it must follow (None: any non-empty text) and how to say so.
 _MATCH_FIELDS: dict[str, tuple[re.Pattern[str] | None, str]] = {
@@ -34,6 +37,10 @@ _MATCH_FIELDS: dict[str, tuple[re.Pattern[str] | None, str]] = {
     "user": (None, ""),
     "access_key_id": (_KEY_ID, "an access key id such as AKIA..."),
     "rule": (None, ""),
+    "credential_id": (
+        _CREDENTIAL_ID,
+        "a credential id such as ACCA..., APKA..., a certificate id or report-...",
+    ),
 }
 _ENTRY_FIELDS = frozenset({"id", "match", "owner", "reason", "ticket", "expires"})
 
@@ -114,7 +121,12 @@ def _match(value: Any, errors: list[str]) -> ExceptionMatch | None:
     if rule is not None and rule not in RULE_IDS:
         errors.append(f"match.rule: unknown rule {rule!r} (known: {', '.join(RULE_IDS)})")
     return ExceptionMatch(
-        found["account"], ou_path.strip("/") if ou_path else None, found["user"], found["access_key_id"], rule
+        found["account"],
+        ou_path.strip("/") if ou_path else None,
+        found["user"],
+        found["access_key_id"],
+        rule,
+        found["credential_id"],
     )
 
 

@@ -99,10 +99,7 @@ def page_bottom(
     total: int,
 ) -> str:
     """After the accounts: the counts by severity and rule, the trend, the resolved findings, the script."""
-    overview = (
-        f'<div class="grid">{_by_severity(report)}{_by_rule(report)}{credentials_table(report)}'
-        f"{trend_chart(history)}</div>\n"
-    )
+    overview = f'<div class="grid">{_by_severity(report)}{_by_rule(report)}{trend_chart(history)}</div>\n'
     return ACCOUNTS_END + overview + resolved_section(resolved, total) + script_tag() + PAGE_END
 
 
@@ -117,18 +114,26 @@ def page_head(report: dict[str, Any]) -> str:
         f"<title>IAM inventory - {esc(run['run_id'])}</title>",
         f"<style>{STYLE}</style></head><body>",
         banners(report),
-        "<h1>IAM users and access keys</h1>",
+        "<h1>IAM users and their credentials</h1>",
         f'<div class="meta">Run <b>{esc(run["run_id"])}</b> ({esc(run["trigger"])}) started '
         f"{esc(when(run['started_at']))}, finished {esc(when(run['finished_at']))}. Thresholds: key age "
         f"&gt; {esc(run['thresholds']['max_key_age_days'])} d, unused &ge; "
         f"{esc(run['thresholds']['unused_key_days'])} d, never-used grace "
-        f"{esc(run['thresholds']['never_used_grace_days'])} d. Schema {esc(report['schema_version'])}.</div>",
+        f"{esc(run['thresholds']['never_used_grace_days'])} d{_api_key_limit(run['thresholds'])}. "
+        f"Schema {esc(report['schema_version'])}.</div>",
         _cards(report),
+        credentials_table(report),
     ]
     return "\n".join(parts) + "\n"
 
 
 PAGE_END = "</body></html>\n"
+
+
+def _api_key_limit(thresholds: dict[str, Any]) -> str:
+    # Reports before 1.6 have no API key threshold.
+    limit = thresholds.get("max_api_key_lifetime_days")
+    return "" if limit is None else f", API key lifetime &le; {esc(limit)} d"
 
 
 def _card(key: str, label: str, value: Any) -> str:

@@ -6,6 +6,11 @@ Security Hub accepts a finding with the default product ARN only from the accoun
 (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchImportFindings.html). Resolved
 findings carry RecordState ARCHIVED and Compliance PASSED; the Workflow of a new finding is NEW, or
 SUPPRESSED when an exception suppresses it. publish/securityhub_export.py sends them.
+
+A finding about a service-specific credential, an SSH public key or a signing certificate names it in
+ProductFields (CredentialType, CredentialId) and as a second resource of Type `Other`, since ASFF has no
+resource type for them; its Details.Other holds at most 50 pairs, keys under 128 characters and values
+under 1,024 (https://docs.aws.amazon.com/securityhub/latest/userguide/asff-resourcedetails-other.html).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 from iam_inventory.evaluate.changes import first_seen as first_seen_at
 from iam_inventory.evaluate.enrich import EnrichmentResult, enriched_entry
 from iam_inventory.evaluate.exceptions import EXCEPTION_EXPIRED
-from iam_inventory.evaluate.rules import rule_title
+from iam_inventory.evaluate.rules import credential_type, rule_title
 from iam_inventory.models import Finding
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.publish.comparison import Comparison
@@ -92,6 +97,14 @@ def asff_finding(
     }
     if finding.access_key_id:
         product_fields["iam-inventory/AccessKeyId"] = finding.access_key_id
+    kind = credential_type(finding.rule_id)
+    credential_id = finding.credential_id or finding.access_key_id
+    resources = [resource]
+    if kind and credential_id:
+        product_fields["iam-inventory/CredentialType"] = kind
+        product_fields["iam-inventory/CredentialId"] = credential_id
+        if finding.credential_id and finding.user_name:
+            resources.append(_credential_resource(resource, kind, finding.credential_id, finding.user_name))
     document: dict[str, Any] = {
         "SchemaVersion": ASFF_SCHEMA_VERSION,
         "Id": asff_id(finding.finding_id),
@@ -107,7 +120,7 @@ def asff_finding(
         "Title": f"{rule_title(finding.rule_id) or finding.rule_id} (account {finding.account_id})"[:256],
         "Description": finding.message[:1024],
         "ProductFields": product_fields,
-        "Resources": [resource],
+        "Resources": resources,
         "Compliance": {
             "Status": "PASSED" if resolved else "FAILED",
             "RelatedRequirements": [f"{CIS_STANDARD}/{finding.cis_control}"] if finding.cis_control else [],
@@ -126,6 +139,21 @@ def asff_finding(
         # UserDefinedFields: at most 50 pairs; routing tags are a handful.
         document["UserDefinedFields"] = {key[:128]: value[:1024] for key, value in finding.tags.items()}
     return document
+
+
+def _credential_resource(
+    user: dict[str, Any], kind: str, credential_id: str, user_name: str
+) -> dict[str, Any]:
+    """The credential as an ASFF resource of Type Other, its id under its user's ARN."""
+    return {
+        "Type": "Other",
+        "Id": f"{user['Id']}/{kind}/{credential_id}",
+        "Partition": user["Partition"],
+        "Region": user["Region"],
+        "Details": {
+            "Other": {"CredentialType": kind, "CredentialId": credential_id[:1023], "UserName": user_name}
+        },
+    }
 
 
 def _workflow(resolved: bool, extra: dict[str, Any]) -> str:
