@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,11 @@ class BenchUser:
     console: bool
     mfa: bool
     keys: tuple[BenchKey, ...]
+    # The other long-lived credentials (issue 17), set by user number so the keys above stay as they were.
+    api_keys: int = 0  # never-expiring Bedrock API keys (ListServiceSpecificCredentials, AllUsers)
+    codecommit: bool = False  # an inline policy allows codecommit:GitPull, so its SSH keys are listed
+    ssh_keys: int = 0
+    certificates: int = 0  # signing certificates, shown in the report's cert columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,32 @@ class BenchAccount:
     def users_with_keys(self) -> int:
         """Number of users holding at least one key."""
         return sum(1 for user in self.users if user.keys)
+
+    @property
+    def service_credentials(self) -> int:
+        """Number of service-specific credentials (API keys)."""
+        return sum(user.api_keys for user in self.users)
+
+    @property
+    def users_with_certificates(self) -> int:
+        """Number of users the credential report shows with a signing certificate."""
+        return sum(1 for user in self.users if user.certificates)
+
+    @property
+    def codecommit_users(self) -> int:
+        """Number of users whose policies allow a codecommit: action (their SSH keys are listed)."""
+        return sum(1 for user in self.users if user.codecommit)
+
+    def call_budget(self) -> int:
+        """Calls when the run generates the report, tags on (docs/collection.md, "Call budget")."""
+        return (
+            3
+            + math.ceil(len(self.users) / 1000)
+            + self.users_with_keys
+            + max(1, math.ceil(self.service_credentials / 1000))
+            + self.users_with_certificates
+            + self.codecommit_users
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +148,12 @@ def build_account(index: int, users_per_account: int | None) -> BenchAccount:
                 console=console,
                 mfa=console and rng.random() < 0.7,
                 keys=tuple(sorted(keys, key=lambda key: key.created_at)),
+                # One user in ten holds an API key, one in twenty uses CodeCommit with an SSH key (and one
+                # in forty has an SSH key without CodeCommit: never listed), one in twenty-five a certificate.
+                api_keys=int(number % 10 == 3),
+                codecommit=number % 20 == 7,
+                ssh_keys=int(number % 20 == 7 or number % 40 == 17),
+                certificates=int(number % 25 == 11),
             )
         )
     return BenchAccount(spoke, tuple(users), root_key=rng.random() < 0.02)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +83,9 @@ def block(measured: Measured, accounts: int) -> list[str]:
     ]
 
 
+OTHER_CREDENTIAL_CALLS = ("ListServiceSpecificCredentials", "ListSigningCertificates", "ListSSHPublicKeys")
+
+
 def describe(
     size: Size, estate: dict[str, BenchAccount], results: dict[str, Measured], args: argparse.Namespace
 ) -> str:
@@ -129,11 +131,22 @@ def describe(
             for account_id, account in estate.items()
             if sum(ours.by_account.get(account_id, {}).values())
             - (ours.throttled_by_account or {}).get(account_id, 0)
-            > 3 + math.ceil(len(account.users) / 1000) + account.users_with_keys
+            > account.call_budget()
         )
+        budgets = [account.call_budget() for account in estate.values()]
         lines.append(
-            "-- call budget (3 + ceil(users/1000) + users with keys, tags on; throttled attempts not "
-            f"counted): {size.accounts - over}/{size.accounts} accounts within"
+            "-- call budget per account (3 + ceil(users/1000) + users with keys + "
+            "ceil(service credentials/1000) + users with certificates + CodeCommit users, tags on): "
+            f"mean {sum(budgets) / len(budgets):.1f}, max {max(budgets)}; "
+            f"{size.accounts - over}/{size.accounts} accounts within (throttled attempts not counted)"
+        )
+        other = {
+            operation: sum(ops.get(f"iam:{operation}", 0) for ops in ours.by_account.values()) / size.accounts
+            for operation in OTHER_CREDENTIAL_CALLS
+        }
+        lines.append(
+            "-- of which the other credentials, per account (mean): "
+            + ", ".join(f"{operation} {calls:.1f}" for operation, calls in other.items())
         )
     verifications = list(((ours.extra or {}).get("verification_calls_by_account") or {}).values())
     if verifications:

@@ -29,6 +29,13 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from bench.estate import BenchAccount, BenchKey, BenchUser, Size, build_estate
+from bench.responder_credentials import (
+    certificate_columns,
+    list_service_specific_credentials,
+    list_signing_certificates,
+    list_ssh_public_keys,
+    user_policy_list,
+)
 from iam_inventory_sim.credential_report import COLUMNS
 
 HUB_ACCOUNT = "999999999999"
@@ -105,9 +112,8 @@ def _report_csv(account: BenchAccount) -> str:
     for user in account.users:
         row = [user.name, f"arn:aws:iam::{account.account_id}:user/{user.name}", report_date(user.created_at)]
         row += ["true" if user.console else "false", "N/A", "N/A", "N/A", "true" if user.mfa else "false"]
-        writer.writerow(
-            row + key_columns(user.keys, 1) + key_columns(user.keys, 2) + ["false", "N/A", "false", "N/A"]
-        )
+        certificates = certificate_columns(user, report_date)
+        writer.writerow(row + key_columns(user.keys, 1) + key_columns(user.keys, 2) + certificates)
     return buffer.getvalue()
 
 
@@ -208,7 +214,7 @@ class Responder:
             members = "".join(
                 f"<member><Path>/</Path><UserName>{u.name}</UserName><UserId>{u.user_id}</UserId>"
                 f"<Arn>arn:aws:iam::{account}:user/{u.name}</Arn><CreateDate>{iso(u.created_at)}</CreateDate>"
-                "</member>"
+                f"{user_policy_list(u) if action != 'ListUsers' else ''}</member>"
                 for u in page
             )
             more = start + size < len(estate.users)
@@ -278,6 +284,12 @@ class Responder:
             }
             members = "".join(f"<entry><key>{k}</key><value>{v}</value></entry>" for k, v in entries.items())
             return _wrap("GetAccountSummary", f"<SummaryMap>{members}</SummaryMap>")
+        if action == "ListServiceSpecificCredentials":
+            return _wrap(action, list_service_specific_credentials(estate, form))
+        if action == "ListSSHPublicKeys":
+            return _wrap(action, list_ssh_public_keys(self._user(account, form.get("UserName", ""))))
+        if action == "ListSigningCertificates":
+            return _wrap(action, list_signing_certificates(self._user(account, form.get("UserName", ""))))
         if action == "GenerateCredentialReport":
             state = "COMPLETE" if account in self.reports else "STARTED"
             self.reports.setdefault(account, datetime.now(UTC))

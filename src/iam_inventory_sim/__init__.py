@@ -1,13 +1,13 @@
 """An embedded AWS simulator (moto on loopback + a fault layer) for the demo, the tests and the benchmark."""
 
 from iam_inventory_sim.clock import SimClock
+from iam_inventory_sim.demo_accounts import demo_estate
 from iam_inventory_sim.estate import (
     DEMO_EXTERNAL_ID,
     HUB_ACCOUNT_ID,
     AccountSpec,
     KeySpec,
     UserSpec,
-    demo_estate,
     expected_findings,
 )
 from iam_inventory_sim.seed import (

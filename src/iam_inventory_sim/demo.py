@@ -33,7 +33,13 @@ from iam_inventory_sim import (
 )
 from iam_inventory_sim import demo_remediation as remediation
 from iam_inventory_sim.credential_report import REPORT_TTL
-from iam_inventory_sim.demo_checks import ExpectedSet, check_changes, check_root_credentials_removed, describe
+from iam_inventory_sim.demo_checks import (
+    ExpectedSet,
+    check_changes,
+    check_planted_credentials,
+    check_root_credentials_removed,
+    describe,
+)
 from iam_inventory_sim.estate import PlantedIds
 
 # Prints a finished run for a human (the CLI's summary table), passed in so the simulator needs no CLI.
@@ -126,6 +132,8 @@ def run_demo(
                     file=out,
                 )
                 if not check_root_credentials_removed(first.report, estate, out):
+                    return 3
+                if not check_planted_credentials(first.report, estate, key_ids, out):
                     return 3
 
                 expected_new, expected_resolved = change_demo_estate(simulator, key_ids)

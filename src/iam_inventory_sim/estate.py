@@ -6,7 +6,6 @@ rules' definitions, so tests and the demo can compare what the job finds with wh
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -127,6 +126,8 @@ def expected_findings(accounts: Iterable[AccountSpec], key_ids: PlantedIds) -> s
             expected.add((account.account_id, None, None, "root_access_key_present"))
         if not account.root_mfa and account.root_password and not account.root_credentials_removed:
             expected.add((account.account_id, None, None, "root_mfa_disabled"))
+        if account.root_signing_certificate_days is not None and not account.root_credentials_removed:
+            expected.add((account.account_id, None, None, "root_signing_certificate_active"))
         for user in account.users:
             expected.update((account.account_id, user.name, None, rule) for rule in user.expect)
             for index, key in enumerate(user.keys):
@@ -144,137 +145,6 @@ def expected_findings(accounts: Iterable[AccountSpec], key_ids: PlantedIds) -> s
                         (account.account_id, user.name, credential_id, rule) for rule in spec.expect
                     )
     return expected
-
-
-def _filler_users(count: int, seed: int) -> tuple[UserSpec, ...]:
-    """Healthy service users (recent, recently used keys): they add volume and must add no findings."""
-    rng = random.Random(seed)
-    users = []
-    for index in range(count):
-        keys = (KeySpec(age_days=rng.randint(5, 80), last_used_days=rng.randint(0, 20)),) if index % 4 else ()
-        users.append(UserSpec(name=f"svc-{index:03d}", path="/service/", keys=keys))
-    return tuple(users)
-
-
-def _credential_holders() -> tuple[UserSpec, ...]:
-    """Users holding the credentials beside access keys: API keys, git credentials, SSH keys, certificates."""
-    bedrock, logs, codecommit = "bedrock.amazonaws.com", "logs.amazonaws.com", "codecommit.amazonaws.com"
-    return (
-        # A Bedrock API key created with no expiry: it works until someone deletes it.
-        UserSpec("genai-app", service_credentials=(ServiceCredentialSpec(bedrock, 12),)),
-        # A Bedrock API key given a 365-day lifetime (the setting's maximum is 90 by default).
-        UserSpec("genai-batch", service_credentials=(ServiceCredentialSpec(bedrock, 5, lifetime_days=365),)),
-        # A CloudWatch Logs API key whose 30-day lifetime ended 10 days ago, still present.
-        UserSpec("log-shipper", service_credentials=(ServiceCredentialSpec(logs, 40, lifetime_days=30),)),
-        # A developer who may use CodeCommit: a git credential and an SSH key uploaded 400 days ago.
-        UserSpec(
-            "dev-git",
-            inline_policies={"codecommit-git": CODECOMMIT_POLICY},
-            service_credentials=(ServiceCredentialSpec(codecommit, 30),),
-            ssh_keys=(UploadSpec(400),),
-        ),
-        # An SSH key on a user with no CodeCommit permission: it authenticates to nothing, so it is not read.
-        UserSpec("ops-laptop", ssh_keys=(UploadSpec(700),)),
-        # A legacy X.509 signing certificate (SOAP-era), uploaded 900 days ago.
-        UserSpec("legacy-soap", signing_certificates=(UploadSpec(900),)),
-    )
-
-
-def demo_estate() -> tuple[AccountSpec, ...]:
-    """The demo's estate: five member accounts in nested OUs (one roleless, one suspended, one rootless)."""
-    too_old = frozenset({"access_key_too_old"})
-    return (
-        AccountSpec(
-            "111111111111",
-            "prod-payments",
-            ou="Workloads/Prod",
-            # The owner of users without an owner tag of their own (carol, ci-deployer).
-            tags={"env": "prod", "owner": "team-payments"},
-            users=(
-                *_filler_users(115, seed=1),
-                UserSpec(
-                    "alice",
-                    console=True,
-                    mfa=True,
-                    keys=(KeySpec(30, 1),),
-                    tags={"owner": "alice@example.com"},
-                ),
-                UserSpec(
-                    "bob",
-                    console=True,
-                    mfa=False,
-                    tags={"owner": "bob@example.com", "team": "payments"},
-                    expect=frozenset({"console_user_without_mfa"}),
-                ),
-                UserSpec(
-                    "ci-deployer",
-                    path="/automation/",
-                    keys=(KeySpec(400, 0, expect=too_old),),
-                    tags={"team": "platform"},
-                ),
-                UserSpec(
-                    "carol",
-                    keys=(KeySpec(20, 2), KeySpec(60, 5)),
-                    expect=frozenset({"user_two_active_keys"}),
-                ),
-            ),
-        ),
-        AccountSpec(
-            "222222222222",
-            "dev-sandbox",
-            ou="Sandbox",
-            tags={"env": "dev"},
-            root_access_key=True,
-            root_mfa=False,
-            users=(
-                UserSpec("dave", keys=(KeySpec(50, 60, expect=frozenset({"access_key_unused"})),)),
-                UserSpec("erin", keys=(KeySpec(30, None, expect=frozenset({"access_key_never_used"})),)),
-                UserSpec("frank", keys=(KeySpec(3, None),)),
-                UserSpec(
-                    "grace", keys=(KeySpec(120, 10, active=False, expect=frozenset({"inactive_access_key"})),)
-                ),
-                UserSpec(
-                    "heidi",
-                    admin=True,  # in the group "admins": her key findings are raised one level
-                    console=True,
-                    tags={"owner": "heidi@example.com", "team": "data"},
-                    keys=(KeySpec(200, 100, expect=frozenset({"access_key_too_old", "access_key_unused"})),),
-                    expect=frozenset({"console_user_without_mfa"}),
-                ),
-                UserSpec(
-                    "legacy-ci",
-                    path="/automation/",
-                    # An admin whose key AWS found on a public repository: AWS attached the quarantine
-                    # policy; the exposed key of an admin-equivalent user is raised high -> critical.
-                    aws_policies=("AdministratorAccess", "AWSCompromisedKeyQuarantineV3"),
-                    keys=(KeySpec(20, 0, expect=frozenset({"access_key_exposed"})),),
-                ),
-            ),
-        ),
-        AccountSpec(
-            "333333333333",
-            "data-analytics",
-            ou="Workloads/Prod/Data",
-            tags={"env": "prod"},
-            # The organization deleted this member's root credentials (centralized root access): the
-            # report's root row says mfa_active=false, yet there is nothing to fix and no finding.
-            root_credentials_removed=True,
-            users=(
-                UserSpec(
-                    "ivan",
-                    console=True,
-                    mfa=True,
-                    password_used_days=60,
-                    expect=frozenset({"console_password_unused"}),
-                ),
-                UserSpec("judy", path="/analysts/", keys=(KeySpec(10, 1),)),
-                *_credential_holders(),
-            ),
-            root_signing_certificate_days=1500,
-        ),
-        AccountSpec("444444444444", "legacy-marketing", role="missing", ou="Legacy"),
-        AccountSpec("555555555555", "closed-2023", ou="Legacy", state="SUSPENDED"),
-    )
 
 
 def spoke_trust_policy(hub_principal: str, external_id: str | None) -> dict:

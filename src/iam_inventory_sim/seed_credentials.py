@@ -67,6 +67,15 @@ def plant_root_signing_certificate(account_id: str, uploaded_at: datetime) -> No
     backend.account_summary._account_signing_certificates_present = 1
 
 
+def remove_root_signing_certificate(account_id: str) -> None:
+    """Delete the root user's signing certificate, as root would signed in to the console."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account_id]["aws"]
+    backend.root_signing_certificates = []
+    backend.account_summary._account_signing_certificates_present = 0
+
+
 def _backdate_upload(account_id: str, user_name: str, kind: str, item_id: str, uploaded_at: datetime) -> None:
     from moto.iam.models import iam_backends
 

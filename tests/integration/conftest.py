@@ -17,7 +17,14 @@ from iam_inventory.pipeline.job import build_run_context
 from iam_inventory.pipeline.run import account_plan
 from iam_inventory.pipeline.runtime import open_runtime
 from iam_inventory.pipeline.scan import scan_account
-from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Simulator, admin_client, seed_estate
+from iam_inventory_sim import (
+    DEMO_EXTERNAL_ID,
+    AccountSpec,
+    SimRequest,
+    Simulator,
+    admin_client,
+    seed_estate,
+)
 from iam_inventory_sim.clock import SimClock
 from iam_inventory_sim.demo import simulator_environment
 from iam_inventory_sim.estate import HUB_ACCOUNT_ID, spoke_trust_policy
@@ -130,6 +137,18 @@ def record_assume_role(simulator: Simulator) -> list[str]:
             seen.append(request.params["RoleArn"].split(":")[4]) if request.action == "AssumeRole" else None
         )
     )
+    return seen
+
+
+def record_requests(simulator: Simulator, action: str) -> list[SimRequest]:
+    """From now on, every request for `action` (e.g. "ListSSHPublicKeys"); the fault layer only watches."""
+    seen: list[SimRequest] = []
+
+    def watch(request: SimRequest) -> None:
+        if request.action == action:
+            seen.append(request)
+
+    simulator.faults.rules.append(watch)
     return seen
 
 

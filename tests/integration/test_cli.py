@@ -61,9 +61,10 @@ def test_demo_leaves_report_and_csv_matching_the_seeded_estate(simulator_server,
         "AccessDenied",
     )
     rows = list(csv.DictReader(io.StringIO((tmp_path / "findings.csv").read_text())))
-    # report.json is the third run's: 13 seeded findings, 2 fixed and 1 new in run 2, none since; one of
-    # the 12 is suppressed by an exception (a flagged row in findings.csv, not counted)
-    assert len(rows) == report["summary"]["findings"]["total"] + 1 == 12
+    # report.json is the third run's: 13 seeded findings on access keys, passwords and root, and 9 on the
+    # other credentials (one per rule); 2 fixed and 1 new in run 2, none since; one of the 21 is
+    # suppressed by an exception (a flagged row in findings.csv, not counted)
+    assert len(rows) == report["summary"]["findings"]["total"] + 1 == 12 + 9
     assert [row["suppressed_by"] for row in rows if row["suppressed_by"]] == ["erin-onboarding"]
     assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsScanned":[3.0]') == 3
     assert (tmp_path / "metrics.emf.jsonl").read_text().count('"AccountsSkipped":[2.0]') == 3
@@ -102,6 +103,16 @@ def test_demo_leaves_report_and_csv_matching_the_seeded_estate(simulator_server,
         "(AdministratorAccess attached directly)",
     ):
         assert line in text
+    # And the demo says which credentials planted beside access keys it found, and that every rule on
+    # them fired; the SSH key of the user without CodeCommit was not read, and it says why
+    assert "Check: every planted credential was found by the rules it was planted for" in text
+    assert (
+        "found: root signing certificate in 111111111111 (prod-payments): root_signing_certificate_active"
+        in text
+    )
+    assert "not read, as designed: SSH public key" in text
+    assert "ops-laptop" in text
+    assert text.count("  found: ") == 9
     assert "Check FAILED" not in text
     # (and the demo's variables are gone once it is done: the next test's settings are its own)
     assert "EXCEPTIONS_S3_URI" not in os.environ

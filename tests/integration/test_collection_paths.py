@@ -15,7 +15,8 @@ from iam_inventory.publish.report import finding_entry
 from iam_inventory.publish.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
 from iam_inventory_sim import expected_findings as planted_findings
-from tests.integration.conftest import scan_in_memory
+from iam_inventory_sim.estate import CODECOMMIT_POLICY, ServiceCredentialSpec, UploadSpec
+from tests.integration.conftest import record_requests, scan_in_memory
 
 
 def estate() -> tuple[AccountSpec, ...]:
@@ -59,6 +60,16 @@ def estate() -> tuple[AccountSpec, ...]:
                 UserSpec("fresh", keys=(KeySpec(7, None),)),
                 UserSpec("ghost", keys=(KeySpec(8, None, expect=frozenset({"access_key_never_used"})),)),
                 UserSpec("nobody"),
+                # A CodeCommit user with an SSH key and a git login, a user with an SSH key but no
+                # CodeCommit permission (never read), and one with a signing certificate: none is old.
+                UserSpec(
+                    "git-dev",
+                    inline_policies={"git": CODECOMMIT_POLICY},
+                    ssh_keys=(UploadSpec(30),),
+                    service_credentials=(ServiceCredentialSpec("codecommit.amazonaws.com", 30),),
+                ),
+                UserSpec("laptop", ssh_keys=(UploadSpec(20),)),
+                UserSpec("soap", signing_certificates=(UploadSpec(20),)),
             ),
         ),
         AccountSpec("333333333333", "empty"),
@@ -146,26 +157,47 @@ def test_fast_path_stays_within_its_call_budget_and_records_the_report_time(seed
     seed(estate())
     simulator.faults.operations.clear()
 
+    ssh_requests = record_requests(simulator, "ListSSHPublicKeys")
+
     # When it is scanned on the fast path, with routing tags on
     result = run("auto", tag_keys="owner,team")
 
-    # Then each account made 3 + ceil(users / 1000) + (users with keys) calls, AssumeRole included,
-    # and none to verify: this run generated the report
+    # Then each account made, AssumeRole included, and none to verify (this run generated the report):
+    #   AssumeRole + GenerateCredentialReport + GetCredentialReport         3
+    # + GetAccountAuthorizationDetails, one page per 1,000 users             ceil(users / 1000)
+    # + ListServiceSpecificCredentials (AllUsers, every service at once)     ceil(credentials / 1000)
+    # + ListAccessKeys, one per user the report shows with keys              users with keys
+    # + ListSigningCertificates, one per user the report shows with one      users with certificates
+    # + ListSSHPublicKeys, one per user whose policies allow codecommit:*    CodeCommit users
+    # (the estate's users have at most 5 SSH keys / 2 certificates: one page each)
     for account, outcome in zip(estate(), result.accounts, strict=True):
         with_keys = sum(1 for user in account.users if user.keys)
         pages = max(1, math.ceil(len(account.users) / 1000))
-        assert outcome.api_calls == 3 + pages + with_keys, account.account_id
+        credentials = sum(len(user.service_credentials) for user in account.users)
+        credential_pages = max(1, math.ceil(credentials / 1000))
+        certified = sum(1 for user in account.users if user.signing_certificates)
+        codecommit = sum(1 for user in account.users if "git" in user.inline_policies)
+        assert outcome.api_calls == (3 + pages + credential_pages + with_keys + certified + codecommit), (
+            account.account_id
+        )
         assert outcome.verification_calls == 0
         assert outcome.report_generated_at is not None
+    prod, dev, _ = result.accounts
+    assert (prod.api_calls, dev.api_calls) == (3 + 1 + 1 + 28, 3 + 1 + 1 + 3 + 1 + 1)
 
-    # And no per-user call other than ListAccessKeys reached IAM: tags came with the user pages
+    # And no per-user call other than these reached IAM: tags came with the user pages
     iam_operations = {name for name in simulator.faults.operations if name.startswith("iam:")}
     assert iam_operations == {
         "iam:GenerateCredentialReport",
         "iam:GetCredentialReport",
         "iam:GetAccountAuthorizationDetails",
+        "iam:ListServiceSpecificCredentials",
         "iam:ListAccessKeys",
+        "iam:ListSigningCertificates",
+        "iam:ListSSHPublicKeys",
     }
+    # And ListSSHPublicKeys was asked about the CodeCommit user only, never the laptop's key
+    assert [request.params.get("UserName") for request in ssh_requests] == ["git-dev"]
 
     # And report.json records the path and the report's time, and still validates
     report = build_report(result)

@@ -15,7 +15,9 @@ from botocore.exceptions import ClientError
 
 from iam_inventory.core.observability import logger as powertools_logger
 from iam_inventory.entrypoints import handlers as handler
-from iam_inventory_sim import HUB_ACCOUNT_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
+from iam_inventory_sim import HUB_ACCOUNT_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec, admin_client
+from iam_inventory_sim.estate import CODECOMMIT_POLICY
+from iam_inventory_sim.seed_credentials import certificate_body
 from tests.builders import NOW
 from tests.integration.fanout_machine import ExecutionFailed
 from tests.integration.faultkit import MODES, invoke, manual_event
@@ -64,9 +66,31 @@ def debug_logging(capsys) -> Iterator[ListHandler]:
     powertools_logger.setLevel(saved_powertools_level)
 
 
+def plant_other_credentials(simulator) -> set[str]:
+    """Give alice (a CodeCommit user) a Bedrock API key, a git login, an SSH key and a signing certificate;
+    return their secrets and bodies: the API key secret and git password IAM returned once, at creation,
+    and each line of the SSH key and certificate bodies (a log shows a body with its newlines escaped)."""
+    iam = admin_client(simulator, "iam", "111111111111")
+    iam.put_user_policy(UserName="alice", PolicyName="git", PolicyDocument=json.dumps(CODECOMMIT_POLICY))
+    created = [
+        iam.create_service_specific_credential(UserName="alice", ServiceName=service)[
+            "ServiceSpecificCredential"
+        ]
+        for service in ("bedrock.amazonaws.com", "codecommit.amazonaws.com")
+    ]
+    secrets = {created[0]["ServiceCredentialSecret"], created[1]["ServicePassword"]}
+    ssh_body = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQLeakTestSshPublicKeyBody7Hq2 alice@laptop"
+    iam.upload_ssh_public_key(UserName="alice", SSHPublicKeyBody=ssh_body)
+    certificate = certificate_body("leak-test-alice")
+    iam.upload_signing_certificate(UserName="alice", CertificateBody=certificate)
+    lines = [line for line in certificate.splitlines() if "-----" not in line and len(line) >= 20]
+    return secrets | {ssh_body.split()[1]} | set(lines)
+
+
 @pytest.fixture
-def configured(simulator, seed, report_bucket, monkeypatch):
+def configured(simulator, seed, report_bucket, monkeypatch) -> set[str]:
     seed(ESTATE, external_id=EXTERNAL_ID)
+    planted = plant_other_credentials(simulator)
     boto3.client("ssm").put_parameter(Name=EXTERNAL_ID_PARAMETER, Value=EXTERNAL_ID, Type="SecureString")
     monkeypatch.setenv("EXTERNAL_ID_PARAMETER", EXTERNAL_ID_PARAMETER)
     monkeypatch.setenv("REPORT_BUCKET", report_bucket)
@@ -74,6 +98,7 @@ def configured(simulator, seed, report_bucket, monkeypatch):
     monkeypatch.setenv("MAX_ATTEMPTS", "2")
     monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, ctx: 0.0)
     monkeypatch.setattr(handler, "utcnow", lambda: NOW)
+    return planted
 
 
 def expire_first_session(account_id: str):
@@ -142,10 +167,15 @@ def test_no_secret_in_any_log_line_report_or_exception(
     # Then the run really issued credentials and really logged botocore's request/response bodies
     secrets = run_secrets()
     assert len(secrets) >= 1 + 2 * 4  # ExternalId + (key, token) of at least 4 spoke sessions
+    secrets |= configured  # the API key secret, the git password, the SSH key and certificate bodies
     captured = capsys.readouterr()
     lines = debug_logging.lines
     assert any(line.startswith("botocore.parsers DEBUG Response body") for line in lines)
     assert any("<SecretAccessKey>***</SecretAccessKey>" in line for line in lines)
+    # And the other credentials were read: ListSigningCertificates returned the body, which was masked,
+    # and the never-expiring API key was found
+    assert any("<CertificateBody>***</CertificateBody>" in line for line in lines)
+    assert "api_key_never_expires" in "\n".join(bucket_texts(report_bucket).values())
     assert summary["accounts"]["failed"] == 1
 
     # And no secret appears anywhere: log lines, stdout/stderr, report files, return value, exception

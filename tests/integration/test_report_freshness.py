@@ -27,6 +27,7 @@ from iam_inventory_sim import (
     backdate_key,
     set_password_dates,
 )
+from iam_inventory_sim.estate import CODECOMMIT_POLICY, ServiceCredentialSpec, UploadSpec
 from tests.builders import NOW
 from tests.integration.conftest import scan_in_memory
 
@@ -253,30 +254,45 @@ def test_a_password_used_since_the_report_is_not_flagged_unused(seed, simulator)
 
 
 def test_call_budget_with_tags_on_fresh_then_cached_then_regenerated(seed, simulator):
-    # Given an account with users with and without keys, tags, and report-based candidates
+    # Given an account with users with and without keys, tags, report-based candidates, a CodeCommit user
+    # with an SSH key and a git login, an SSH key on a user without CodeCommit, and a signing certificate
     users = (
         *(UserSpec(f"svc-{i:02d}", keys=(KeySpec(10, 1),), tags={"owner": "svc"}) for i in range(12)),
         *(UserSpec(f"human-{i}", console=True, mfa=True) for i in range(5)),
         UserSpec("stale", keys=(KeySpec(60, 50),)),  # unused: a key candidate
         UserSpec("never", keys=(KeySpec(30, None),)),  # never used: a key candidate
         UserSpec("nomfa", console=True),  # console without MFA: a user candidate
+        UserSpec(
+            "git-dev",
+            inline_policies={"git": CODECOMMIT_POLICY},
+            ssh_keys=(UploadSpec(30),),
+            service_credentials=(ServiceCredentialSpec("codecommit.amazonaws.com", 30),),
+        ),
+        UserSpec("laptop", ssh_keys=(UploadSpec(30),)),  # no CodeCommit permission: its key is not read
+        UserSpec("soap", signing_certificates=(UploadSpec(30),)),
     )
     seed((AccountSpec(ACCOUNT, "prod", users=users),))
     with_keys = sum(1 for user in users if user.keys)
     pages = math.ceil(len(users) / 1000)
+    # One ListServiceSpecificCredentials (AllUsers=true, every service, up to 1,000 per page), one
+    # ListSigningCertificates per user the report shows with a certificate, one ListSSHPublicKeys per user
+    # whose policies allow a codecommit: action
+    other = 1 + 1 + 1
 
     # When the run generates the report
     fresh = account(run("fresh"))
-    # Then: AssumeRole + Generate + Get + user pages + one ListAccessKeys per user with keys, nothing else
-    assert fresh.api_calls == 3 + pages + with_keys
+    # Then: AssumeRole + Generate + Get + user pages + one ListAccessKeys per user with keys + the other
+    # credentials' calls, nothing else
+    assert fresh.api_calls == 3 + pages + with_keys + other
     assert fresh.verification_calls == 0
 
     # When a run finds the report cached (it predates the run)
     cached = account(run("cached"))
     # Then every user's keys are listed (keys may be newer than the report) and each candidate is verified:
-    # two GetAccessKeyLastUsed, ListMFADevices + GetLoginProfile for nomfa
+    # two GetAccessKeyLastUsed, ListMFADevices + GetLoginProfile for nomfa; the certificate shown in the
+    # report is re-listed live as on every run (ListSigningCertificates is already a live read)
     assert cached.verification_calls == 4
-    assert cached.api_calls == 3 + pages + len(users) + cached.verification_calls
+    assert cached.api_calls == 3 + pages + len(users) + other + cached.verification_calls
 
     # When the report is more than 4 hours old
     simulator.clock.advance(timedelta(hours=4, seconds=1))

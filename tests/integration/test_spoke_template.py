@@ -20,6 +20,7 @@ from iam_inventory.pipeline.finalize import Outputs
 from iam_inventory.pipeline.job import run_job
 from iam_inventory.pipeline.runtime import open_runtime
 from iam_inventory_sim import DEMO_EXTERNAL_ID, HUB_ACCOUNT_ID, AccountSpec, KeySpec, UserSpec
+from iam_inventory_sim.estate import CODECOMMIT_POLICY, ServiceCredentialSpec, UploadSpec
 from tests.builders import NOW
 from tests.cfn_template import granted_actions, load_spoke_template, render
 
@@ -54,6 +55,14 @@ def exercising_estate() -> tuple[AccountSpec, ...]:
                 UserSpec("console-no-mfa", console=True, tags={"team": "web"}),
                 UserSpec("api-only", keys=(KeySpec(30, 3, active=False),)),
                 UserSpec("bare"),
+                # A CodeCommit user with an SSH key and a git login, and a user with a signing certificate.
+                UserSpec(
+                    "git-dev",
+                    inline_policies={"git": CODECOMMIT_POLICY},
+                    ssh_keys=(UploadSpec(30),),
+                    service_credentials=(ServiceCredentialSpec("codecommit.amazonaws.com", 30),),
+                ),
+                UserSpec("soap", signing_certificates=(UploadSpec(400),)),
             ),
             role="missing",  # the role is created from the template below
         ),

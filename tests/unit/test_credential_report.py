@@ -271,6 +271,19 @@ class ListingIam:
         self.summary = summary or {}
         self.calls: list[str] = []
 
+    # The other credential kinds (collect/credentials.py): none in these accounts.
+    def list_service_specific_credentials(self, **arguments: object) -> dict:
+        self.calls.append("ListServiceSpecificCredentials")
+        return {"ServiceSpecificCredentials": [], "IsTruncated": False}
+
+    def list_ssh_public_keys(self, UserName: str, **arguments: object) -> dict:
+        self.calls.append(f"ListSSHPublicKeys:{UserName}")
+        return {"SSHPublicKeys": [], "IsTruncated": False}
+
+    def list_signing_certificates(self, UserName: str, **arguments: object) -> dict:
+        self.calls.append(f"ListSigningCertificates:{UserName}")
+        return {"Certificates": [], "IsTruncated": False}
+
     def list_access_keys(self, UserName: str) -> dict:
         self.calls.append(f"ListAccessKeys:{UserName}")
         if UserName not in self.keys:

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from iam_inventory.collect import credential_report
 from iam_inventory.collect.credential_report import Collected, collect_account_auto
+from iam_inventory.collect.credentials import OtherCredentials
 from iam_inventory.collect.keys import match_keys, whole_second
 from iam_inventory.collect.report import (
     ReportKey,
@@ -279,6 +280,19 @@ class ListingIam:
             if name in self.throttled:
                 self.throttled.discard(name)
                 raise client_error("Throttling", name)
+
+    # The other credential kinds (collect/credentials.py): none in these accounts.
+    def list_service_specific_credentials(self, **arguments: object) -> dict:
+        self._call("ListServiceSpecificCredentials")
+        return {"ServiceSpecificCredentials": [], "IsTruncated": False}
+
+    def list_ssh_public_keys(self, UserName: str, **arguments: object) -> dict:
+        self._call(f"ListSSHPublicKeys:{UserName}")
+        return {"SSHPublicKeys": [], "IsTruncated": False}
+
+    def list_signing_certificates(self, UserName: str, **arguments: object) -> dict:
+        self._call(f"ListSigningCertificates:{UserName}")
+        return {"Certificates": [], "IsTruncated": False}
 
     def list_access_keys(self, UserName: str) -> dict:
         self._call(f"ListAccessKeys:{UserName}")
@@ -549,7 +563,14 @@ def paths(monkeypatch):
         seen["verify"] = (inventory, list(candidates), concurrency)
         return AccountInventory(inventory.account_id, (), False, True, inventory.collected_at), 2
 
+    def other(iam, inventory, users, report, concurrency, deadline):
+        # The other credential kinds run on both paths, after the inventory and before verification.
+        assert iam is IAM
+        seen.setdefault("other", []).append((inventory, report, tuple(users), concurrency))
+        return OtherCredentials(inventory)
+
     monkeypatch.setattr(credential_report, "list_live_users", list_users)
+    monkeypatch.setattr(credential_report, "collect_other_credentials", other)
     monkeypatch.setattr(credential_report, "collect_account_api", api)
     monkeypatch.setattr(credential_report, "fetch_credential_report", fetch)
     monkeypatch.setattr(credential_report, "collect_account_from_report", from_report)
@@ -576,7 +597,11 @@ def test_auto_uses_the_report_and_says_so(paths):
     assert 59.0 < seen["report_wait"] <= 60.0
     # And the report's freshness is judged against the run's start
     assert seen["run_started_at"] == NOW
-    assert set(seen) == {"listing", "report", "report_wait", "run_started_at"}
+    assert set(seen) == {"listing", "report", "report_wait", "run_started_at", "other"}
+    # And the other credential kinds were read once, with the report, for the same users
+    assert seen["other"] == [
+        (AccountInventory("111111111111", (), True, False, NOW), outcome["report"], (ALICE,), 3)
+    ]
 
 
 def test_auto_verifies_the_candidates_of_an_older_report_live(paths):
@@ -640,7 +665,9 @@ def test_api_mode_never_asks_for_the_report(paths):
     seen, _ = paths
     collected = collect_account_auto(IAM, "111111111111", NOW, False, 2, Deadline.unlimited())
     assert collected == Collected(AccountInventory("111111111111", (), False, True, NOW), CollectionPath.API)
-    assert set(seen) == {"listing", "api"}
+    assert set(seen) == {"listing", "api", "other"}
+    # And the other credential kinds were read without a report
+    assert [(report, users) for _, report, users, _ in seen["other"]] == [(None, (ALICE,))]
     assert seen["api"] == ("111111111111", NOW, (ALICE,), 2)
 
 
@@ -659,7 +686,8 @@ def test_api_path_is_patient_with_throttling(monkeypatch, no_backoff, use_report
         last_used={"AKIAALICE1": {"LastUsedDate": NOW, "ServiceName": "N/A", "Region": "N/A"}},
         console={"alice": CREATED},
         throttled=("GetAccountSummary", "ListAccessKeys", "GetAccessKeyLastUsed", "GetLoginProfile",
-                   "ListMFADevices", "GetUser"),
+                   "ListMFADevices", "GetUser", "ListServiceSpecificCredentials", "ListSSHPublicKeys",
+                   "ListSigningCertificates"),
     )  # fmt: skip
     # When the account is collected
     collected = collect_account_auto(iam, "111111111111", NOW, use_report, 1, Deadline.after(60))
@@ -672,6 +700,10 @@ def test_api_path_is_patient_with_throttling(monkeypatch, no_backoff, use_report
         "GetLoginProfile:alice",
         "ListMFADevices:alice",
         "GetUser:alice",
+        # (alice's policies were not read in this listing: her SSH keys are read rather than missed)
+        "ListServiceSpecificCredentials",
+        "ListSSHPublicKeys:alice",
+        "ListSigningCertificates:alice",
     ]
     assert iam.calls == [call for call in once for _ in range(2)]
     (alice,) = collected.inventory.users

@@ -42,6 +42,31 @@ EXTERNAL_ID = "ext-id-7f3a"
             '{"Parameter": {"Type": "String", "Value": "111111111111"}}',
             '{"Parameter": {"Type": "String", "Value": "111111111111"}}',
         ),
+        # a ListSigningCertificates response body (the PEM's newlines escaped, as botocore logs bytes),
+        # and the parsed response
+        (
+            "b'<member><CertificateBody>-----BEGIN CERTIFICATE-----\\nMIIBkTCB+wIJ\\n"
+            "-----END CERTIFICATE-----</CertificateBody><Status>Active</Status>'",
+            "b'<member><CertificateBody>***</CertificateBody><Status>Active</Status>'",
+        ),
+        (
+            "{'CertificateBody': '-----BEGIN CERTIFICATE-----\\nMIIBkTCB+wIJ\\n', 'Status': 'Active'}",
+            "{'CertificateBody': '***', 'Status': 'Active'}",
+        ),
+        # the secrets of a service-specific credential and an SSH key body, should a call return them
+        (
+            "<ServicePassword>p+w/d=</ServicePassword><ServiceCredentialSecret>s3cr3t</ServiceCredentialSecret>",
+            "<ServicePassword>***</ServicePassword><ServiceCredentialSecret>***</ServiceCredentialSecret>",
+        ),
+        (
+            '{"SSHPublicKeyBody": "ssh-rsa AAAAB3Nza alice@laptop", "Status": "Active"}',
+            '{"SSHPublicKeyBody": "***", "Status": "Active"}',
+        ),
+        # the ids and service user names beside them are not secrets
+        (
+            "<ServiceUserName>alice-at-111111111111</ServiceUserName><CertificateId>ABC123</CertificateId>",
+            "<ServiceUserName>alice-at-111111111111</ServiceUserName><CertificateId>ABC123</CertificateId>",
+        ),
         (f"key {SECRET_KEY} end", "key *** end"),
         (f"token {TOKEN}", "token ***"),
         (

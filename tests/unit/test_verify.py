@@ -67,7 +67,11 @@ def test_every_rule_that_can_rest_on_the_report_has_a_live_check():
             keys=(make_key("AKIA1", 200, 60), make_key("AKIA2", 30, None)),
         )
     )
-    inventory = replace(make_inventory(user, root_keys=True, root_mfa=False), root_from_report=True)
+    inventory = replace(
+        make_inventory(user, root_keys=True, root_mfa=False),
+        root_from_report=True,
+        root_signing_certificate_active=True,
+    )
     # When evaluated
     stale = {f.rule_id for f in evaluate(inventory, THRESHOLDS, NOW) if not f.verified_live}
     # Then each rule with report-based evidence has a verification, and every named rule exists

@@ -59,6 +59,9 @@ class RootState:
             "root_mfa_enabled": self.mfa,
             "root_password_present": self.password,
             "root_credentials_removed": self.credentials_removed,
+            # The summary counts root's certificates without their status: present is read as active
+            # (verify_candidates and the report path keep the report's status where there is one).
+            "root_signing_certificate_active": self.signing_certificates,
             "root_from_report": False,
         }
 

@@ -2,8 +2,10 @@
 
 Calls per account with tags on, when this run generated the report: AssumeRole (made by the caller),
 GenerateCredentialReport, GetCredentialReport, one GetAccountAuthorizationDetails per 1,000 users, and
-one ListAccessKeys per user with keys; report polling and ambiguous key matches add calls. When the
-report predates the run, every user's keys are listed and each candidate finding is verified live.
+one ListAccessKeys per user with keys, one ListServiceSpecificCredentials per 1,000 credentials, one
+ListSSHPublicKeys per user who may use CodeCommit and one ListSigningCertificates per user whose row
+shows a certificate (collect/credentials.py); report polling and ambiguous key matches add calls. When
+the report predates the run, every user's keys are listed and each candidate finding is verified live.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import datetime
 from botocore.client import BaseClient
 
 from iam_inventory.collect.api import collect_account_api
+from iam_inventory.collect.credentials import collect_other_credentials
 from iam_inventory.collect.report import ReportUnavailable, ReportUnparseable, fetch_credential_report
 from iam_inventory.collect.report_path import collect_account_from_report
 from iam_inventory.collect.users import list_live_users
@@ -69,7 +72,8 @@ def collect_account_auto(
             inventory = collect_account_from_report(
                 iam, account_id, now, report, users, concurrency, deadline
             )
-            verified = 0
+            other = collect_other_credentials(iam, inventory, users, report, concurrency, deadline)
+            inventory, verified = other.inventory, 0
             # A report this run generated reflects IAM as of the run: nothing that matters can have changed.
             if not report.generated_by_run and candidates is not None:
                 inventory, verified = verify_candidates(
@@ -80,7 +84,11 @@ def collect_account_auto(
                 if live.authorization_details
                 else CollectionPath.CREDENTIAL_REPORT_LIST_USERS
             )
+            warnings = (*warnings, *other.warnings)
             return Collected(inventory, path, report.generated_at, None, verified, warnings)
     inventory = collect_account_api(iam, account_id, now, users, concurrency, deadline)
+    other = collect_other_credentials(iam, inventory, users, None, concurrency, deadline)
     path = CollectionPath.API if live.authorization_details else CollectionPath.API_LIST_USERS
-    return Collected(inventory, path, fallback_reason=fallback_reason, warnings=warnings)
+    return Collected(
+        other.inventory, path, fallback_reason=fallback_reason, warnings=(*warnings, *other.warnings)
+    )

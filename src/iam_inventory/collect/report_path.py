@@ -96,4 +96,8 @@ def collect_account_from_report(
         # Real reports always carry the root row; without it the summary is read as well.
         # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_getting-report.html
         root = read_root_state(iam, deadline).inventory_fields()
+    if report.root is not None:
+        # The root row's cert_N_active is the status; the summary (when read) only says one is present.
+        active = any(cert.active for cert in report.root.certificates)
+        root["root_signing_certificate_active"] = active and root.get("root_signing_certificate_active", True)
     return AccountInventory(account_id=account_id, users=tuple(collected), collected_at=now, **root)

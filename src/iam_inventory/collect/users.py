@@ -24,6 +24,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from iam_inventory.collect.calls import is_access_denied, is_no_such_entity, map_bounded
+from iam_inventory.collect.codecommit import may_use_codecommit
 from iam_inventory.core.budget import Deadline
 from iam_inventory.core.retry import call_patiently
 from iam_inventory.core.text import pick_tags
@@ -59,6 +60,9 @@ class LiveUser:
     attached_policies: tuple[AttachedPolicy, ...] = ()
     inline_policies: tuple[InlinePolicy, ...] = ()
     privilege: Privilege = NOT_PRIVILEGED
+    # Whether the user's policies allow any codecommit: action (collect/codecommit.py); True when the
+    # policies were not read (ListUsers fallback), so SSH keys are then read rather than missed.
+    may_use_codecommit: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,7 @@ def _live_user(
     tag_keys: Sequence[str],
     policies: UserPolicies = _NO_POLICIES,
     privilege: Privilege = NOT_PRIVILEGED,
+    codecommit: bool = True,
 ) -> LiveUser:
     return LiveUser(
         user_name=detail["UserName"],
@@ -90,6 +95,7 @@ def _live_user(
         attached_policies=policies.attached,
         inline_policies=policies.inline,
         privilege=privilege,
+        may_use_codecommit=codecommit,
     )
 
 
@@ -129,7 +135,8 @@ def _detailed_user(
 ) -> LiveUser:
     # The user's policies are read (and their inline documents parsed) once, for the user and its privilege.
     policies = user_policies_from_details(detail, groups)
-    return _live_user(detail, tag_keys, policies, user_privilege(policies, documents))
+    privilege = user_privilege(policies, documents)
+    return _live_user(detail, tag_keys, policies, privilege, may_use_codecommit(policies, documents))
 
 
 AuthorizationDetails = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]

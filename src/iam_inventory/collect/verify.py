@@ -62,6 +62,11 @@ def verify_candidates(
     root: dict[str, Any] = {}
     if any(EVIDENCE[finding.rule_id] is Evidence.ROOT for finding in pending):
         root = calls.made(lambda: read_root_state(iam, deadline)).inventory_fields()
+        # A root certificate the report shows active stands while one is still present (no API
+        # reads root's certificate status); one the report shows inactive is not made active.
+        root["root_signing_certificate_active"] = (
+            root["root_signing_certificate_active"] and inventory.root_signing_certificate_active
+        )
     wanted: dict[str, set[str]] = {}
     for finding in pending:
         if finding.user_name is not None and EVIDENCE[finding.rule_id] is not Evidence.ROOT:

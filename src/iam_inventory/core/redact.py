@@ -26,6 +26,14 @@ _SECRET_FIELDS = re.compile(
 # An SSM SecureString's value is a secret by definition (the ExternalId is read from one before the
 # job knows it, and botocore logs the GetParameter response body at DEBUG).
 _SECURE_STRING_VALUE = re.compile(r"(['\"]Value['\"]\s*:\s*)(['\"])(?:(?!\2).)*\2")
+# Credential bodies and the secrets of service-specific credentials, masked whole (a body spans lines):
+# as an XML element in botocore's raw response bodies, and as a quoted value in parsed responses and
+# request parameters. ListSigningCertificates returns each CertificateBody; a ServicePassword or
+# ServiceCredentialSecret and an SSHPublicKeyBody come only from calls the job does not make
+# (Create/Reset, GetSSHPublicKey), and are masked should one ever be made.
+_BODY_NAMES = r"CertificateBody|SSHPublicKeyBody|ServicePassword|ServiceCredentialSecret"
+_BODY_ELEMENT = re.compile(rf"<(?P<tag>{_BODY_NAMES})>.*?</(?P=tag)>", re.DOTALL)
+_BODY_VALUE = re.compile(rf"((?:{_BODY_NAMES})\\?['\"]\s*:\s*)(\\?['\"])(?:(?!\2).)*\2", re.DOTALL)
 _MASK = "***"
 
 
@@ -48,6 +56,8 @@ class Redactor:
         for secret in known:
             text = text.replace(secret, _MASK)
         text = _SECRET_FIELDS.sub(lambda match: f"{match['name']}{match['sep']}{_MASK}", text)
+        text = _BODY_ELEMENT.sub(lambda match: f"<{match['tag']}>{_MASK}</{match['tag']}>", text)
+        text = _BODY_VALUE.sub(rf"\1\2{_MASK}\2", text)
         if "SecureString" in text:
             text = _SECURE_STRING_VALUE.sub(rf"\1\2{_MASK}\2", text)
         for shape in _SECRET_SHAPES:

@@ -13,7 +13,7 @@ from datetime import datetime
 from iam_inventory.evaluate.cis import CIS_NONE_FOR_OTHER_CREDENTIALS, CisMapping
 from iam_inventory.evaluate.credential_remedies import delete_inactive_credential, retire_credential
 from iam_inventory.evaluate.held_credentials import left_behind, too_old
-from iam_inventory.evaluate.registry import Rule, RuleRegistry, Scope
+from iam_inventory.evaluate.registry import Evidence, Rule, RuleRegistry, Scope
 from iam_inventory.evaluate.remediation import root_console
 from iam_inventory.models import AccountInventory, Finding, Severity, Thresholds
 from iam_inventory.models.credentials import CredentialType
@@ -71,6 +71,8 @@ def check_signing_certificate_age(
     cis=CisMapping("", "", "none: 1.4 names root access keys only; the same risk for a root certificate"),
     scope=Scope.ROOT,
     credential=_CERT,
+    # From a cached report: GetAccountSummary's AccountSigningCertificatesPresent confirms it live.
+    evidence=Evidence.ROOT,
     equivalent="none",
     remedy=root_console(
         ", open Security credentials, deactivate the root X.509 signing certificate and then delete it. "
