@@ -110,3 +110,13 @@ def test_fanout_sizing_section_is_generated_from_the_measured_figures_and_the_te
     # Then docs/fanout.md holds exactly that (run `make docs` after a new measurement or template change)
     text = (ROOT / "docs" / "fanout.md").read_text()
     assert text[text.index(sizing.BEGIN) : text.index(sizing.END) + len(sizing.END)] == expected
+
+
+def test_the_older_spoke_warning_quoted_in_collection_md_is_the_one_the_job_writes():
+    # Given the warning docs/collection.md quotes for an older spoke stack (wrapped across lines there)
+    from iam_inventory.collect.credentials import unreadable_warning
+    from iam_inventory.models import CredentialType
+
+    text = " ".join((ROOT / "docs" / "collection.md").read_text().split())
+    # Then it is, word for word, what the collector writes for a denied ListSSHPublicKeys
+    assert f"`{unreadable_warning(CredentialType.SSH_KEY)}`" in text
