@@ -59,5 +59,8 @@ def render_summary_table(report: dict[str, Any]) -> str:
         else:
             lines.append(f"Changes since {since}: {changes['new']} new, {changes['resolved']} resolved")
     lines.append(f"\nFindings by rule ({summary['findings']['total']} total):")
-    lines += [f"  {rule_id:<28}{count:>5}" for rule_id, count in summary["findings"]["by_rule"].items()]
+    by_rule = summary["findings"]["by_rule"]
+    # The column fits the longest rule id (root_signing_certificate_active is 31 characters).
+    width = max((len(rule_id) + 2 for rule_id in by_rule), default=0)
+    lines += [f"  {rule_id:<{width}}{count:>5}" for rule_id, count in by_rule.items()]
     return "\n".join(lines) + "\n"
