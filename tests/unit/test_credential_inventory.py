@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from iam_inventory.publish.document import build_report, render_findings_csv, re
 from iam_inventory.publish.html import render_html
 from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, INVENTORY_CSV_COLUMNS
 from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory_cli.main import main as cli_main
 from iam_inventory_cli.plan import build_plan
 from tests.builders import NOW, days_ago, make_inventory, make_key, make_user
 
@@ -140,22 +142,25 @@ def test_the_page_counts_each_type_and_filters_by_credential_kind():
     assert 'id="f-credential"' in page
 
 
-def test_a_1_5_report_without_the_new_fields_still_renders():
-    # Given a report as 1.5 wrote it: no credential fields on findings, users or the summary
+def test_a_1_5_report_without_the_new_fields_still_renders(tmp_path, capsys):
+    # Given a report as 1.5 wrote it: no credential fields on findings, users, accounts, run or summary
     report = copy.deepcopy(build_report(holder_run()))
     report["schema_version"] = "1.5"
-    del report["summary"]["credentials"]
+    del report["summary"]["credentials"], report["run"]["thresholds"]["max_api_key_lifetime_days"]
     for finding in report["findings"]:
         del finding["credential_type"], finding["credential_id"]
     for account in report["inventory"]:
+        del account["root_signing_certificate_active"], account["unreadable_credential_kinds"]
         for user in account["users"]:
-            for field in (
-                "password_changed_at",
-                "service_credentials",
-                "ssh_public_keys",
-                "signing_certificates",
-            ):
+            for field in NEW_USER_FIELDS:
                 del user[field]
+            del user["ssh_keys_read"]
+    # Then it is valid under the current schema, so `iam-inventory report` re-renders it
+    assert report_schema_errors(report) == []
+    saved = tmp_path / "report-1.5.json"
+    saved.write_text(json.dumps(report))
+    assert cli_main(["report", str(saved), "--format", "html"]) == 0
+    assert "<h1>IAM users and their credentials</h1>" in capsys.readouterr().out
     # When its page and CSV are rendered
     page = render_html(report).decode()
     records = rows(render_inventory_csv(report), INVENTORY_CSV_COLUMNS)
