@@ -17,8 +17,10 @@ from iam_inventory.evaluate.credential_remedies import CREDENTIAL_COMMANDS
 from iam_inventory.models import Finding
 from iam_inventory.models.credentials import CredentialType
 
-# IAM's ids for these credentials: ACCA.../APKA... (20 characters) and certificate ids (24-128).
-CREDENTIAL_ID = re.compile(r"^[A-Z0-9]{16,128}$")
+# IAM's ids for these credentials: pattern [\w]+, 20-128 characters (ServiceSpecificCredentialId,
+# SSHPublicKeyId) and 24-128 (CertificateId), in the IAM API reference's data types; ASCII only here, and
+# never a quote, so an id is safe inside the script's JMESPath literal.
+CREDENTIAL_ID = re.compile(r"^[A-Za-z0-9_]{16,128}$")
 # JMESPath over each List call's answer: the credential's status, found by its id.
 _STATUS_QUERY = {
     CredentialType.SERVICE_CREDENTIAL: ("ServiceSpecificCredentials", "ServiceSpecificCredentialId"),

@@ -45,7 +45,7 @@ case "$operation" in
   get-access-key-last-used) last="FAKE_LAST_USED_$key"; echo "${!last:-None}" ;;
   list-access-keys) echo "${FAKE_STATUS:-Inactive}" ;;
   list-service-specific-credentials|list-ssh-public-keys|list-signing-certificates)
-    [[ "$query" =~ ==\'([A-Z0-9]+)\' ]] || exit 9
+    [[ "$query" =~ ==\'([A-Za-z0-9_]+)\' ]] || exit 9
     status="FAKE_STATUS_${BASH_REMATCH[1]}"; echo "${!status-${FAKE_STATUS:-Inactive}}" ;;
 esac
 """

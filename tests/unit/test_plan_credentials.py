@@ -22,7 +22,8 @@ from tests.unit.test_plan import HOSTILE, operations, plan_for, report_with, run
 BEDROCK = "ACCABUILDERBEDROCK01"
 LOGS = "ACCABUILDERLOGS00001"
 SSH = "APKABUILDERSSH000001"
-CERT = "CERTBUILDER0000000000000000001"
+# Certificate ids follow [\w]+ (24-128): lower case too, as moto (and the demo) makes them.
+CERT = "ialoda3pox430ii2oq5hlfqhq8a8sm92"
 
 
 def credentials_report() -> dict:
@@ -218,3 +219,19 @@ def test_a_root_signing_certificate_is_left_to_a_person():
     # When the plan is built, then no script step names it (the root user's are managed in the console)
     assert (plan.keys, plan.credentials) == ((), ())
     assert [(m.rule_id, m.user_name) for m in plan.manual] == [("root_signing_certificate_active", None)]
+
+
+def test_a_credential_id_that_is_no_iam_id_is_left_to_a_person_not_put_in_the_script():
+    # Given a report whose SSH key finding was edited to carry an id built to break the script's query
+    report = credentials_report()
+    hostile_id = "APKA'] || reboot #"
+    for finding in report["findings"]:
+        if finding["credential_id"] == SSH:
+            finding["credential_id"] = hostile_id
+    # When the plan is built, then that finding is a manual step, and the id never reaches the script
+    plan = plan_for(report)
+    assert SSH not in {action.credential_id for action in plan.credentials}
+    assert hostile_id not in {action.credential_id for action in plan.credentials}
+    assert "ssh_key_too_old" in {item.rule_id for item in plan.manual}
+    script = render_plan_script(plan)
+    assert [line for line in script.splitlines() if "reboot" in line and not line.startswith("#")] == []

@@ -28,7 +28,7 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _KEY_ID = re.compile(r"^[A-Z0-9]{16,128}$")
 # IAM's credential ids (ACCA..., APKA..., certificate ids), or the stand-in `report-<upload time>` of a
 # certificate known only from the credential report (evaluate/certificate_rules.py).
-_CREDENTIAL_ID = re.compile(r"^([A-Z0-9]{16,128}|report-\d{8}T\d{6}Z)$")
+_CREDENTIAL_ID = re.compile(r"^([A-Za-z0-9_]{16,128}|report-\d{8}T\d{6}Z)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Each match field: the pattern it must follow (None: any non-empty text) and how to say so.
 _MATCH_FIELDS: dict[str, tuple[re.Pattern[str] | None, str]] = {

@@ -26,6 +26,7 @@ th{background:#eef1f6;font-weight:600}td.num{text-align:right;font-variant-numer
 .failed{background:#c92a2a}.warn{background:#e67700}
 .grid{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
 svg text{font:11px system-ui,sans-serif;fill:#5b6475}.nowrap{white-space:nowrap}td.detail{min-width:260px}
+td.cid code{word-break:break-all}
 .priv{background:#212529;color:#fff;border-radius:4px;padding:0 5px;font-size:12px}
 .overdue{background:#c92a2a;color:#fff;border-radius:4px;padding:0 5px;font-size:12px}
 .expired{color:#c92a2a}.fix{margin-top:4px;color:#343a40}

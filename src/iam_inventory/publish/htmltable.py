@@ -119,7 +119,7 @@ def finding_row(finding: dict[str, Any], account_name: str) -> str:
         f'<tr {data}><td><span class="sev {esc(severity)}">{esc(severity)}</span>{marks}</td>'
         f"<td><code>{esc(finding['rule_id'])}</code>{cis}</td>"
         f"<td>{esc(account)}</td><td>{esc(finding['user_name'] or '(root)')}</td>"
-        f"<td><code>{esc(finding.get('credential_id') or finding['access_key_id'] or '')}</code>"
+        f'<td class="cid"><code>{esc(finding.get("credential_id") or finding["access_key_id"] or "")}</code>'
         f"<br><small>{esc(finding.get('credential_type') or '')}</small></td>"
         f"<td>{esc(owner)}<br><small>{esc(finding.get('owner_source') or '')}</small></td>"
         f'<td class="nowrap">{age}<br><small title="{esc(when(seen))}">{esc(when(seen)[:10])}</small></td>'
