@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -71,7 +71,11 @@ class Comparison:
 
     def see(self, finding_id: str) -> None:
         """Record a finding of this run."""
-        self._db.execute("INSERT OR IGNORE INTO seen VALUES (?)", (finding_id,))
+        self.see_all((finding_id,))
+
+    def see_all(self, finding_ids: Iterable[str]) -> None:
+        """Record findings of this run (one statement for an account's findings)."""
+        self._db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", ((item,) for item in finding_ids))
 
     def scanned(self, account_id: str) -> None:
         """Record an account this run scanned: its previous findings are now either current or resolved."""

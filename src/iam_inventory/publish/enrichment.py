@@ -23,7 +23,7 @@ from iam_inventory.evaluate.owners import owner_file_stem
 from iam_inventory.evaluate.privilege import Privilege
 from iam_inventory.models import SEVERITY_ORDER
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, csv_header, csv_lines
+from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, csv_header
 from iam_inventory.publish.store import ReportFile, Spool
 
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -102,8 +102,8 @@ class RunEnrichment:
         self.expired_matches += sum(1 for enriched in result.active if enriched.exception_note)
         return result
 
-    def owner_row(self, enriched: EnrichedFinding, row: dict[str, Any], suppressed: bool) -> None:
-        """Count one finding for its owner and add its CSV row to owners/<owner>.csv."""
+    def owner_row(self, enriched: EnrichedFinding, csv_line: str, suppressed: bool) -> None:
+        """Count one finding for its owner and add its findings.csv line to owners/<owner>.csv."""
         tally = self.owners.get(enriched.owner)
         if tally is None:
             tally = self.owners[enriched.owner] = OwnerTally(enriched.owner, owner_file_stem(enriched.owner))
@@ -115,7 +115,7 @@ class RunEnrichment:
         else:
             tally.by_severity[enriched.finding.severity.value] += 1
             tally.overdue += int(enriched.lifecycle.overdue)
-        self.owner_files[enriched.owner].write(csv_lines(FINDINGS_CSV_COLUMNS, [row]))
+        self.owner_files[enriched.owner].write(csv_line)
 
     def stale(self) -> list[RiskException]:
         """Exceptions that matched no finding of the run, in file order.

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from iam_inventory.publish.store import SPOOL_BYTES, Spool
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _dumps(value: Any, level: int) -> str:
@@ -22,10 +27,17 @@ class JsonList:
         self._spool = Spool(spool_bytes)
 
     def add(self, value: Any) -> None:
-        """Append one element."""
-        pad = "  " * (self.level + 1)
-        self._spool.write(("," if self.count else "") + "\n" + pad + _dumps(value, self.level + 1))
-        self.count += 1
+        """Append one element, on a line of its own."""
+        self.add_all((value,))
+
+    def add_all(self, values: Iterable[Any]) -> None:
+        """Append elements, a line each: compact, so the C encoder writes them (indent is pure Python)."""
+        parts = [_compact(value) for value in values]
+        if not parts:
+            return
+        pad = "\n" + "  " * (self.level + 1)
+        self._spool.write(("," if self.count else "") + pad + ("," + pad).join(parts))
+        self.count += len(parts)
 
     def write_to(self, target: Spool) -> None:
         """The whole array, into `target`; the spool is freed."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +50,18 @@ JSON_TYPE = "application/json"
 JSONL_TYPE = "application/x-ndjson"
 # The notification lists this many new urgent findings, and counts the rest.
 NOTIFY_LISTED = 20
+
+
+@dataclass(slots=True)
+class _AccountLines:
+    """One account's rendered findings, written out together when the account is done."""
+
+    ids: list[str] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    suppressed: list[dict[str, Any]] = field(default_factory=list)
+    csv: list[str] = field(default_factory=list)
+    jsonl: list[str] = field(default_factory=list)
+    state: list[str] = field(default_factory=list)
 
 
 class RunWriter:
@@ -114,27 +127,38 @@ class RunWriter:
             self.files["inventory.jsonl"].body.write(jsonl)
         urgent = sum(1 for found in enriched.active if found.finding.severity.value in html.URGENT)
         self.html_accounts.add(entry, urgent, self.options.console_role_name)
+        added = _AccountLines()
         for found in enriched.active:
-            self._add_finding(found, name, suppressed=False)
+            self._add_finding(found, name, False, added)
         for found in enriched.suppressed:
-            self._add_finding(found, name, suppressed=True)
+            self._add_finding(found, name, True, added)
+        # One write per file per account: the findings' rows were rendered once each, above.
+        self.lists["findings"].add_all(added.entries)
+        self.lists["suppressed"].add_all(added.suppressed)
+        self.files["findings.csv"].body.write("".join(added.csv))
+        self.files["findings.jsonl"].body.write("".join(added.jsonl))
+        self._state_gzip.write("".join(added.state).encode())
+        self.comparison.see_all(added.ids)
         return len(enriched.active)
 
-    def _add_finding(self, enriched: EnrichedFinding, account_name: str, suppressed: bool) -> None:
+    def _add_finding(
+        self, enriched: EnrichedFinding, account_name: str, suppressed: bool, added: _AccountLines
+    ) -> None:
         finding, now = enriched.finding, self.context.started_at
         # Enrichment looked up every finding of the account (its ids are the scan's).
         seen = self._first_seen_in_account[finding.finding_id]
         # A suppressed finding is never new: it is kept in the state (first seen survives) but not announced.
         is_new = self.comparable and seen is None and not suppressed
         first_seen = seen or now
-        self.comparison.see(finding.finding_id)
+        added.ids.append(finding.finding_id)
         entry = {**finding_entry(finding, first_seen, is_new), **enriched_entry(enriched)}
-        self.lists["suppressed" if suppressed else "findings"].add(entry)
+        (added.suppressed if suppressed else added.entries).append(entry)
         row = {**finding_row(entry, account_name), **enriched_row(enriched)}
-        self.files["findings.csv"].body.write(csv_lines(FINDINGS_CSV_COLUMNS, [row]))
-        self.files["findings.jsonl"].body.write(jsonl_line(FINDINGS_JSONL_FIELDS, self.run_columns, row))
-        self.enrichment.owner_row(enriched, row, suppressed)
-        self._state_gzip.write(encode_entry(StateEntry(finding, first_seen)).encode())
+        line = csv_lines(FINDINGS_CSV_COLUMNS, [row])
+        added.csv.append(line)
+        added.jsonl.append(jsonl_line(FINDINGS_JSONL_FIELDS, self.run_columns, row))
+        self.enrichment.owner_row(enriched, line, suppressed)
+        added.state.append(encode_entry(StateEntry(finding, first_seen)))
         (self.top_suppressed if suppressed else self.top).add(htmltable.severity_order(entry), entry)
         if is_new:
             self.changes["new"].add(finding.finding_id)
