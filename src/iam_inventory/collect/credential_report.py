@@ -2,10 +2,12 @@
 
 Calls per account with tags on, when this run generated the report: AssumeRole (made by the caller),
 GenerateCredentialReport, GetCredentialReport, one GetAccountAuthorizationDetails per 1,000 users, and
-one ListAccessKeys per user with keys, one ListServiceSpecificCredentials per 1,000 credentials, one
-ListSSHPublicKeys per user who may use CodeCommit and one ListSigningCertificates per user whose row
-shows a certificate (collect/credentials.py); report polling and ambiguous key matches add calls. When
-the report predates the run, every user's keys are listed and each candidate finding is verified live.
+one ListAccessKeys per user with keys whose keys the previous run's scan does not already name (a
+steady-state run lists only the users whose keys changed), one ListServiceSpecificCredentials per 1,000
+credentials, one ListSSHPublicKeys per user who may use CodeCommit and one ListSigningCertificates per
+user whose row shows a certificate (collect/credentials.py); report polling and ambiguous key matches
+add calls. When the report predates the run, every user's keys are listed and each candidate finding
+is verified live.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from botocore.client import BaseClient
 
 from iam_inventory.collect.api import collect_account_api
 from iam_inventory.collect.credentials import collect_other_credentials
+from iam_inventory.collect.keys import PreviousUsers
 from iam_inventory.collect.report import ReportUnavailable, ReportUnparseable, fetch_credential_report
 from iam_inventory.collect.report_path import collect_account_from_report
 from iam_inventory.collect.users import list_live_users
@@ -53,6 +56,7 @@ def collect_account_auto(
     report_wait_seconds: float = 60.0,
     tag_keys: Sequence[str] = (),
     candidates: CandidateFinder | None = None,
+    previous: Callable[[], PreviousUsers | None] | None = None,
 ) -> Collected:
     """The report path when allowed and permitted, else the per-user API path; says which one ran."""
     live = list_live_users(iam, tag_keys, concurrency, deadline)
@@ -69,8 +73,10 @@ def collect_account_auto(
                 # Not a permission or timing matter: the data IAM served is off, and the team should know.
                 warnings = (*warnings, f"{unavailable.reason}: the account was read through the API path")
         else:
+            # The previous scan is read only when this run generated the report (else it cannot be used).
+            known = previous() if previous is not None and report.generated_by_run else None
             inventory = collect_account_from_report(
-                iam, account_id, now, report, users, concurrency, deadline
+                iam, account_id, now, report, users, concurrency, deadline, known
             )
             other = collect_other_credentials(iam, inventory, users, report, concurrency, deadline)
             inventory, verified = other.inventory, 0

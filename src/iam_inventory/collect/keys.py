@@ -6,16 +6,20 @@ has exactly that creation second and that key fits no other slot. Two keys creat
 a key created after the report, or any other doubt: that key's last use is read with
 GetAccessKeyLastUsed instead, because handing one key another key's last use would name an in-use
 key as "never used", which is the key a security team would deactivate.
+
+On a steady-state run (the run generated the report) the previous run's scan supplies the key ids
+where the report shows the very same keys (reuse_previous_keys), and ListAccessKeys is skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from iam_inventory.collect.report import ReportKey
-from iam_inventory.models import AccessKey, KeyLastUse
+from iam_inventory.models import AccessKey, IamUser, KeyLastUse
 
 
 def whole_second(moment: datetime) -> datetime:
@@ -64,6 +68,60 @@ def match_keys(
                 created_at=item["CreateDate"],
                 last_use=last_use,
                 last_use_from_report=slot is not None,
+            )
+        )
+    return tuple(keys)
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousUser:
+    """A user as the previous run's scan of the account saw it: its id and its keys (id, creation)."""
+
+    user_id: str
+    keys: tuple[tuple[str, datetime], ...]
+
+
+# user name -> what the previous run's scan of this account listed for that user.
+PreviousUsers = Mapping[str, PreviousUser]
+
+
+def previous_users(users: Iterable[IamUser]) -> dict[str, PreviousUser]:
+    """The key ids of each user of a previous scan, by user name."""
+    return {
+        user.user_name: PreviousUser(
+            user.user_id, tuple((key.access_key_id, key.created_at) for key in user.access_keys)
+        )
+        for user in users
+    }
+
+
+def reuse_previous_keys(
+    user_id: str, slots: Sequence[ReportKey], previous: PreviousUser | None
+) -> tuple[AccessKey, ...] | None:
+    """The user's keys from the previous scan and this run's report, or None when anything is in doubt.
+
+    Only for a report this run generated. A key id never changes and IAM dates keys to the second, so
+    when the user is the same user (UserId: a user deleted and recreated under its name gets a new one)
+    and the report's slots name exactly the creation seconds of the previous scan's keys, one key per
+    second, these are the same keys: status and last use come from the new report. A rotated, deleted
+    or created key, two keys in one second, or no previous scan: None, and ListAccessKeys decides.
+    """
+    if previous is None or previous.user_id != user_id:
+        return None
+    by_second = {whole_second(slot.created_at): slot for slot in slots}
+    known = {whole_second(created): (key_id, created) for key_id, created in previous.keys}
+    if len(by_second) != len(slots) or len(known) != len(previous.keys) or by_second.keys() != known.keys():
+        return None
+    keys = []
+    for second in sorted(by_second):
+        slot, (key_id, created) = by_second[second], known[second]
+        keys.append(
+            AccessKey(
+                access_key_id=key_id,
+                status="Active" if slot.active else "Inactive",
+                created_at=created,
+                last_use=KeyLastUse(used_at=slot.last_used_at, service=slot.service, region=slot.region),
+                last_use_from_report=True,
             )
         )
     return tuple(keys)

@@ -49,7 +49,7 @@ def run_job(
             "dry_run": request.dry_run,
         },
     )
-    plan = account_plan(runtime, context, deadline)
+    plan = account_plan(runtime, context, deadline, outputs.local_dir)
     # The import roles trust the hub like the read role, with the same ExternalId.
     outputs = replace(outputs, external_id=plan.external_id, redact=runtime.redact)
     pool_size = partial(settings.account_pool, cpus=runtime.cpus)

@@ -15,8 +15,10 @@ from iam_inventory.models import Account, AccountResult, AccountStatus, RunConte
 from iam_inventory.models.codec import RunManifest
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.finalize import ScanSource
+from iam_inventory.pipeline.previous import previous_scans
 from iam_inventory.pipeline.runtime import READ_AHEAD, Runtime, resolve_external_id
 from iam_inventory.pipeline.scan import AccountPlan, Progress, ScanPlan, not_scanned, scan_account
+from iam_inventory.pipeline.sinks import run_store
 from iam_inventory.pipeline.store import (
     LocalScanStore,
     MemoryScanStore,
@@ -46,7 +48,9 @@ def open_store(runtime: Runtime, context: RunContext, local_dir: Path | None) ->
     return MemoryScanStore()
 
 
-def account_plan(runtime: Runtime, context: RunContext, deadline: Deadline | None) -> AccountPlan:
+def account_plan(
+    runtime: Runtime, context: RunContext, deadline: Deadline | None, local_dir: Path | None = None
+) -> AccountPlan:
     """What scan_account needs for this run; resolves (and masks) the ExternalId."""
     return AccountPlan(
         context=context,
@@ -55,6 +59,8 @@ def account_plan(runtime: Runtime, context: RunContext, deadline: Deadline | Non
         external_id=resolve_external_id(runtime),
         redact=runtime.redact,
         scan=ScanPlan.from_settings(runtime.settings, deadline),
+        # Where finalize reads the previous run from, the scans read the previous run's key ids.
+        previous=previous_scans(run_store(runtime.settings, local_dir, runtime.factory), context.run_id),
     )
 
 

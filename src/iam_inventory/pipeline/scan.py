@@ -19,6 +19,7 @@ from iam_inventory.core.retry import call_patiently, error_code
 from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import Account, AccountResult, AccountStatus, Finding, RunContext
 from iam_inventory.models.scan import AccountScan
+from iam_inventory.pipeline.previous import PreviousScans, no_previous_scans
 
 # Error codes of a spoke session that expired; STS says ExpiredToken, JSON-protocol services add "Exception".
 EXPIRED_CREDENTIAL_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
@@ -59,6 +60,8 @@ class AccountPlan:
     external_id: str | None = field(repr=False)
     redact: Redactor
     scan: ScanPlan = field(default_factory=ScanPlan)
+    # The baseline run's scan of an account: the key ids a steady-state run reuses (pipeline/previous.py).
+    previous: PreviousScans = no_previous_scans
 
 
 def scan_account(plan: AccountPlan, account: Account) -> AccountScan:
@@ -100,6 +103,7 @@ def collect_result(plan: AccountPlan, account: Account) -> AccountResult:
                 tag_keys=context.user_tag_keys,
                 # The run's own rules name the report-based candidates to confirm live.
                 candidates=lambda inventory: evaluate(inventory, context.thresholds, context.started_at),
+                previous=lambda: plan.previous(account.account_id),
             )
 
     try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -43,25 +42,10 @@ from iam_inventory.publish.rows import (
 from iam_inventory.publish.state import STATE_FILE, StateHeader, encode_entry, encode_header
 from iam_inventory.publish.store import ReportFile, Spool
 from iam_inventory.publish.topn import TopN
-from iam_inventory.publish.written import WriterOptions, Written
+from iam_inventory.publish.written import RUN_FILES, AccountLines, WriterOptions, Written
 
-CSV_TYPE = "text/csv; charset=utf-8"
-JSON_TYPE = "application/json"
-JSONL_TYPE = "application/x-ndjson"
 # The notification lists this many new urgent findings, and counts the rest.
 NOTIFY_LISTED = 20
-
-
-@dataclass(slots=True)
-class _AccountLines:
-    """One account's rendered findings, written out together when the account is done."""
-
-    ids: list[str] = field(default_factory=list)
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    suppressed: list[dict[str, Any]] = field(default_factory=list)
-    csv: list[str] = field(default_factory=list)
-    jsonl: list[str] = field(default_factory=list)
-    state: list[str] = field(default_factory=list)
 
 
 class RunWriter:
@@ -75,7 +59,7 @@ class RunWriter:
         lists = ("accounts", "inventory", "findings", "suppressed")
         self.lists = {name: JsonList(1, size) for name in lists}
         self.changes = {name: JsonList(2, size) for name in ("new", "resolved", "carried")}
-        self.files = {name: self._file(name, content_type) for name, content_type in _RUN_FILES.items()}
+        self.files = {name: self._file(name, content_type) for name, content_type in RUN_FILES.items()}
         self.files["findings.csv"].body.write(csv_header(FINDINGS_CSV_COLUMNS))
         self.files["inventory.csv"].body.write(csv_header(INVENTORY_CSV_COLUMNS))
         self.state = self._file(STATE_FILE, "application/gzip", flat=False)
@@ -127,7 +111,7 @@ class RunWriter:
             self.files["inventory.jsonl"].body.write(jsonl)
         urgent = sum(1 for found in enriched.active if found.finding.severity.value in html.URGENT)
         self.html_accounts.add(entry, urgent, self.options.console_role_name)
-        added = _AccountLines()
+        added = AccountLines()
         for found in enriched.active:
             self._add_finding(found, name, False, added)
         for found in enriched.suppressed:
@@ -142,7 +126,7 @@ class RunWriter:
         return len(enriched.active)
 
     def _add_finding(
-        self, enriched: EnrichedFinding, account_name: str, suppressed: bool, added: _AccountLines
+        self, enriched: EnrichedFinding, account_name: str, suppressed: bool, added: AccountLines
     ) -> None:
         finding, now = enriched.finding, self.context.started_at
         # Enrichment looked up every finding of the account (its ids are the scan's).
@@ -306,14 +290,3 @@ class RunWriter:
         page.write(html.page_top(report, named(self.top), findings, named(self.top_suppressed), suppressed))
         self.html_accounts.copy_to(page)
         page.write(html.page_bottom(report, history, named(self.top_resolved), self.top_resolved.seen))
-
-
-_RUN_FILES = {
-    "report.json": JSON_TYPE,
-    "findings.csv": CSV_TYPE,
-    "inventory.csv": CSV_TYPE,
-    "history.json": JSON_TYPE,
-    "index.html": "text/html; charset=utf-8",
-    "findings.jsonl": JSONL_TYPE,
-    "inventory.jsonl": JSONL_TYPE,
-}

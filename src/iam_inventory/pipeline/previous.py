@@ -1,0 +1,64 @@
+"""The baseline run's scan of one account, read when that account is scanned: the key ids it reuses.
+
+A steady-state run (it generated each account's credential report) skips ListAccessKeys for a user
+whose report slots show exactly the keys the previous run listed (collect.keys.reuse_previous_keys).
+The previous run is the baseline latest.json names, and its scans stay in its run folder
+(pipeline/store.py); each account's scan is read and decoded on its own, so the run never holds the
+estate. A first run, a damaged pointer, a missing or unreadable scan: nothing is reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from iam_inventory.collect.keys import PreviousUsers, previous_users
+from iam_inventory.core.observability import logger
+from iam_inventory.models import AccountStatus
+from iam_inventory.models.codec import decode
+from iam_inventory.models.scan import AccountScan
+from iam_inventory.pipeline.store import ACCOUNTS
+from iam_inventory.publish.state import DAMAGED_STATE, read_latest
+from iam_inventory.publish.store import RunStore
+
+# account id -> the previous scan's users (None: nothing to reuse).
+PreviousScans = Callable[[str], PreviousUsers | None]
+
+
+def no_previous_scans(_account_id: str) -> PreviousUsers | None:
+    """No previous run (a first run, a dry run without outputs)."""
+    return None
+
+
+def previous_scans(store: RunStore, run_id: str) -> PreviousScans:
+    """A reader of the baseline run's stored scans, one account at a time."""
+    try:
+        latest = read_latest(store)
+    except DAMAGED_STATE as error:
+        logger.warning("latest.json unreadable: every key is listed", extra={"error": type(error).__name__})
+        return no_previous_scans
+    # A retry of the baseline run itself would read its own scans: the same data, so no gain; listed.
+    if latest is None or latest.get("run_id") == run_id:
+        return no_previous_scans
+    folder = str(latest["folder"])
+
+    def read(account_id: str) -> PreviousUsers | None:
+        try:
+            stream = store.open(f"{folder}/{ACCOUNTS}/{account_id}.json.gz")
+            if stream is None:
+                return None
+            with stream:
+                scan = decode(AccountScan, stream.read())
+        except Exception as error:  # any doubt about the previous scan: list the keys, as a first run
+            logger.info(
+                "previous scan unreadable: keys are listed",
+                extra={"account_id": account_id, "error": type(error).__name__},
+            )
+            return None
+        inventory = scan.result.inventory
+        if scan.result.status is not AccountStatus.SCANNED or inventory is None:
+            return None
+        if inventory.account_id != account_id:
+            return None
+        return previous_users(inventory.users)
+
+    return read
