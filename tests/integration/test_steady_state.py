@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,15 @@ from iam_inventory.config.events import RunRequest
 from iam_inventory.entrypoints.bootstrap import bootstrap
 from iam_inventory.pipeline.finalize import Outputs, RunOutcome
 from iam_inventory.pipeline.job import run_job
-from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, Simulator, UserSpec, admin_client
-from iam_inventory_sim import backdate_key
+from iam_inventory_sim import (
+    DEMO_EXTERNAL_ID,
+    AccountSpec,
+    KeySpec,
+    Simulator,
+    UserSpec,
+    admin_client,
+    backdate_key,
+)
 from iam_inventory_sim.credential_report import REPORT_TTL
 from tests.builders import NOW
 
@@ -55,7 +62,7 @@ Run = Callable[..., RunOutcome]
 def run(simulator: Simulator, seed: Callable[..., dict]) -> Run:
     """Run the job as the schedule does into `out` (each run becomes the next one's baseline)."""
 
-    def _run(out: Path, run_id: str, **env: str) -> RunOutcome:
+    def _run(out: Path, run_id: str, started: datetime = NOW, **env: str) -> RunOutcome:
         environ = {
             **os.environ,
             "ACCOUNT_IDS": f"{PROD},{DEV}",
@@ -67,7 +74,7 @@ def run(simulator: Simulator, seed: Callable[..., dict]) -> Run:
         return run_job(
             RunRequest(source="schedule", run_id=run_id),
             bootstrap(environ),
-            lambda: NOW,
+            lambda: started,
             "r",
             Outputs(local_dir=out),
         )
@@ -277,3 +284,21 @@ def test_a_resumed_steady_state_run_equals_an_uninterrupted_one(seed, simulator,
     # Then dev's keys came from the baseline's scan (the run's own partial scans are not its baseline)
     assert listed(simulator) - before == 0
     assert outputs(tmp_path / "out") == outputs(tmp_path / "reference")
+
+
+def test_a_started_report_dated_before_the_run_is_not_fresh_and_every_key_is_listed(
+    seed, simulator, run, tmp_path
+):
+    # Given a baseline, and IAM answering STARTED with reports dated 3 hours before the next run
+    seed(estate())
+    run(tmp_path / "out", "first")
+    next_report(simulator)
+    simulator.credential_reports.generated_time_lag = timedelta(hours=3)
+    before = listed(simulator)
+
+    # When scanned again, the run starting at IAM's present
+    run(tmp_path / "out", "second", started=simulator.clock.now())
+
+    # Then the reports are not this run's (issue 21's freshness: STARTED and dated since the run began),
+    # so no key id is reused: every user's keys are listed, as with a cached report (7 users)
+    assert listed(simulator) - before == 7
