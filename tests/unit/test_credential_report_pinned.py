@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from iam_inventory.collect import credential_report
 from iam_inventory.collect.credential_report import Collected, collect_account_auto
 from iam_inventory.collect.credentials import OtherCredentials
-from iam_inventory.collect.keys import match_keys, whole_second
+from iam_inventory.collect.keys import PreviousUser, match_keys, whole_second
 from iam_inventory.collect.report import (
     ReportKey,
     ReportUnavailable,
@@ -553,9 +553,10 @@ def paths(monkeypatch):
             raise outcome["report"]
         return outcome["report"]
 
-    def from_report(iam, account_id, now, report, users, concurrency, deadline):
+    def from_report(iam, account_id, now, report, users, concurrency, deadline, previous):
         assert iam is IAM
         seen["report"] = (account_id, now, report, tuple(users), concurrency, deadline.remaining() > 500)
+        seen["previous"] = previous
         return AccountInventory(account_id, (), True, False, now)
 
     def verify(iam, inventory, candidates, concurrency, deadline):
@@ -597,11 +598,32 @@ def test_auto_uses_the_report_and_says_so(paths):
     assert 59.0 < seen["report_wait"] <= 60.0
     # And the report's freshness is judged against the run's start
     assert seen["run_started_at"] == NOW
-    assert set(seen) == {"listing", "report", "report_wait", "run_started_at", "other"}
+    assert set(seen) == {"listing", "report", "report_wait", "run_started_at", "other", "previous"}
     # And the other credential kinds were read once, with the report, for the same users
     assert seen["other"] == [
         (AccountInventory("111111111111", (), True, False, NOW), outcome["report"], (ALICE,), 3)
     ]
+    # And without a previous scan reader, no key id is reused
+    assert seen["previous"] is None
+
+
+def test_auto_reads_the_previous_scan_only_for_a_report_this_run_generated(paths):
+    seen, outcome = paths
+    previous = {"alice": PreviousUser("AIDAALICE", ())}
+    reads: list[str] = []
+
+    def read_previous():
+        reads.append("read")
+        return previous
+
+    for generated_by_run, expected in ((True, previous), (False, None)):
+        # Given a report this run generated, then one that predates the run
+        outcome["report"] = parse_credential_report(HEADER, GENERATED, generated_by_run=generated_by_run)
+        # When the account is collected with a reader of the previous run's scan
+        collect_account_auto(IAM, "111111111111", NOW, True, 3, Deadline.after(600), previous=read_previous)
+        # Then the previous scan reaches the report path only for this run's report, and is read only then
+        assert seen["previous"] == expected
+    assert reads == ["read"]
 
 
 def test_auto_verifies_the_candidates_of_an_older_report_live(paths):
