@@ -241,7 +241,9 @@ def render(measured: Measured, template: Template) -> str:
         f"${PRICE_PER_GB_SECOND:.10f} per GB-s and ${PRICE_PER_LAMBDA_REQUEST * 1e6:.2f} per million "
         "requests;",
         f"- S3 = {m.s3_gets_per_account} GET + {m.s3_puts_per_account} PUT per account (the worker reads the "
-        "manifest, looks for its stored scan and stores it; finalize reads it) and "
+        "manifest, looks for its stored scan and stores it; on a credential report it generated, as a daily "
+        "run's are, it reads latest.json and the previous run's scan of the account for the key ids, 2 GETs "
+        "that a run on cached reports does not make; finalize reads the scan) and "
         f"{m.s3_fixed_gets} GET + {m.s3_fixed_puts} PUT + {m.s3_fixed_lists} LIST per run, plus one PUT per "
         "owners/<owner>.csv (counted by tests/integration/test_fanout.py, which fails when these change), at "
         f"${PRICE_PER_S3_GET * 1000:.4f} per 1,000 GET and ${PRICE_PER_S3_PUT * 1000:.3f} per 1,000 PUT "

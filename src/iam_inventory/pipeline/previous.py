@@ -9,6 +9,7 @@ estate. A first run, a damaged pointer, a missing or unreadable scan: nothing is
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from iam_inventory.collect.keys import PreviousUsers, previous_users
@@ -30,20 +31,26 @@ def no_previous_scans(_account_id: str) -> PreviousUsers | None:
 
 
 def previous_scans(store: RunStore, run_id: str) -> PreviousScans:
-    """A reader of the baseline run's stored scans, one account at a time."""
-    try:
-        latest = read_latest(store)
-    except DAMAGED_STATE as error:
-        logger.warning("latest.json unreadable: every key is listed", extra={"error": type(error).__name__})
-        return no_previous_scans
-    # A retry of the baseline run itself would read its own scans: the same data, so no gain; listed.
-    if latest is None or latest.get("run_id") == run_id:
-        return no_previous_scans
-    folder = str(latest["folder"])
+    """A reader of the baseline run's stored scans, one account at a time.
+
+    latest.json is read at the first account asked for (only accounts whose report this run generated
+    are), once per process: a run on cached reports, or a fan-out worker on one, reads nothing more.
+    """
+    lock = threading.Lock()
+    baseline: list[str | None] = []  # [the baseline's folder, or None] once latest.json was read
+
+    def folder() -> str | None:
+        with lock:
+            if not baseline:
+                baseline.append(_baseline_folder(store, run_id))
+            return baseline[0]
 
     def read(account_id: str) -> PreviousUsers | None:
+        previous = folder()
+        if previous is None:
+            return None
         try:
-            stream = store.open(f"{folder}/{ACCOUNTS}/{account_id}.json.gz")
+            stream = store.open(f"{previous}/{ACCOUNTS}/{account_id}.json.gz")
             if stream is None:
                 return None
             with stream:
@@ -62,3 +69,16 @@ def previous_scans(store: RunStore, run_id: str) -> PreviousScans:
         return previous_users(inventory.users)
 
     return read
+
+
+def _baseline_folder(store: RunStore, run_id: str) -> str | None:
+    """The folder of the run latest.json names; None for none, a damaged pointer, or this run itself."""
+    try:
+        latest = read_latest(store)
+    except DAMAGED_STATE as error:
+        logger.warning("latest.json unreadable: every key is listed", extra={"error": type(error).__name__})
+        return None
+    # A retry of the baseline run itself would read its own scans: the same data, so no gain; listed.
+    if latest is None or latest.get("run_id") == run_id:
+        return None
+    return str(latest["folder"])
