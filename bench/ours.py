@@ -7,6 +7,7 @@ into the same --out (another run id) finds the first as its previous run, as a s
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -18,6 +19,8 @@ from pathlib import Path
 from iam_inventory.config.events import RunRequest
 from iam_inventory.entrypoints.bootstrap import bootstrap
 from iam_inventory.models import AccountResult
+from iam_inventory.models.codec import decode
+from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.finalize import Outputs, run_summary
 from iam_inventory.pipeline.job import run_job
 
@@ -38,6 +41,9 @@ def main() -> None:
         # ru_maxrss is the peak so far: read when the last account is stored, it is the scan phase's.
         if done == total:
             scan_phase["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            # What finalize costs is what the process spends after the last account is stored.
+            scan_phase["cpu"] = time.process_time()
+            scan_phase["wall"] = time.monotonic()
 
     started = time.monotonic()
     # As the schedule runs it: each run becomes the baseline the next one compares with.
@@ -48,8 +54,10 @@ def main() -> None:
         "bench",
         Outputs(local_dir=args.out, progress=progress),
     )
-    wall = time.monotonic() - started
+    ended = time.monotonic()
+    wall = ended - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    finalize_cpu = time.process_time() - scan_phase["cpu"] if "cpu" in scan_phase else None
     summary = run_summary(outcome)
     entries = outcome.report["accounts"]
     accounts = len(entries)
@@ -68,6 +76,11 @@ def main() -> None:
                 "users": summary["users"],
                 "keys": summary["access_keys"],
                 "findings": summary["findings"]["total"],
+                "findings_digest": findings_digest(
+                    args.out / outcome.folder, [e["account_id"] for e in entries]
+                ),
+                "finalize_cpu": finalize_cpu,
+                "finalize_wall": ended - scan_phase["wall"] if "wall" in scan_phase else None,
                 "api_calls": summary["api_calls"],
                 "retried_calls": summary["retried_calls"],
                 "calls_by_account": {entry["account_id"]: entry["api_calls"] for entry in entries},
@@ -79,6 +92,25 @@ def main() -> None:
             }
         )
     )
+
+
+def findings_digest(folder: Path, account_ids: list[str]) -> str:
+    """A digest of the run's findings and failed accounts, from its stored scans (read after measuring).
+
+    Leaves out what differs between equivalent runs: when the run read each fact (verified_live).
+    """
+    lines = []
+    for account_id in account_ids:
+        path = folder / "accounts" / f"{account_id}.json.gz"
+        if not path.exists():
+            lines.append(f"{account_id} not stored")
+            continue
+        scan = decode(AccountScan, path.read_bytes())
+        lines.append(f"{account_id} {scan.result.status.value}")
+        lines += sorted(
+            f"{found.finding_id} {found.rule_id} {found.measured_value}" for found in scan.findings
+        )
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
 if __name__ == "__main__":

@@ -6,8 +6,12 @@ implementations call, in AWS's wire format, from a generated estate. Every reque
 seconds; IAM requests above `rate` per second per account get AWS's `Throttling` / "Rate exceeded".
 
 Run: python -m bench.responder --size 200 [--latency 0.05] [--rate 20]; it prints its port, then serves.
-GET /__stats returns request counts (by operation and account) and throttled requests; POST /__reset
-clears them.
+GET /__stats returns request counts (by operation and account), throttled requests, and the most calls of
+each per-user operation on any one user; POST /__reset clears them and the generated reports.
+POST /__reset?reports=keep keeps the reports (the next run gets COMPLETE: a cached report, as within 4 hours
+of another run); POST /__reset?rotate=N rotates one key of a user in each of the first N accounts with
+keys (a steady-state run's "few changed users") and answers {"rotated": {account: user}}.
+Reports are snapshots taken at GenerateCredentialReport, as IAM's are.
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ import sys
 import time
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 from bench.estate import BenchAccount, BenchKey, BenchUser, Size, build_estate
@@ -134,23 +138,58 @@ class Responder:
             for key in user.keys
         }
         self.buckets: dict[str, TokenBucket] = {}
-        self.reports: dict[str, datetime] = {}
+        # account -> (GeneratedTime, the report's CSV as of then)
+        self.reports: dict[str, tuple[datetime, bytes]] = {}
+        self.rotations = 0
         self.reset()
 
-    def reset(self) -> None:
-        """Clear counters, throttling state and generated reports."""
+    def reset(self, keep_reports: bool = False) -> None:
+        """Clear counters, throttling state and (unless kept) generated reports."""
         self.by_operation: Counter[str] = Counter()
         self.by_account: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.throttled: Counter[str] = Counter()
+        self.per_user: Counter[tuple[str, str, str]] = Counter()
         self.buckets.clear()
-        self.reports.clear()
+        if not keep_reports:
+            self.reports.clear()
+
+    def rotate(self, accounts: int) -> dict[str, str]:
+        """Rotate the newest key of the first user with keys in each of the first `accounts` accounts."""
+        self.rotations += 1
+        rotated: dict[str, str] = {}
+        for account_id, account in self.estate.items():
+            if len(rotated) >= accounts:
+                break
+            user = next((user for user in account.users if user.keys), None)
+            if user is None:
+                continue
+            old = user.keys[-1]
+            new = BenchKey(
+                # Original ids end in the slot (0 or 1); a rotation's end in 2..9, then wrap.
+                f"{old.access_key_id[:-1]}{2 + self.rotations % 8}",
+                True,
+                datetime.now(UTC).replace(microsecond=0),
+                None,
+            )
+            changed = replace(user, keys=(*user.keys[:-1], new))
+            users = tuple(changed if other.name == user.name else other for other in account.users)
+            self.estate[account_id] = replace(account, users=users)
+            self.users[account_id][user.name] = changed
+            self.keys.pop(old.access_key_id, None)
+            self.keys[new.access_key_id] = new
+            rotated[account_id] = user.name
+        return rotated
 
     def stats(self) -> dict:
         """Counts so far."""
+        most: dict[str, int] = {}
+        for (operation, _account, _user), count in self.per_user.items():
+            most[operation] = max(most.get(operation, 0), count)
         return {
             "by_operation": dict(self.by_operation),
             "by_account": {account: dict(ops) for account, ops in self.by_account.items()},
             "throttled": dict(self.throttled),
+            "most_per_user": most,
         }
 
     def handle(self, authorization: str, body: bytes) -> tuple[int, str]:
@@ -198,7 +237,8 @@ class Responder:
         )
         return _wrap("AssumeRole", result, STS_NS)
 
-    def _user(self, account: str, name: str) -> BenchUser:
+    def _user(self, account: str, name: str, action: str) -> BenchUser:
+        self.per_user[(action, account, name)] += 1
         user = self.users[account].get(name)
         if user is None:
             raise ApiError("NoSuchEntity", f"The user with name {name} cannot be found.", 404)
@@ -225,7 +265,7 @@ class Responder:
                 action, f"<{listing}>{members}</{listing}><IsTruncated>{truncated}</IsTruncated>{marker}"
             )
         if action == "GetUser":
-            user = self._user(account, form.get("UserName", ""))
+            user = self._user(account, form.get("UserName", ""), action)
             detail = (
                 f"<User><Path>/</Path><UserName>{user.name}</UserName><UserId>{user.user_id}</UserId>"
                 f"<Arn>arn:aws:iam::{account}:user/{user.name}</Arn>"
@@ -233,7 +273,7 @@ class Responder:
             )
             return _wrap("GetUser", detail)
         if action == "ListAccessKeys":
-            user = self._user(account, form.get("UserName", ""))
+            user = self._user(account, form.get("UserName", ""), action)
             members = "".join(
                 f"<member><UserName>{user.name}</UserName><AccessKeyId>{k.access_key_id}</AccessKeyId>"
                 f"<Status>{'Active' if k.active else 'Inactive'}</Status>"
@@ -257,7 +297,7 @@ class Responder:
                 "GetAccessKeyLastUsed", f"<UserName>x</UserName><AccessKeyLastUsed>{used}</AccessKeyLastUsed>"
             )
         if action == "GetLoginProfile":
-            user = self._user(account, form.get("UserName", ""))
+            user = self._user(account, form.get("UserName", ""), action)
             if not user.console:
                 raise ApiError("NoSuchEntity", f"Login Profile for User {user.name} cannot be found.", 404)
             profile = (
@@ -266,7 +306,7 @@ class Responder:
             )
             return _wrap("GetLoginProfile", profile)
         if action == "ListMFADevices":
-            user = self._user(account, form.get("UserName", ""))
+            user = self._user(account, form.get("UserName", ""), action)
             device = (
                 f"<member><UserName>{user.name}</UserName><SerialNumber>arn:aws:iam::{account}:mfa/{user.name}"
                 f"</SerialNumber><EnableDate>{iso(user.created_at)}</EnableDate></member>"
@@ -287,20 +327,24 @@ class Responder:
         if action == "ListServiceSpecificCredentials":
             return _wrap(action, list_service_specific_credentials(estate, form))
         if action == "ListSSHPublicKeys":
-            return _wrap(action, list_ssh_public_keys(self._user(account, form.get("UserName", ""))))
+            return _wrap(action, list_ssh_public_keys(self._user(account, form.get("UserName", ""), action)))
         if action == "ListSigningCertificates":
-            return _wrap(action, list_signing_certificates(self._user(account, form.get("UserName", ""))))
+            return _wrap(
+                action, list_signing_certificates(self._user(account, form.get("UserName", ""), action))
+            )
         if action == "GenerateCredentialReport":
-            state = "COMPLETE" if account in self.reports else "STARTED"
-            self.reports.setdefault(account, datetime.now(UTC))
-            return _wrap("GenerateCredentialReport", f"<State>{state}</State>")
+            if account in self.reports:
+                return _wrap("GenerateCredentialReport", "<State>COMPLETE</State>")
+            self.reports[account] = (datetime.now(UTC), _report_csv(estate).encode())
+            return _wrap("GenerateCredentialReport", "<State>STARTED</State>")
         if action == "GetCredentialReport":
             if account not in self.reports:
                 raise ApiError("ReportNotPresent", "Credential report not present", 410)
-            content = base64.b64encode(_report_csv(estate).encode()).decode()
+            generated, csv_bytes = self.reports[account]
+            content = base64.b64encode(csv_bytes).decode()
             result = (
                 f"<Content>{content}</Content><ReportFormat>text/csv</ReportFormat>"
-                f"<GeneratedTime>{iso(self.reports[account])}</GeneratedTime>"
+                f"<GeneratedTime>{iso(generated)}</GeneratedTime>"
             )
             return _wrap("GetCredentialReport", result)
         raise ApiError("InvalidAction", f"{action} is not simulated", 400)
@@ -343,8 +387,10 @@ async def _serve_connection(
             if path.startswith("/__stats"):
                 status, payload, kind = 200, json.dumps(responder.stats()), "application/json"
             elif path.startswith("/__reset"):
-                responder.reset()
-                status, payload, kind = 200, "{}", "application/json"
+                query = {name: values[0] for name, values in parse_qs(urlsplit(path).query).items()}
+                responder.reset(keep_reports=query.get("reports") == "keep")
+                rotated = responder.rotate(int(query["rotate"])) if "rotate" in query else {}
+                status, payload, kind = 200, json.dumps({"rotated": rotated}), "application/json"
             else:
                 await asyncio.sleep(responder.latency)
                 status, payload, kind = *responder.handle(headers.get("authorization", ""), body), "text/xml"
