@@ -18,7 +18,8 @@ from pathlib import Path
 
 from iam_inventory.config.events import RunRequest
 from iam_inventory.entrypoints.bootstrap import bootstrap
-from iam_inventory.models import AccountResult
+from iam_inventory.evaluate.rules import evaluate
+from iam_inventory.models import AccountResult, Thresholds
 from iam_inventory.models.codec import decode
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.finalize import Outputs, run_summary
@@ -31,6 +32,13 @@ def main() -> None:
     parser.add_argument("--accounts", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--run-id", default="bench")
+    parser.add_argument(
+        "--evaluate-at",
+        type=datetime.fromisoformat,
+        default=None,
+        help="the moment the findings digest evaluates the stored inventories at (the same for every run "
+        "of a size, so keys do not age a day between two runs)",
+    )
     args = parser.parse_args()
     os.environ["ACCOUNT_IDS"] = ",".join(args.accounts.read_text().split())
     # A log line per account would measure the logger, not the scan.
@@ -77,7 +85,10 @@ def main() -> None:
                 "keys": summary["access_keys"],
                 "findings": summary["findings"]["total"],
                 "findings_digest": findings_digest(
-                    args.out / outcome.folder, [e["account_id"] for e in entries]
+                    args.out / outcome.folder,
+                    [e["account_id"] for e in entries],
+                    outcome.context.thresholds,
+                    args.evaluate_at,
                 ),
                 "finalize_cpu": finalize_cpu,
                 "finalize_wall": ended - scan_phase["wall"] if "wall" in scan_phase else None,
@@ -94,10 +105,12 @@ def main() -> None:
     )
 
 
-def findings_digest(folder: Path, account_ids: list[str]) -> str:
+def findings_digest(folder: Path, account_ids: list[str], thresholds: Thresholds, at: datetime | None) -> str:
     """A digest of the run's findings and failed accounts, from its stored scans (read after measuring).
 
-    Leaves out what differs between equivalent runs: when the run read each fact (verified_live).
+    With `at`, each stored inventory is evaluated at that moment: two runs minutes apart on the same
+    estate then compare equal, where a key's age in days may tick over between their starts. It leaves
+    out what differs between equivalent runs: when the run read each fact (verified_live).
     """
     lines = []
     for account_id in account_ids:
@@ -107,9 +120,9 @@ def findings_digest(folder: Path, account_ids: list[str]) -> str:
             continue
         scan = decode(AccountScan, path.read_bytes())
         lines.append(f"{account_id} {scan.result.status.value}")
-        lines += sorted(
-            f"{found.finding_id} {found.rule_id} {found.measured_value}" for found in scan.findings
-        )
+        inventory = scan.result.inventory
+        findings = scan.findings if at is None or inventory is None else evaluate(inventory, thresholds, at)
+        lines += sorted(f"{found.finding_id} {found.rule_id} {found.measured_value}" for found in findings)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 

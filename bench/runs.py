@@ -62,6 +62,7 @@ def our_run(
     """One iam-inventory run of `kind` into the size's folder, against the responder set up for it."""
     rotated = responder.reset(keep_reports=kind == "cached", rotate=args.changed if kind == "steady" else 0)
     arguments = ["--accounts", str(ids_file), "--out", str(workdir / size.label), "--run-id", f"bench-{kind}"]
+    arguments += ["--evaluate-at", args.evaluate_at.isoformat()]
     command = [sys.executable, "-m", "bench.ours", *arguments]
     if args.profile:
         command = profiled_command(command, args.profile / f"{size.label}-{kind}")
