@@ -147,3 +147,34 @@ def test_live_findings_cost_no_verification():
     )
     # Then nothing was called and nothing changed
     assert (calls, iam.calls, verified) == (0, [], inventory)
+
+
+def test_each_live_fact_of_a_user_is_read_once_whatever_the_candidates_on_it():
+    # Given one user on whom every user rule fires from the report: no MFA, an unused password, an unused
+    # key and a never-used one
+    user = from_report(
+        make_user(
+            "all",
+            console=True,
+            password_used=100,
+            keys=(make_key("AKIA1", 200, 60), make_key("AKIA2", 30, None)),
+        )
+    )
+    inventory = make_inventory(user)
+    iam = LiveIam(mfa=set(), passwords={"all": days_ago(300)}, used={})
+    candidates = [f for f in evaluate(inventory, THRESHOLDS, NOW) if f.user_name == "all"]
+    assert len(candidates) >= 4
+
+    # When they are verified
+    _, calls = verify_candidates(iam, inventory, candidates, 1, Deadline.unlimited())
+
+    # Then MFA, password use and the login profile are each read once for the user, and each key's last
+    # use once: one call per live fact, not per candidate
+    assert sorted(iam.calls) == [
+        "GetAccessKeyLastUsed:AKIA1",
+        "GetAccessKeyLastUsed:AKIA2",
+        "GetLoginProfile:all",
+        "GetUser:all",
+        "ListMFADevices:all",
+    ]
+    assert calls == 5
