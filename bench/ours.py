@@ -12,6 +12,7 @@ import json
 import os
 import resource
 import time
+import tracemalloc
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--run-id", default="bench")
     parser.add_argument(
+        "--tracemalloc",
+        type=Path,
+        default=None,
+        help="trace allocations; write the top-10 lines holding memory when the last account is stored "
+        "(and their peak) and at the end to this file (slow: for the note, not for timing)",
+    )
+    parser.add_argument(
         "--evaluate-at",
         type=datetime.fromisoformat,
         default=None,
@@ -42,6 +50,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["ACCOUNT_IDS"] = ",".join(args.accounts.read_text().split())
     # A log line per account would measure the logger, not the scan.
+    if args.tracemalloc:
+        tracemalloc.start()
     runtime = bootstrap(default_log_level="ERROR")
     scan_phase: dict[str, float] = {}
 
@@ -52,6 +62,8 @@ def main() -> None:
             # What finalize costs is what the process spends after the last account is stored.
             scan_phase["cpu"] = time.process_time()
             scan_phase["wall"] = time.monotonic()
+            if args.tracemalloc:
+                top_allocations(args.tracemalloc, "when the last account was stored")
 
     started = time.monotonic()
     # As the schedule runs it: each run becomes the baseline the next one compares with.
@@ -63,6 +75,8 @@ def main() -> None:
         Outputs(local_dir=args.out, progress=progress),
     )
     ended = time.monotonic()
+    if args.tracemalloc:
+        top_allocations(args.tracemalloc, "at the end of finalize")
     wall = ended - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     finalize_cpu = time.process_time() - scan_phase["cpu"] if "cpu" in scan_phase else None
@@ -103,6 +117,16 @@ def main() -> None:
             }
         )
     )
+
+
+def top_allocations(path: Path, when: str) -> None:
+    """Append the 10 source lines holding the most traced memory now, and the traced peak, to `path`."""
+    current, peak = tracemalloc.get_traced_memory()
+    top = tracemalloc.take_snapshot().statistics("lineno")[:10]
+    lines = [f"## {when}: traced {current / 2**20:.1f} MiB now, peak {peak / 2**20:.1f} MiB"]
+    lines += [f"{stat.size / 2**20:7.2f} MiB {stat.count:8d} blocks  {stat.traceback[0]}" for stat in top]
+    with path.open("a") as out:
+        out.write("\n".join(lines) + "\n")
 
 
 def findings_digest(folder: Path, account_ids: list[str], thresholds: Thresholds, at: datetime | None) -> str:
