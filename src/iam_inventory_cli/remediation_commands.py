@@ -127,9 +127,12 @@ def command_plan(args: argparse.Namespace, out: TextIO, now: datetime) -> int:
     script.write_text(render_plan_script(plan))
     script.chmod(0o750)
     active = sum(1 for key in plan.keys if key.active)
+    active_others = sum(1 for credential in plan.credentials if credential.active)
     print(
-        f"wrote {script} and plan.json: {active} keys to deactivate, {len(plan.keys)} to delete after "
-        f"{wait_days} days, {len(plan.manual)} manual steps",
+        f"wrote {script} and plan.json: {active} keys and {active_others} other credentials to deactivate, "
+        f"{len(plan.keys)} keys and {len(plan.credentials)} other credentials to delete after "
+        f"{wait_days} days, "
+        f"{len(plan.manual)} manual steps",
         file=out,
     )
     return EXIT_OK

@@ -93,8 +93,8 @@ def test_plan_writes_script_and_json_for_one_owner(tmp_path, capsys, monkeypatch
     # Then both files exist, the script is executable, and the summary counts what it holds
     assert code == 0
     assert capsys.readouterr().out == (
-        f"wrote {tmp_path / 'p' / 'plan.sh'} and plan.json: 1 keys to deactivate, 1 to delete after 21 days, "
-        "0 manual steps\n"
+        f"wrote {tmp_path / 'p' / 'plan.sh'} and plan.json: 1 keys and 0 other credentials to deactivate, "
+        "1 keys and 0 other credentials to delete after 21 days, 0 manual steps\n"
     )
     document = json.loads((tmp_path / "p" / "plan.json").read_text())
     assert (document["filters"], document["delete_not_before"]) == (
