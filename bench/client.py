@@ -99,4 +99,6 @@ def run_child(command: list[str], environment: dict[str, str]) -> dict:
     completed = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise SystemExit(f"{' '.join(command[:4])} failed:\n{completed.stderr[-4000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    # Under --profile, py-spy prints its own lines after the implementation's.
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1])
