@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("fanout_sizing", ROOT / "scripts" / "fanout_sizing.py")
-sizing = importlib.util.module_from_spec(_spec)
-# dataclasses look their module up in sys.modules
-sys.modules["fanout_sizing"] = sizing
-_spec.loader.exec_module(sizing)
+from scripts import fanout_sizing as sizing
 
 MEASURED = sizing.Measured(
     users_per_account=100,
