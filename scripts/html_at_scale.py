@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from iam_inventory.evaluate.changes import StateStatus
-from iam_inventory.evaluate.enrich import EnrichmentConfig
+from iam_inventory.evaluate.finding_enrichment import EnrichmentConfig
 from iam_inventory.evaluate.owners import OwnerConfig
 from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import (

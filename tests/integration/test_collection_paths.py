@@ -235,7 +235,7 @@ def test_report_in_progress_is_polled_until_ready(seed, simulator, monkeypatch):
     # Given IAM that says the report is still being generated, twice, after STARTED
     seed(estate()[1:2])
     simulator.credential_reports.in_progress_polls = 2
-    monkeypatch.setattr("iam_inventory.collect.report.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("iam_inventory.collect.credential_report.time.sleep", lambda seconds: None)
 
     # When that account alone is scanned
     result = run("auto", accounts=("222222222222",))

@@ -12,9 +12,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from iam_inventory.evaluate.enrich import EnrichmentConfig, EnrichmentContext, enrich_findings
 from iam_inventory.evaluate.exceptions import ExceptionMatch, ExceptionSet, ExceptionsFileError, RiskException
 from iam_inventory.evaluate.exceptions_format import load_exceptions_text
+from iam_inventory.evaluate.finding_enrichment import EnrichmentConfig, EnrichmentContext, enrich_findings
 from iam_inventory.evaluate.owners import OwnerConfig
 from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import Severity, Thresholds

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from iam_inventory.collect.keys import match_keys
-from iam_inventory.collect.report import (
+from iam_inventory.collect.credential_report import (
     ReportKey,
     ReportUnavailable,
     fetch_credential_report,
     parse_credential_report,
 )
+from iam_inventory.collect.keys import match_keys
 from iam_inventory.collect.report_path import collect_account_from_report
 from iam_inventory.collect.users import LiveUser
 from iam_inventory.core.budget import Deadline

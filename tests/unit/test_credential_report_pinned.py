@@ -9,17 +9,17 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from botocore.exceptions import ClientError
 
-from iam_inventory.collect import credential_report
-from iam_inventory.collect.credential_report import Collected, collect_account_auto
-from iam_inventory.collect.credentials import OtherCredentials
-from iam_inventory.collect.keys import PreviousUser, match_keys, whole_second
-from iam_inventory.collect.report import (
+from iam_inventory.collect import account as account_collector
+from iam_inventory.collect.account import Collected, collect_account_auto
+from iam_inventory.collect.credential_report import (
     ReportKey,
     ReportUnavailable,
     fetch_credential_report,
     parse_credential_report,
     parse_report_time,
 )
+from iam_inventory.collect.credentials import OtherCredentials
+from iam_inventory.collect.keys import PreviousUser, match_keys, whole_second
 from iam_inventory.collect.report_path import collect_account_from_report
 from iam_inventory.collect.users import LiveUser, LiveUsers
 from iam_inventory.core import retry
@@ -570,12 +570,12 @@ def paths(monkeypatch):
         seen.setdefault("other", []).append((inventory, report, tuple(users), concurrency))
         return OtherCredentials(inventory)
 
-    monkeypatch.setattr(credential_report, "list_live_users", list_users)
-    monkeypatch.setattr(credential_report, "collect_other_credentials", other)
-    monkeypatch.setattr(credential_report, "collect_account_api", api)
-    monkeypatch.setattr(credential_report, "fetch_credential_report", fetch)
-    monkeypatch.setattr(credential_report, "collect_account_from_report", from_report)
-    monkeypatch.setattr(credential_report, "verify_candidates", verify)
+    monkeypatch.setattr(account_collector, "list_live_users", list_users)
+    monkeypatch.setattr(account_collector, "collect_other_credentials", other)
+    monkeypatch.setattr(account_collector, "collect_account_api", api)
+    monkeypatch.setattr(account_collector, "fetch_credential_report", fetch)
+    monkeypatch.setattr(account_collector, "collect_account_from_report", from_report)
+    monkeypatch.setattr(account_collector, "verify_candidates", verify)
     return seen, outcome
 
 
@@ -700,8 +700,8 @@ def test_api_path_is_patient_with_throttling(monkeypatch, no_backoff, use_report
     def refused(iam, deadline, run_started_at):
         raise ReportUnavailable("credential report not permitted (AccessDenied)")
 
-    monkeypatch.setattr(credential_report, "list_live_users", lambda *args: LiveUsers((ALICE,), True))
-    monkeypatch.setattr(credential_report, "fetch_credential_report", refused)
+    monkeypatch.setattr(account_collector, "list_live_users", lambda *args: LiveUsers((ALICE,), True))
+    monkeypatch.setattr(account_collector, "fetch_credential_report", refused)
     created = NOW - timedelta(days=10)
     iam = ListingIam(
         {"alice": [listed("AKIAALICE1", created)]},

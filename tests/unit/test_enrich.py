@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from iam_inventory.evaluate.enrich import (
+from iam_inventory.evaluate.exceptions import EXCEPTION_EXPIRED, ExceptionMatch, ExceptionSet, RiskException
+from iam_inventory.evaluate.finding_enrichment import (
     ENRICHED_CSV_COLUMNS,
     EnrichmentConfig,
     EnrichmentContext,
@@ -14,7 +15,6 @@ from iam_inventory.evaluate.enrich import (
     enriched_row,
     overdue_by_severity,
 )
-from iam_inventory.evaluate.exceptions import EXCEPTION_EXPIRED, ExceptionMatch, ExceptionSet, RiskException
 from iam_inventory.evaluate.owners import OwnerConfig, OwnerSource
 from iam_inventory.evaluate.privilege import Privilege
 from iam_inventory.models import Account, AccountResult, AccountStatus, Finding, Severity

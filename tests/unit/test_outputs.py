@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from iam_inventory.evaluate.enrich import ENRICHED_CSV_COLUMNS
+from iam_inventory.evaluate.finding_enrichment import ENRICHED_CSV_COLUMNS
 from iam_inventory.publish.athena import FINDINGS_TABLE, INVENTORY_TABLE, manifest_key, runs_key
 from iam_inventory.publish.document import (
     build_report,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from iam_inventory.collect.credential_report import ReportKey
 from iam_inventory.collect.keys import PreviousUser, previous_users, reuse_previous_keys
-from iam_inventory.collect.report import ReportKey
 from iam_inventory.models import AccessKey, KeyLastUse
 from tests.builders import NOW, make_key, make_user
 

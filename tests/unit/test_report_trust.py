@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from iam_inventory.collect.report import (
+from iam_inventory.collect.credential_report import (
     CLOCK_SKEW,
     ReportUnavailable,
     ReportUnparseable,

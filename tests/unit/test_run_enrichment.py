@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from iam_inventory.evaluate.enrich import EnrichmentConfig
 from iam_inventory.evaluate.exceptions import ExceptionMatch, ExceptionSet, RiskException
+from iam_inventory.evaluate.finding_enrichment import EnrichmentConfig
 from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import Account, AccountResult, AccountStatus, Thresholds
 from iam_inventory.models.scan import AccountScan

@@ -12,7 +12,7 @@ from iam_inventory.models import Account, AccountResult, AccountStatus, RunConte
 from iam_inventory.models.codec import RunManifest
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.run import open_manifest, pending_accounts, scan_source
-from iam_inventory.pipeline.store import (
+from iam_inventory.pipeline.scan_store import (
     LocalScanStore,
     MemoryScanStore,
     ScanStore,

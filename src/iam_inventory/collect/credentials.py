@@ -30,7 +30,7 @@ from botocore.exceptions import ClientError
 
 from iam_inventory.collect.api import UserGone
 from iam_inventory.collect.calls import is_access_denied, is_no_such_entity, map_bounded
-from iam_inventory.collect.report import CredentialReport, ReportRow
+from iam_inventory.collect.credential_report import CredentialReport, ReportRow
 from iam_inventory.collect.report_path import same_user
 from iam_inventory.collect.users import LiveUser
 from iam_inventory.core.budget import Deadline

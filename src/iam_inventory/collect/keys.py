@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from iam_inventory.collect.report import ReportKey
+from iam_inventory.collect.credential_report import ReportKey
 from iam_inventory.models import AccessKey, IamUser, KeyLastUse
 
 

@@ -24,8 +24,8 @@ from iam_inventory.collect.api import (
     read_root_state,
 )
 from iam_inventory.collect.calls import map_bounded
+from iam_inventory.collect.credential_report import CredentialReport, ReportRow
 from iam_inventory.collect.keys import PreviousUsers, match_keys, reuse_previous_keys, whole_second
-from iam_inventory.collect.report import CredentialReport, ReportRow
 from iam_inventory.collect.users import LiveUser
 from iam_inventory.core.budget import Deadline
 from iam_inventory.models import AccessKey, AccountInventory, IamUser

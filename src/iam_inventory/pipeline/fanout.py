@@ -30,7 +30,14 @@ from iam_inventory.pipeline.job import build_run_context
 from iam_inventory.pipeline.run import account_plan, open_manifest, pending_accounts, scan_source
 from iam_inventory.pipeline.runtime import Runtime, resolve_external_id
 from iam_inventory.pipeline.scan import scan_account
-from iam_inventory.pipeline.store import S3ScanStore, ScanStore, get_manifest, has_scan, put_scan, scan_folder
+from iam_inventory.pipeline.scan_store import (
+    S3ScanStore,
+    ScanStore,
+    get_manifest,
+    has_scan,
+    put_scan,
+    scan_folder,
+)
 
 NO_RESULT_CODE = "NoWorkerResult"
 ITEMS = "items.json"

@@ -21,8 +21,8 @@ from iam_inventory.core.clock import Clock
 from iam_inventory.core.observability import logger
 from iam_inventory.core.redact import Redactor
 from iam_inventory.evaluate.changes import RunStatus
-from iam_inventory.evaluate.enrich import EnrichmentConfig
 from iam_inventory.evaluate.exceptions import ExceptionSet
+from iam_inventory.evaluate.finding_enrichment import EnrichmentConfig
 from iam_inventory.models import AccountStatus, RunContext
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.findings_import import export_to_security_hub, import_role_opener

@@ -3,7 +3,7 @@
 A steady-state run (it generated each account's credential report) skips ListAccessKeys for a user
 whose report slots show exactly the keys the previous run listed (collect.keys.reuse_previous_keys).
 The previous run is the baseline latest.json names, and its scans stay in its run folder
-(pipeline/store.py); each account's scan is read and decoded on its own, so the run never holds the
+(pipeline/scan_store.py); each account's scan is read and decoded on its own, so the run never holds the
 estate. A first run, a damaged pointer, a missing or unreadable scan: nothing is reused.
 """
 
@@ -17,7 +17,7 @@ from iam_inventory.core.observability import logger
 from iam_inventory.models import AccountStatus
 from iam_inventory.models.codec import decode
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.pipeline.store import ACCOUNTS
+from iam_inventory.pipeline.scan_store import ACCOUNTS
 from iam_inventory.publish.state import DAMAGED_STATE, read_latest
 from iam_inventory.publish.store import RunStore
 

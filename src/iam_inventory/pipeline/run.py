@@ -18,8 +18,7 @@ from iam_inventory.pipeline.finalize import ScanSource
 from iam_inventory.pipeline.previous import previous_scans
 from iam_inventory.pipeline.runtime import READ_AHEAD, Runtime, resolve_external_id
 from iam_inventory.pipeline.scan import AccountPlan, Progress, ScanPlan, not_scanned, scan_account
-from iam_inventory.pipeline.sinks import run_store
-from iam_inventory.pipeline.store import (
+from iam_inventory.pipeline.scan_store import (
     LocalScanStore,
     MemoryScanStore,
     S3ScanStore,
@@ -31,6 +30,7 @@ from iam_inventory.pipeline.store import (
     scan_folder,
     stored_account_ids,
 )
+from iam_inventory.pipeline.sinks import run_store
 
 
 def open_store(runtime: Runtime, context: RunContext, local_dir: Path | None) -> ScanStore:

@@ -10,7 +10,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from iam_inventory.assume.clients import CallCounter, ClientFactory, acting_in, assume_spoke_role, role_arn
-from iam_inventory.collect.credential_report import Collected, collect_account_auto
+from iam_inventory.collect.account import Collected, collect_account_auto
 from iam_inventory.config.settings import CollectionMode, Settings
 from iam_inventory.core.budget import Deadline
 from iam_inventory.core.observability import logger

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from iam_inventory.evaluate.enrich import (
+from iam_inventory.evaluate.exceptions import NO_EXCEPTIONS, ExceptionSet, RiskException
+from iam_inventory.evaluate.finding_enrichment import (
     EnrichedFinding,
     EnrichmentConfig,
     EnrichmentResult,
     context_from_results,
     enrich_findings,
 )
-from iam_inventory.evaluate.exceptions import NO_EXCEPTIONS, ExceptionSet, RiskException
 from iam_inventory.evaluate.owners import owner_file_stem
 from iam_inventory.evaluate.privilege import Privilege
 from iam_inventory.models import SEVERITY_ORDER

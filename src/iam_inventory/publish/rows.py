@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from iam_inventory.evaluate.enrich import ENRICHED_CSV_COLUMNS
+from iam_inventory.evaluate.finding_enrichment import ENRICHED_CSV_COLUMNS
 from iam_inventory.publish.credentials import CREDENTIAL_COLUMNS, credential_rows
 
 FINDINGS_CSV_COLUMNS: tuple[str, ...] = (

@@ -21,8 +21,8 @@ from datetime import datetime
 from typing import Any
 
 from iam_inventory.evaluate.changes import first_seen as first_seen_at
-from iam_inventory.evaluate.enrich import EnrichmentResult, enriched_entry
 from iam_inventory.evaluate.exceptions import EXCEPTION_EXPIRED
+from iam_inventory.evaluate.finding_enrichment import EnrichmentResult, enriched_entry
 from iam_inventory.evaluate.rules import credential_type, rule_title
 from iam_inventory.models import Finding
 from iam_inventory.models.scan import AccountScan

@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from iam_inventory.core.observability import logger
 from iam_inventory.core.retry import error_code
-from iam_inventory.evaluate.enrich import EnrichmentResult
+from iam_inventory.evaluate.finding_enrichment import EnrichmentResult
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.publish.comparison import Comparison
 from iam_inventory.publish.securityhub import ImportTarget, account_documents, workflow_change

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from iam_inventory.evaluate.changes import RunStatus, StateEntry, becomes_baseline, run_status
-from iam_inventory.evaluate.enrich import EnrichedFinding, enriched_entry, enriched_row
+from iam_inventory.evaluate.finding_enrichment import EnrichedFinding, enriched_entry, enriched_row
 from iam_inventory.models import AccountStatus, RunContext
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.publish import html, htmltable

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iam_inventory.evaluate.changes import RunStatus
-from iam_inventory.evaluate.enrich import EnrichmentConfig
 from iam_inventory.evaluate.exceptions import NO_EXCEPTIONS, ExceptionSet
+from iam_inventory.evaluate.finding_enrichment import EnrichmentConfig
 from iam_inventory.publish.notify import OwnerNews
 from iam_inventory.publish.store import SPOOL_BYTES, ReportFile
 
