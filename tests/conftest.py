@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from iam_inventory.core.observability import metrics
-from iam_inventory_cli.commands import FakeLambdaContext
+from iam_inventory_cli.invoke_command import FakeLambdaContext
 from tests.builders import NOW
 
 

@@ -10,13 +10,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from iam_inventory.core.errors import IamInventoryError
-from iam_inventory_cli.commands import command_demo, command_invoke, command_report, command_run
+from iam_inventory_cli.demo_command import command_demo
 from iam_inventory_cli.demo_plan import write_demo_plan
+from iam_inventory_cli.invoke_command import command_invoke
 from iam_inventory_cli.remediation_commands import (
     REMEDIATION_COMMANDS,
     add_remediation_commands,
     run_remediation_command,
 )
+from iam_inventory_cli.report_command import command_report
+from iam_inventory_cli.run_command import command_run
 from iam_inventory_cli.tables import EXIT_BAD_INPUT
 
 EXIT_UNEXPECTED = 3

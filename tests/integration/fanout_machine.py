@@ -46,7 +46,7 @@ from unittest import mock
 import boto3
 import requests
 
-from iam_inventory_cli.commands import FakeLambdaContext
+from iam_inventory_cli.invoke_command import FakeLambdaContext
 from tests.fanout_template import FunctionSpec, definition_text, functions, substitutions
 
 ROLE_NAME = "iam-inventory-fanout-test"

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from iam_inventory.config.settings import Settings
+from iam_inventory.entrypoints import bootstrap
 from iam_inventory.publish.schema import report_schema_errors
-from iam_inventory_cli import commands as cli
+from iam_inventory_cli import invoke_command as cli
 from iam_inventory_cli import main as cli_main
 from iam_inventory_cli import tables
 from iam_inventory_cli.demo_plan import write_demo_plan
@@ -151,6 +153,33 @@ def test_invoke_runs_the_handler_with_every_sample_event(simulator, seed, report
     dry_run = path.name == "dry-run.json"
     assert summary["dry_run"] is dry_run
     assert bool(list_s3_keys(report_bucket)) is not dry_run
+
+
+def test_invoke_reads_the_settings_once_for_its_preflight_and_the_handler(
+    simulator, seed, report_bucket, monkeypatch
+):
+    # Given a configured estate, and a count of every time the settings are read from the environment
+    seed((AccountSpec("111111111111", "a", users=(UserSpec("u1"),)),))
+    monkeypatch.setenv("ACCOUNT_IDS", "111111111111")
+    monkeypatch.setenv("EXTERNAL_ID", DEMO_EXTERNAL_ID)
+    monkeypatch.setenv("REPORT_BUCKET", report_bucket)
+    monkeypatch.setattr(bootstrap._Container, "runtime", None)
+    reads: list[int] = []
+    original = Settings.from_env.__func__  # type: ignore[attr-defined]
+
+    def counting(cls, environ):
+        reads.append(1)
+        return original(cls, environ)
+
+    monkeypatch.setattr(Settings, "from_env", classmethod(counting))
+    event = EVENTS / "scheduled.json"
+    # When the CLI checks the hub's credentials, then runs the handler with the event
+    code = cli.command_invoke(
+        cli_main.build_parser().parse_args(["invoke", str(event)]), io.StringIO(), io.StringIO()
+    )
+    # Then one runtime served both: the settings were validated once
+    assert code == tables.EXIT_OK
+    assert len(reads) == 1
 
 
 @pytest.mark.parametrize("path", sorted(EVENTS.glob("*.json")), ids=lambda p: p.name)

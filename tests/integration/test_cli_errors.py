@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from iam_inventory_cli import commands as cli
 from iam_inventory_cli import main as cli_main
+from iam_inventory_cli import run_command as cli
 from iam_inventory_cli import tables
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec
 

@@ -10,9 +10,8 @@ import boto3
 import pytest
 
 from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS
-from iam_inventory_cli import commands as cli
 from iam_inventory_cli import main as cli_main
-from iam_inventory_cli import tables
+from iam_inventory_cli import report_command, run_command, tables
 from iam_inventory_sim import DEMO_EXTERNAL_ID, HUB_ACCOUNT_ID, AccountSpec, KeySpec, UserSpec
 from iam_inventory_sim.estate import spoke_trust_policy
 
@@ -42,7 +41,7 @@ def spokes(simulator, seed, monkeypatch):
 
 def run_cli(argv: list[str], err: io.StringIO | None = None) -> tuple[int, str, str]:
     out, err = io.StringIO(), err if err is not None else io.StringIO()
-    code = cli.command_run(cli_main.build_parser().parse_args(argv), out, err)
+    code = run_command.command_run(cli_main.build_parser().parse_args(argv), out, err)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -89,7 +88,7 @@ def test_report_re_renders_table_csv_and_html_identical_to_the_run(spokes, tmp_p
     # When the saved report is rendered again into another directory
     rendered = tmp_path / "rendered"
     printed = io.StringIO()
-    code = cli.command_report(
+    code = report_command.command_report(
         cli_main.build_parser().parse_args(["report", str(out_dir / "report.json"), "--out", str(rendered)]),
         printed,
     )
@@ -100,7 +99,7 @@ def test_report_re_renders_table_csv_and_html_identical_to_the_run(spokes, tmp_p
         assert (rendered / name).read_bytes() == (out_dir / name).read_bytes(), name
     # And --format csv / html print to stdout
     csv_out = io.StringIO()
-    cli.command_report(
+    report_command.command_report(
         cli_main.build_parser().parse_args(["report", str(out_dir / "report.json"), "--format", "csv"]),
         csv_out,
     )

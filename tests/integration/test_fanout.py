@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from iam_inventory.entrypoints import handlers as handler
-from iam_inventory_cli.commands import FakeLambdaContext as FakeContext
+from iam_inventory_cli.invoke_command import FakeLambdaContext as FakeContext
 from iam_inventory_sim import (
     DEMO_EXTERNAL_ID,
     HUB_ACCOUNT_ID,

@@ -29,7 +29,7 @@ def test_plan_for_one_owner_from_a_runs_report(simulator, seed, tmp_path, monkey
         )
     )
     monkeypatch.setenv("EXTERNAL_ID", DEMO_EXTERNAL_ID)
-    monkeypatch.setattr("iam_inventory_cli.commands.utcnow", lambda: NOW)
+    monkeypatch.setattr("iam_inventory_cli.run_command.utcnow", lambda: NOW)
     monkeypatch.setattr("iam_inventory_cli.remediation_commands.utcnow", lambda: NOW + timedelta(hours=1))
     assert cli_main.main(["run", "--accounts", "111111111111", "--out", str(tmp_path / "out")]) == 0
     capsys.readouterr()
@@ -104,7 +104,7 @@ def test_plan_retires_each_kind_of_credential_by_calls_iam_accepts(simulator, se
         )
     )
     monkeypatch.setenv("EXTERNAL_ID", DEMO_EXTERNAL_ID)
-    monkeypatch.setattr("iam_inventory_cli.commands.utcnow", lambda: NOW)
+    monkeypatch.setattr("iam_inventory_cli.run_command.utcnow", lambda: NOW)
     monkeypatch.setattr("iam_inventory_cli.remediation_commands.utcnow", lambda: NOW + timedelta(hours=1))
     assert cli_main.main(["run", "--accounts", "111111111111", "--out", str(tmp_path / "out")]) == 0
     # When the plan is made from that report

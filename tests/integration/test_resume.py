@@ -18,9 +18,9 @@ from iam_inventory.entrypoints import handlers as handler
 from iam_inventory.entrypoints.bootstrap import bootstrap
 from iam_inventory.pipeline.finalize import Outputs
 from iam_inventory.pipeline.job import run_job
-from iam_inventory_cli import commands as cli
+from iam_inventory_cli import invoke_command as cli
 from iam_inventory_cli import tables
-from iam_inventory_cli.commands import FakeLambdaContext
+from iam_inventory_cli.invoke_command import FakeLambdaContext
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
 from iam_inventory_sim.credential_report import REPORT_TTL
 from tests.builders import NOW

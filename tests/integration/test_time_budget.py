@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iam_inventory.entrypoints import handlers as handler
-from iam_inventory_cli.commands import FakeLambdaContext as FakeContext
+from iam_inventory_cli.invoke_command import FakeLambdaContext as FakeContext
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
 from tests.builders import NOW
 from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json
