@@ -11,6 +11,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from iam_inventory.compare.comparison import Comparison
+from iam_inventory.compare.state import PreviousState
 from iam_inventory.evaluate.changes import StateStatus
 from iam_inventory.evaluate.finding_enrichment import EnrichmentConfig
 from iam_inventory.evaluate.owners import OwnerConfig
@@ -27,8 +29,6 @@ from iam_inventory.models import (
     Thresholds,
 )
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.publish.comparison import Comparison
-from iam_inventory.publish.state import PreviousState
 from iam_inventory.publish.writer import RunWriter
 from iam_inventory.publish.written import WriterOptions
 

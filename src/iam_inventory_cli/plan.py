@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from iam_inventory.compare.finding_codec import finding_from_entry
 from iam_inventory.config.validation import ACCOUNT_ID_PATTERN
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.evaluate.owners import OwnerConfig, resolve_owner
@@ -22,7 +23,7 @@ from iam_inventory.evaluate.registry import Scope
 from iam_inventory.evaluate.remediation import deactivate_key_command, delete_key_command
 from iam_inventory.evaluate.rules import ACCESS_KEY_EXPOSED, RULES, remediation_for
 from iam_inventory.models.credentials import CredentialType
-from iam_inventory.publish.report import finding_from_entry, iso
+from iam_inventory.publish.render.report import iso
 from iam_inventory_cli.plan_credentials import (
     CredentialAction,
     credential_action,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 
 from iam_inventory.evaluate.remediation import deactivate_key_command, delete_key_command
-from iam_inventory.publish.report import iso
+from iam_inventory.publish.render.report import iso
 from iam_inventory_cli.plan import KeyAction, RemediationPlan, safe_text
 from iam_inventory_cli.plan_credentials import PRELUDE as CREDENTIAL_PRELUDE
 from iam_inventory_cli.plan_credentials import CredentialAction

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.publish.document import render_findings_csv, render_inventory_csv
-from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory.publish.render.schema import report_schema_errors
 from iam_inventory_cli.checks import summarise
 from iam_inventory_cli.tables import (
     EXIT_OK,
@@ -50,7 +50,7 @@ def load_report(path: Path) -> dict[str, Any]:
 
 def command_report(args: argparse.Namespace, out: TextIO) -> int:
     """`iam-inventory report REPORT`."""
-    from iam_inventory.publish.html import render_html
+    from iam_inventory.publish.render.html import render_html
 
     report = load_report(args.report)
     history_path = args.report.parent / "history.json"

@@ -27,7 +27,7 @@ LAYER = BUILD / "DependenciesLayer" / "python"
 HOST_NATIVE = ROOT / ".aws-sam" / "host-native"
 FUNCTIONS = ("InventoryFunction", "FanoutDiscoverFunction", "FanoutWorkerFunction", "FanoutFinalizeFunction")
 FORBIDDEN = ("moto", "tqdm", "iam_inventory_sim", "iam_inventory_cli")
-# The CLI's `report` validates with jsonschema (publish/schema.py imports it lazily); Lambda never does.
+# The CLI's `report` validates with jsonschema (render/schema.py imports it lazily); Lambda never does.
 NOT_PACKAGED = (*FORBIDDEN, "jsonschema")
 
 

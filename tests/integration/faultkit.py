@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import boto3
 
 from iam_inventory.entrypoints import handlers as handler
-from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory.publish.render.schema import report_schema_errors
 from iam_inventory_sim import Fault, SimRequest
 from tests.integration.conftest import read_s3_json
 from tests.integration.fanout_machine import deploy, running_interpreter

@@ -12,7 +12,7 @@ import pytest
 
 from iam_inventory.config.settings import Settings
 from iam_inventory.entrypoints import bootstrap
-from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory.publish.render.schema import report_schema_errors
 from iam_inventory_cli import invoke_command as cli
 from iam_inventory_cli import main as cli_main
 from iam_inventory_cli import tables

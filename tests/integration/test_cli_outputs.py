@@ -9,7 +9,7 @@ import json
 import boto3
 import pytest
 
-from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS
+from iam_inventory.publish.render.rows import FINDINGS_CSV_COLUMNS
 from iam_inventory_cli import main as cli_main
 from iam_inventory_cli import report_command, run_command, tables
 from iam_inventory_sim import DEMO_EXTERNAL_ID, HUB_ACCOUNT_ID, AccountSpec, KeySpec, UserSpec

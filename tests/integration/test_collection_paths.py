@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import pytest
 
+from iam_inventory.compare.finding_codec import finding_entry
 from iam_inventory.config.settings import Settings
 from iam_inventory.models import CollectionPath, RunResult
 from iam_inventory.publish.document import build_report
-from iam_inventory.publish.report import finding_entry
-from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory.publish.render.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, KeySpec, SimRequest, UserSpec
 from iam_inventory_sim import expected_findings as planted_findings
 from iam_inventory_sim.estate import CODECOMMIT_POLICY, ServiceCredentialSpec, UploadSpec

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from iam_inventory.entrypoints import handlers as handler
-from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory.publish.render.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, UserSpec, admin_client
 from iam_inventory_sim.estate import ServiceCredentialSpec
 from tests.builders import NOW

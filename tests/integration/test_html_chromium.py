@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from iam_inventory.publish.document import build_report
-from iam_inventory.publish.html import render_html
+from iam_inventory.publish.render.html import render_html
 from tests.outputs_support import varied_run
 from tests.unit.test_credential_inventory import holder_run
 

@@ -12,8 +12,8 @@ import pytest
 
 from iam_inventory.config.events import InvalidEvent
 from iam_inventory.entrypoints import handlers as handler
-from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS
-from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory.publish.render.rows import FINDINGS_CSV_COLUMNS
+from iam_inventory.publish.render.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec, expected_findings
 from tests.builders import NOW
 from tests.integration.conftest import emf_blobs, list_s3_keys, read_s3_json, read_s3_text

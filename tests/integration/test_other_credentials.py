@@ -17,7 +17,7 @@ from iam_inventory.collect.credentials import unreadable_warning
 from iam_inventory.config.settings import Settings
 from iam_inventory.models import AccountResult, CredentialType, RunResult
 from iam_inventory.publish.document import build_report
-from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory.publish.render.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, Fault, SimRequest, UserSpec, admin_client
 from iam_inventory_sim.estate import CODECOMMIT_POLICY, ServiceCredentialSpec, UploadSpec
 from iam_inventory_sim.seed_credentials import remove_root_signing_certificate

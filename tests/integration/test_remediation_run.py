@@ -16,8 +16,8 @@ from iam_inventory.entrypoints.bootstrap import bootstrap
 from iam_inventory.evaluate.exceptions import ExceptionsFileError
 from iam_inventory.pipeline.finalize import Outputs
 from iam_inventory.pipeline.job import run_job
-from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS
-from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory.publish.render.rows import FINDINGS_CSV_COLUMNS
+from iam_inventory.publish.render.schema import report_schema_errors
 from iam_inventory_cli import main as cli_main
 from iam_inventory_cli import tables
 from iam_inventory_sim import (

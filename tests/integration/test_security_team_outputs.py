@@ -10,8 +10,8 @@ import boto3
 import pytest
 
 from iam_inventory.entrypoints import handlers as handler
-from iam_inventory.publish.athena import FINDINGS_TABLE, INVENTORY_TABLE
-from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory.publish.render.athena import FINDINGS_TABLE, INVENTORY_TABLE
+from iam_inventory.publish.render.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec, admin_client
 from tests.builders import NOW
 from tests.integration.conftest import (

@@ -23,7 +23,7 @@ from sqlglot.executor import execute
 from iam_inventory.models import AccountStatus, Thresholds
 from iam_inventory.models.credentials import ServiceCredential
 from iam_inventory.pipeline import finalize as finalize_module
-from iam_inventory.publish.store import ReportFile
+from iam_inventory.publish.spool import ReportFile
 from tests.builders import days_ago, make_key, make_user
 from tests.outputs_support import glue_columns
 from tests.publish_support import context, finalize, scanned, unscanned

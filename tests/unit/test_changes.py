@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from iam_inventory.compare.state import STATE_FILE
 from iam_inventory.models import AccountStatus
-from iam_inventory.publish.notify import NewFindings, render_notification
-from iam_inventory.publish.state import STATE_FILE
+from iam_inventory.publish.channels.sns import NewFindings, render_notification
 from tests.builders import make_key, make_user
 from tests.publish_support import FakeFactory, context, finalize, read_json, scanned, unscanned
 
@@ -192,7 +192,7 @@ def test_notification_text_lists_the_urgent_findings_and_counts_the_rest():
 def test_security_hub_documents_go_out_in_batches_of_100_and_only_known_ones_change_workflow():
     # Given 250 documents of one account from a generator: every 10th resolved, every 25th suppressed,
     # the first 200 seen by an earlier run; and a Security Hub that refuses the first of each batch
-    from iam_inventory.publish.securityhub_export import ExportResult, import_account
+    from iam_inventory.publish.channels.securityhub_export import ExportResult, import_account
 
     imports, updates = [], []
 
@@ -248,7 +248,7 @@ def test_security_hub_documents_go_out_in_batches_of_100_and_only_known_ones_cha
     ],
 )
 def test_which_existing_findings_get_a_workflow_update(status, note, change):
-    from iam_inventory.publish.securityhub import workflow_change
+    from iam_inventory.publish.channels.securityhub import workflow_change
 
     fields = {"iam-inventory/ExceptionNote": note} if note else {}
     assert workflow_change({"Workflow": {"Status": status}, "ProductFields": fields}) == change

@@ -12,10 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from iam_inventory.evaluate.changes import StateEntry, StateStatus, carry_forward, first_seen
-from iam_inventory.models import Finding, Severity
-from iam_inventory.publish.comparison import Comparison
-from iam_inventory.publish.state import (
+from iam_inventory.compare.comparison import Comparison
+from iam_inventory.compare.state import (
     IncompatibleState,
     PreviousState,
     StateHeader,
@@ -27,6 +25,8 @@ from iam_inventory.publish.state import (
     open_state,
     read_latest,
 )
+from iam_inventory.evaluate.changes import StateEntry, StateStatus, carry_forward, first_seen
+from iam_inventory.models import Finding, Severity
 from tests.builders import NOW
 
 PROD, DEV = "111111111111", "222222222222"

@@ -14,9 +14,9 @@ from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import Account, AccountResult, AccountStatus, RunContext, RunResult, Thresholds
 from iam_inventory.models.credentials import ServiceCredential, SigningCertificate, SshPublicKey
 from iam_inventory.publish.document import build_report, render_findings_csv, render_inventory_csv
-from iam_inventory.publish.html import render_html
-from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, INVENTORY_CSV_COLUMNS
-from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory.publish.render.html import render_html
+from iam_inventory.publish.render.rows import FINDINGS_CSV_COLUMNS, INVENTORY_CSV_COLUMNS
+from iam_inventory.publish.render.schema import report_schema_errors
 from iam_inventory_cli.main import main as cli_main
 from iam_inventory_cli.plan import build_plan
 from tests.builders import NOW, days_ago, make_inventory, make_key, make_user

@@ -9,7 +9,7 @@ from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import Account, AccountResult, AccountStatus, Thresholds
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.finalize import Outputs, finalize_run
-from iam_inventory.publish import htmltable
+from iam_inventory.publish.render import htmltable
 from tests.builders import NOW, make_inventory, make_key, make_user
 from tests.publish_support import FakeFactory, context, settings
 

@@ -12,17 +12,18 @@ import re
 import pytest
 
 from iam_inventory.evaluate.finding_enrichment import ENRICHED_CSV_COLUMNS
-from iam_inventory.publish.athena import FINDINGS_TABLE, INVENTORY_TABLE, manifest_key, runs_key
 from iam_inventory.publish.document import (
     build_report,
     render_files,
     render_findings_csv,
     render_inventory_csv,
 )
-from iam_inventory.publish.html import render_html, switch_role_link
-from iam_inventory.publish.htmltable import FILTER_SCRIPT
-from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, INVENTORY_CSV_COLUMNS
-from iam_inventory.publish.schema import report_schema_errors
+from iam_inventory.publish.render.athena import FINDINGS_TABLE, INVENTORY_TABLE, manifest_key, runs_key
+from iam_inventory.publish.render.html import render_html
+from iam_inventory.publish.render.html_accounts import switch_role_link
+from iam_inventory.publish.render.htmltable import FILTER_SCRIPT
+from iam_inventory.publish.render.rows import FINDINGS_CSV_COLUMNS, INVENTORY_CSV_COLUMNS
+from iam_inventory.publish.render.schema import report_schema_errors
 from tests.outputs_support import glue_columns, jsonl_contract_violations, varied_run
 
 
@@ -252,7 +253,7 @@ def test_run_files_are_rendered_in_publish_order_with_the_state_last():
 
 def test_html_lists_the_most_severe_findings_and_points_at_the_csv_for_the_rest(monkeypatch):
     # Given a run with more findings than the page lists
-    from iam_inventory.publish import htmltable
+    from iam_inventory.publish.render import htmltable
 
     report = build_report(varied_run())
     total = len(report["findings"])

@@ -10,7 +10,7 @@ from pathlib import Path
 from iam_inventory.config.settings import Settings
 from iam_inventory.evaluate.exceptions_format import parse_exceptions
 from iam_inventory.models import Severity
-from iam_inventory.publish.notify import NewFindings, message_attributes
+from iam_inventory.publish.channels.sns import NewFindings, message_attributes
 from tests.unit.test_enrich import run
 from tests.unit.test_exceptions import make_finding
 

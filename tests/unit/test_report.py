@@ -18,7 +18,7 @@ from iam_inventory.models import (
     Thresholds,
 )
 from iam_inventory.publish.document import build_report, render_findings_csv
-from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, csv_safe
+from iam_inventory.publish.render.rows import FINDINGS_CSV_COLUMNS, csv_safe
 from tests.builders import NOW, make_inventory, make_key, make_user
 
 
@@ -75,7 +75,7 @@ def test_redactor_masks_known_secrets_and_secret_shaped_strings():
 
 
 def test_schema_rejects_a_report_that_breaks_the_contract():
-    from iam_inventory.publish.schema import report_schema_errors
+    from iam_inventory.publish.render.schema import report_schema_errors
 
     inventory = make_inventory(make_user(keys=(make_key("AKIAEXAMPLE000000001", age=200),)))
     report = build_report(

@@ -21,7 +21,7 @@ from iam_inventory.evaluate.remediation import review
 from iam_inventory.evaluate.rules import RULE_IDS, RULES, effective_severity, remediation_for
 from iam_inventory.models import Severity
 from iam_inventory.models.credentials import CredentialType
-from iam_inventory.publish.schema import report_schema
+from iam_inventory.publish.render.schema import report_schema
 from iam_inventory_sim.demo_accounts import demo_estate
 from tests.unit.test_docs import load_script
 from tests.unit.test_exceptions import make_finding

@@ -9,7 +9,7 @@ from iam_inventory.evaluate.finding_enrichment import EnrichmentConfig
 from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import Account, AccountResult, AccountStatus, Thresholds
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.publish.enrichment import RunEnrichment
+from iam_inventory.publish.run_enrichment import RunEnrichment
 from tests.builders import NOW, make_inventory, make_key, make_user
 
 PROD, DEV, GONE = "111111111111", "222222222222", "444444444444"

@@ -8,7 +8,7 @@ import pytest
 
 from iam_inventory.evaluate.rules import RULES
 from iam_inventory.models import Severity
-from iam_inventory.publish.securityhub import (
+from iam_inventory.publish.channels.securityhub import (
     ASFF_BEST_PRACTICE_TYPE,
     ASFF_TYPE,
     CIS_STANDARD,

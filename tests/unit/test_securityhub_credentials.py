@@ -7,7 +7,7 @@ from dataclasses import replace
 from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import Thresholds
 from iam_inventory.models.credentials import ServiceCredential, SigningCertificate, SshPublicKey
-from iam_inventory.publish.securityhub import ImportTarget, asff_finding
+from iam_inventory.publish.channels.securityhub import ImportTarget, asff_finding
 from tests.builders import NOW, days_ago, make_inventory, make_key, make_user
 
 TARGET = ImportTarget("111111111111", "eu-west-1", "aws")

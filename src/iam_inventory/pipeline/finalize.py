@@ -15,6 +15,8 @@ from typing import IO, Any
 from aws_lambda_powertools.metrics import Metrics
 
 from iam_inventory.assume.clients import ClientFactory
+from iam_inventory.compare.comparison import Comparison
+from iam_inventory.compare.state import DAMAGED_STATE, load_previous, read_latest
 from iam_inventory.config.exceptions_source import read_exceptions
 from iam_inventory.config.settings import Settings
 from iam_inventory.core.clock import Clock
@@ -28,15 +30,11 @@ from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.findings_import import export_to_security_hub, import_role_opener
 from iam_inventory.pipeline.scan import Progress
 from iam_inventory.pipeline.sinks import location_base, publish_files, run_store, sinks_for
-from iam_inventory.publish.comparison import Comparison
-from iam_inventory.publish.metrics import publish_account_metrics, publish_run_metrics
-from iam_inventory.publish.notify import NewFindings, notify_new_findings
-from iam_inventory.publish.pointers import last_good, run_folder
-from iam_inventory.publish.state import DAMAGED_STATE, load_previous, read_latest
-from iam_inventory.publish.store import (
-    SPOOL_BYTES,
-    RunStore,
-)
+from iam_inventory.publish.channels.metrics import publish_account_metrics, publish_run_metrics
+from iam_inventory.publish.channels.sns import NewFindings, notify_new_findings
+from iam_inventory.publish.spool import SPOOL_BYTES
+from iam_inventory.publish.storage.pointers import last_good, run_folder
+from iam_inventory.publish.storage.run_stores import RunStore
 from iam_inventory.publish.writer import RunWriter
 from iam_inventory.publish.written import WriterOptions, Written
 

@@ -8,13 +8,13 @@ from datetime import datetime
 from botocore.client import BaseClient
 
 from iam_inventory.assume.clients import ClientFactory, assume_spoke_role, role_arn
+from iam_inventory.compare.comparison import Comparison
 from iam_inventory.config.settings import Settings
 from iam_inventory.core.observability import logger
 from iam_inventory.core.redact import Redactor
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.publish.comparison import Comparison
-from iam_inventory.publish.enrichment import RunEnrichment
-from iam_inventory.publish.securityhub_export import AccountOpener, export_run
+from iam_inventory.publish.channels.securityhub_export import AccountOpener, export_run
+from iam_inventory.publish.run_enrichment import RunEnrichment
 from iam_inventory.publish.written import WriterOptions
 
 

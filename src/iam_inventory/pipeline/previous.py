@@ -13,13 +13,13 @@ import threading
 from collections.abc import Callable
 
 from iam_inventory.collect.keys import PreviousUsers, previous_users
+from iam_inventory.compare.state import DAMAGED_STATE, read_latest
 from iam_inventory.core.observability import logger
 from iam_inventory.models import AccountStatus
 from iam_inventory.models.codec import decode
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.scan_store import ACCOUNTS
-from iam_inventory.publish.state import DAMAGED_STATE, read_latest
-from iam_inventory.publish.store import RunStore
+from iam_inventory.publish.storage.run_stores import RunStore
 
 # account id -> the previous scan's users (None: nothing to reuse).
 PreviousScans = Callable[[str], PreviousUsers | None]

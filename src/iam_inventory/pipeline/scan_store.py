@@ -20,7 +20,7 @@ from iam_inventory.core.retry import client_error_code
 from iam_inventory.models import RunContext
 from iam_inventory.models.codec import RunManifest, decode, encode
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.publish.pointers import dated_folder
+from iam_inventory.publish.storage.pointers import dated_folder
 
 MANIFEST = "manifest.json.gz"
 ACCOUNTS = "accounts"

@@ -9,17 +9,10 @@ from pathlib import Path
 from iam_inventory.assume.clients import ClientFactory
 from iam_inventory.config.settings import Settings
 from iam_inventory.evaluate.changes import RunStatus
-from iam_inventory.publish.enrichment import OWNERS_FOLDER
-from iam_inventory.publish.pointers import commit_files, latest_pointer
-from iam_inventory.publish.store import (
-    LocalRunStore,
-    LocalSink,
-    NoRunStore,
-    ReportSink,
-    RunStore,
-    S3RunStore,
-    S3Sink,
-)
+from iam_inventory.publish.run_enrichment import OWNERS_FOLDER
+from iam_inventory.publish.storage.file_sinks import LocalSink, ReportSink, S3Sink
+from iam_inventory.publish.storage.pointers import commit_files, latest_pointer
+from iam_inventory.publish.storage.run_stores import LocalRunStore, NoRunStore, RunStore, S3RunStore
 from iam_inventory.publish.written import Written
 
 

@@ -10,11 +10,12 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from iam_inventory.compare.comparison import Comparison
+from iam_inventory.compare.state import PreviousState
 from iam_inventory.evaluate.changes import StateStatus
 from iam_inventory.models import Finding, RunResult
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.publish.comparison import Comparison
-from iam_inventory.publish.rows import (
+from iam_inventory.publish.render.rows import (
     FINDINGS_CSV_COLUMNS,
     INVENTORY_CSV_COLUMNS,
     csv_header,
@@ -22,7 +23,6 @@ from iam_inventory.publish.rows import (
     finding_row,
     inventory_rows,
 )
-from iam_inventory.publish.state import PreviousState
 from iam_inventory.publish.writer import RunWriter
 from iam_inventory.publish.written import WriterOptions
 

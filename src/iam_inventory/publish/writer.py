@@ -11,27 +11,27 @@ import json
 from datetime import datetime
 from typing import Any
 
+from iam_inventory.compare.comparison import Comparison
+from iam_inventory.compare.finding_codec import finding_entry
+from iam_inventory.compare.state import STATE_FILE, StateHeader, encode_entry, encode_header
 from iam_inventory.evaluate.changes import RunStatus, StateEntry, becomes_baseline, run_status
 from iam_inventory.evaluate.finding_enrichment import EnrichedFinding, enriched_entry, enriched_row
 from iam_inventory.models import AccountStatus, RunContext
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.publish import html, htmltable
-from iam_inventory.publish.athena import FINDINGS_JSONL_FIELDS, INVENTORY_JSONL_FIELDS, jsonl_line
-from iam_inventory.publish.comparison import Comparison
-from iam_inventory.publish.enrichment import RunEnrichment
-from iam_inventory.publish.jsonstream import JsonList, write_json
-from iam_inventory.publish.notify import NOTIFY_SEVERITIES, OwnerNews
-from iam_inventory.publish.report import (
+from iam_inventory.publish.channels.sns import NOTIFY_SEVERITIES, OwnerNews
+from iam_inventory.publish.render import html, html_accounts, htmltable
+from iam_inventory.publish.render.athena import FINDINGS_JSONL_FIELDS, INVENTORY_JSONL_FIELDS, jsonl_line
+from iam_inventory.publish.render.jsonstream import JsonList, write_json
+from iam_inventory.publish.render.report import (
     SCHEMA_VERSION,
     RunTotals,
     account_entry,
-    finding_entry,
     history_entry,
     inventory_entry,
     iso,
     run_entry,
 )
-from iam_inventory.publish.rows import (
+from iam_inventory.publish.render.rows import (
     FINDINGS_CSV_COLUMNS,
     INVENTORY_CSV_COLUMNS,
     csv_header,
@@ -39,9 +39,9 @@ from iam_inventory.publish.rows import (
     finding_row,
     inventory_rows,
 )
-from iam_inventory.publish.state import STATE_FILE, StateHeader, encode_entry, encode_header
-from iam_inventory.publish.store import ReportFile, Spool
-from iam_inventory.publish.topn import TopN
+from iam_inventory.publish.render.topn import TopN
+from iam_inventory.publish.run_enrichment import RunEnrichment
+from iam_inventory.publish.spool import ReportFile, Spool
 from iam_inventory.publish.written import RUN_FILES, AccountLines, WriterOptions, Written
 
 # The notification lists this many new urgent findings, and counts the rest.
@@ -64,7 +64,7 @@ class RunWriter:
         self.files["inventory.csv"].body.write(csv_header(INVENTORY_CSV_COLUMNS))
         self.state = self._file(STATE_FILE, "application/gzip", flat=False)
         self._state_gzip = gzip.GzipFile(fileobj=self.state.body.file, mode="wb", mtime=0)
-        self.html_accounts = html.AccountRows(size)
+        self.html_accounts = html_accounts.AccountRows(size)
         self.top = TopN[dict[str, Any]](htmltable.MAX_FINDING_ROWS)
         self.top_resolved = TopN[dict[str, Any]](htmltable.MAX_FINDING_ROWS)
         self.top_suppressed = TopN[dict[str, Any]](htmltable.MAX_FINDING_ROWS)

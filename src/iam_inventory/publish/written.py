@@ -8,8 +8,8 @@ from typing import Any
 from iam_inventory.evaluate.changes import RunStatus
 from iam_inventory.evaluate.exceptions import NO_EXCEPTIONS, ExceptionSet
 from iam_inventory.evaluate.finding_enrichment import EnrichmentConfig
-from iam_inventory.publish.notify import OwnerNews
-from iam_inventory.publish.store import SPOOL_BYTES, ReportFile
+from iam_inventory.publish.channels.sns import OwnerNews
+from iam_inventory.publish.spool import SPOOL_BYTES, ReportFile
 
 
 @dataclass(frozen=True, slots=True)

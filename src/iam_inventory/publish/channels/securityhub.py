@@ -5,7 +5,7 @@ a copy. AwsAccountId is the affected account and ProductArn that account's defau
 Security Hub accepts a finding with the default product ARN only from the account it names
 (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchImportFindings.html). Resolved
 findings carry RecordState ARCHIVED and Compliance PASSED; the Workflow of a new finding is NEW, or
-SUPPRESSED when an exception suppresses it. publish/securityhub_export.py sends them.
+SUPPRESSED when an exception suppresses it. publish/channels/securityhub_export.py sends them.
 
 A finding about a service-specific credential, an SSH public key or a signing certificate names it in
 ProductFields (CredentialType, CredentialId) and as a second resource of Type `Other`, since ASFF has no
@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from iam_inventory.compare.comparison import Comparison
 from iam_inventory.evaluate.changes import first_seen as first_seen_at
 from iam_inventory.evaluate.exceptions import EXCEPTION_EXPIRED
 from iam_inventory.evaluate.finding_enrichment import EnrichmentResult, enriched_entry
 from iam_inventory.evaluate.rules import credential_type, rule_title
 from iam_inventory.models import Finding
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.publish.comparison import Comparison
-from iam_inventory.publish.report import iso
+from iam_inventory.publish.render.report import iso
 
 ASFF_SCHEMA_VERSION = "2018-10-08"
 ASFF_TYPE = (

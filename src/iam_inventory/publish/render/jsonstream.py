@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from iam_inventory.publish.store import SPOOL_BYTES, Spool
+from iam_inventory.publish.spool import SPOOL_BYTES, Spool
 
 
 def _compact(value: Any) -> str:

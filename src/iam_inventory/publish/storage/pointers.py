@@ -11,16 +11,16 @@ import json
 from datetime import UTC
 from typing import Any
 
+from iam_inventory.compare.state import LATEST_KEY
 from iam_inventory.models import RunContext
-from iam_inventory.publish.athena import (
+from iam_inventory.publish.render.athena import (
     FINDINGS_TABLE,
     INVENTORY_TABLE,
     RUNS_FIELDS,
     manifest_key,
     runs_key,
 )
-from iam_inventory.publish.state import LATEST_KEY
-from iam_inventory.publish.store import ReportFile, Spool
+from iam_inventory.publish.spool import ReportFile, Spool
 from iam_inventory.publish.written import Written
 
 MANUAL_ROOT = "manual"

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+from iam_inventory.compare.state import DAMAGED_STATE, PreviousState, decode_entry, encode_entry
 from iam_inventory.evaluate.changes import StateEntry, StateStatus, carry_forward
-from iam_inventory.publish.state import DAMAGED_STATE, PreviousState, decode_entry, encode_entry
 
 _SCHEMA = """
 CREATE TABLE previous (finding_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, line TEXT NOT NULL);

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from iam_inventory.evaluate.finding_enrichment import ENRICHED_CSV_COLUMNS
-from iam_inventory.publish.credentials import CREDENTIAL_COLUMNS, credential_rows
+from iam_inventory.publish.render.credentials import CREDENTIAL_COLUMNS, credential_rows
 
 FINDINGS_CSV_COLUMNS: tuple[str, ...] = (
     "finding_id",
@@ -53,7 +53,7 @@ INVENTORY_CSV_COLUMNS: tuple[str, ...] = (
     "key_last_used_service",
     "key_last_used_region",
     "tags",
-    # Added in schema 1.6: one row per credential of any kind (publish/credentials.py).
+    # Added in schema 1.6: one row per credential of any kind (render/credentials.py).
     *CREDENTIAL_COLUMNS,
 )
 # Spreadsheets execute cells starting with these (formula injection); IAM names may start with + = @ -.

@@ -13,7 +13,7 @@ import hashlib
 from typing import Any
 
 from iam_inventory.models import SEVERITY_ORDER
-from iam_inventory.publish.htmlkit import esc, when
+from iam_inventory.publish.render.htmlkit import esc, when
 
 # Rows of the findings table; beyond this the page points at findings.csv (which has every finding).
 MAX_FINDING_ROWS = 2_000

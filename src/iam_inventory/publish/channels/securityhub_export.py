@@ -21,12 +21,12 @@ from typing import Any
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
+from iam_inventory.compare.comparison import Comparison
 from iam_inventory.core.observability import logger
 from iam_inventory.core.retry import error_code
 from iam_inventory.evaluate.finding_enrichment import EnrichmentResult
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.publish.comparison import Comparison
-from iam_inventory.publish.securityhub import ImportTarget, account_documents, workflow_change
+from iam_inventory.publish.channels.securityhub import ImportTarget, account_documents, workflow_change
 
 BATCH_SIZE = 100  # the most findings BatchImportFindings and BatchUpdateFindings take per call
 # The account's Security Hub client, through its import role; raises ClientError when that is refused.

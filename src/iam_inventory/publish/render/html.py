@@ -11,11 +11,17 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Any
-from urllib.parse import urlencode
 
 from iam_inventory.evaluate.rules import rule_title
-from iam_inventory.publish.htmlkit import CSP, STYLE, credentials_table, esc, trend_chart, when
-from iam_inventory.publish.htmltable import (
+from iam_inventory.publish.render.html_accounts import (
+    ACCOUNTS_END,
+    account_row,
+    accounts_close,
+    accounts_open,
+    needs_attention,
+)
+from iam_inventory.publish.render.htmlkit import CSP, STYLE, credentials_table, esc, trend_chart, when
+from iam_inventory.publish.render.htmltable import (
     SCRIPT_HASH,
     findings_section,
     resolved_section,
@@ -23,18 +29,8 @@ from iam_inventory.publish.htmltable import (
     suppressed_section,
     top_findings,
 )
-from iam_inventory.publish.store import Spool
 
-SWITCH_ROLE_URL = "https://signin.aws.amazon.com/switchrole"
 URGENT = frozenset({"critical", "high"})
-
-
-def switch_role_link(account_id: str, role_name: str, display_name: str = "") -> str:
-    """The console's switch-role URL for an account (not yet HTML-escaped)."""
-    query = {"account": account_id, "roleName": role_name}
-    if display_name:
-        query["displayName"] = display_name[:64]
-    return f"{SWITCH_ROLE_URL}?{urlencode(query)}"
 
 
 def render_html(
@@ -66,11 +62,6 @@ def render_html(
         page_bottom(report, history or [], named(resolved), len(resolved)),
     ]
     return "".join(parts).encode()
-
-
-def needs_attention(account: dict[str, Any]) -> bool:
-    """An account with findings, or one the run could not scan (skipped on purpose is not an error)."""
-    return bool(account["findings"]) or account["status"] in ("failed", "not_scanned")
 
 
 def page_top(
@@ -189,51 +180,6 @@ def _by_rule(report: dict[str, Any]) -> str:
     return f"<div><h2>Findings by rule</h2><table><tr><th>Rule</th><th>Findings</th></tr>{rows}</table></div>"
 
 
-_ACCOUNT_HEADER = (
-    "<tr><th>Account</th><th>Name</th><th>Coverage</th><th>Users</th><th>Keys</th><th>Findings</th>"
-    "<th>Critical+high</th><th>Error</th><th>Console</th></tr>"
-)
-
-
-def accounts_open(count: int) -> str:
-    """The accounts needing attention (findings or errors), up to their first row."""
-    return f'<h2>Accounts with findings or errors ({count})</h2><table id="accounts">{_ACCOUNT_HEADER}'
-
-
-def accounts_close(quiet: int) -> str:
-    """The end of that table, and the start of the folded one of the other `quiet` accounts."""
-    return (
-        f'</table>\n<details id="quiet-accounts"><summary>{quiet} other accounts: no findings, no errors'
-        f'</summary><table id="accounts-quiet">{_ACCOUNT_HEADER}'
-    )
-
-
-ACCOUNTS_END = "</table></details>\n"
-
-
-class AccountRows:
-    """The account rows while a run is written: those needing attention, and the others, spooled apart."""
-
-    def __init__(self, spool_bytes: int) -> None:
-        self.spools = {True: Spool(spool_bytes), False: Spool(spool_bytes)}
-        self.counts = {True: 0, False: 0}
-
-    def add(self, account: dict[str, Any], urgent: int, role: str | None) -> None:
-        """One account's row, in the list it belongs to."""
-        attention = needs_attention(account)
-        self.counts[attention] += 1
-        self.spools[attention].write(account_row(account, urgent, role))
-
-    def copy_to(self, page: Spool) -> None:
-        """Both tables into the page (page_bottom closes the folded one), then free the spools."""
-        page.write(accounts_open(self.counts[True]))
-        self.spools[True].copy_to(page)
-        page.write(accounts_close(self.counts[False]))
-        self.spools[False].copy_to(page)
-        for spool in self.spools.values():
-            spool.close()
-
-
 def owners_section(owners: list[dict[str, Any]]) -> str:
     """A section per owner: its findings by severity, overdue and suppressed, and its own CSV."""
     parts = [f'<h2>Owners ({len(owners)})</h2><div class="owners">']
@@ -250,25 +196,6 @@ def owners_section(owners: list[dict[str, Any]]) -> str:
             f'<a href="{esc(owner["file"])}">{esc(owner["file"])}</a></p></section>'
         )
     return "".join(parts) + "</div>\n"
-
-
-def account_row(account: dict[str, Any], urgent: int, role: str | None) -> str:
-    """One account's row; `urgent` counts its critical and high findings; a switch-role link when it helps."""
-    link = ""
-    if role and account["status"] == "scanned":
-        url = switch_role_link(account["account_id"], role, account["name"])
-        link = f'<a href="{esc(url)}" rel="noopener noreferrer">switch role</a>'
-    error = f"{account['error_code'] or ''} {account['error_message'] or ''}".strip()
-    return (
-        f'<tr data-account="{esc(account["account_id"])}"><td>{esc(account["account_id"])}</td>'
-        f"<td>{esc(account['name'])}</td>"
-        f'<td class="status-{esc(account["status"])}">{esc(account["status"])}</td>'
-        f'<td class="num">{esc(account["users"])}</td><td class="num">{esc(account["access_keys"])}</td>'
-        f'<td class="num">{esc(account["findings"])}</td>'
-        f'<td class="num">{esc(urgent)}</td>'
-        f"<td><small>{esc(error)}</small></td>"
-        f'<td class="nowrap">{link}</td></tr>'
-    )
 
 
 def banners(report: dict[str, Any]) -> str:

@@ -23,8 +23,8 @@ from iam_inventory.evaluate.owners import owner_file_stem
 from iam_inventory.evaluate.privilege import Privilege
 from iam_inventory.models import SEVERITY_ORDER
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, csv_header
-from iam_inventory.publish.store import ReportFile, Spool
+from iam_inventory.publish.render.rows import FINDINGS_CSV_COLUMNS, csv_header
+from iam_inventory.publish.spool import ReportFile, Spool
 
 CSV_TYPE = "text/csv; charset=utf-8"
 OWNERS_FOLDER = "owners"

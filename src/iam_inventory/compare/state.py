@@ -17,9 +17,10 @@ from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from iam_inventory.compare.finding_codec import finding_entry, finding_from_entry
+from iam_inventory.core.clock import iso
 from iam_inventory.evaluate.changes import StateEntry, StateStatus
-from iam_inventory.publish.report import finding_entry, finding_from_entry, iso
-from iam_inventory.publish.store import RunStore
+from iam_inventory.publish.storage.run_stores import RunStore
 
 STATE_KIND = "iam-inventory/comparison-state"
 # Readers accept any 1.x: a minor version only adds optional fields.

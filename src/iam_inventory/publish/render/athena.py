@@ -16,7 +16,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from iam_inventory.publish.rows import FINDINGS_CSV_COLUMNS, INVENTORY_CSV_COLUMNS
+from iam_inventory.publish.render.rows import FINDINGS_CSV_COLUMNS, INVENTORY_CSV_COLUMNS
 
 FINDINGS_TABLE = "findings"
 INVENTORY_TABLE = "inventory"

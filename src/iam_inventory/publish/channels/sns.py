@@ -16,7 +16,7 @@ from typing import Any
 from botocore.client import BaseClient
 
 from iam_inventory.models import Finding, Severity
-from iam_inventory.publish.topn import TopN
+from iam_inventory.publish.render.topn import TopN
 
 NOTIFY_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})
 

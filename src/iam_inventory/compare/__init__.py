@@ -1,0 +1,1 @@
+"""Change tracking: this run against the baseline's comparison state (new, resolved, carried over)."""

@@ -1,0 +1,55 @@
+"""A run's output files while they are written: spooled, in memory until they grow, then in /tmp.
+
+Files are spooled (tempfile.SpooledTemporaryFile): small ones stay in memory, large ones roll over to
+/tmp, so publishing never holds a whole large file in memory. The renderers write into them; the
+sinks (publish/storage/) copy them out.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from typing import IO
+
+# Past this many bytes a spooled file moves from memory to a temporary file.
+SPOOL_BYTES = 4 * 1024 * 1024
+
+
+class Spool:
+    """A write-then-read temporary file, in memory until it grows past `max_bytes`."""
+
+    def __init__(self, max_bytes: int = SPOOL_BYTES) -> None:
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=max_bytes, mode="w+b")  # noqa: SIM115
+
+    def write(self, data: str | bytes) -> None:
+        """Append text (UTF-8) or bytes."""
+        chunk = data.encode() if isinstance(data, str) else data
+        self.file.write(chunk)
+
+    def copy_to(self, target: Spool) -> None:
+        """Append this spool's bytes to `target`, a chunk at a time."""
+        self.file.seek(0)
+        while chunk := self.file.read(1024 * 1024):
+            target.write(chunk)
+        self.file.seek(0, 2)
+
+    def reader(self) -> IO[bytes]:
+        """The spooled bytes, positioned at the start."""
+        self.file.seek(0)
+        return self.file
+
+    def close(self) -> None:
+        """Free the memory or temporary file."""
+        self.file.close()
+
+
+@dataclass(slots=True)
+class ReportFile:
+    """One file of a run's output, spooled."""
+
+    name: str
+    key: str  # relative to the report root
+    content_type: str
+    body: Spool = field(default_factory=Spool)
+    # Written under its plain name in a local folder (the CLI's --out); else under its key.
+    flat: bool = True
