@@ -52,7 +52,7 @@ def main() -> None:
     # A log line per account would measure the logger, not the scan.
     if args.tracemalloc:
         tracemalloc.start()
-    runtime = bootstrap(default_log_level="ERROR")
+    runtime = bootstrap(default_log_level="ERROR", local_dir=args.out)
     scan_phase: dict[str, float] = {}
 
     def progress(_result: AccountResult, done: int, total: int) -> None:
@@ -72,7 +72,7 @@ def main() -> None:
         runtime,
         lambda: datetime.now(UTC),
         "bench",
-        Outputs(local_dir=args.out, progress=progress),
+        Outputs(progress=progress),
     )
     ended = time.monotonic()
     if args.tracemalloc:

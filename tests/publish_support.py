@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from iam_inventory.config.settings import Settings
+from iam_inventory.core.redact import Redactor
 from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import Account, AccountResult, AccountStatus, IamUser, RunContext, Thresholds
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.finalize import Outputs, RunOutcome, finalize_run
+from iam_inventory.pipeline.location import report_location
+from iam_inventory.pipeline.runtime import Runtime
 from tests.builders import NOW, make_inventory
 
 
@@ -75,6 +78,13 @@ def settings(**env: str) -> Settings:
     return Settings.from_env({"ACCOUNT_IDS": "111111111111", **env})
 
 
+def local_runtime(folder: Path | None, factory: FakeFactory | None = None, **env: str) -> Runtime:
+    """A runtime whose report location is `folder`, with the fake hub clients."""
+    fake: Any = factory or FakeFactory()
+    configured = settings(**env)
+    return Runtime(configured, fake, report_location(configured, fake, folder), Redactor())
+
+
 def finalize(
     folder: Path,
     run: RunContext,
@@ -87,9 +97,8 @@ def finalize(
     return finalize_run(
         run,
         lambda: iter(own),
-        settings(**env),
-        factory or FakeFactory(),
-        Outputs(local_dir=folder),
+        local_runtime(folder, factory, **env),
+        Outputs(),
         lambda: run.started_at,
     )
 

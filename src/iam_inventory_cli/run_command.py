@@ -76,7 +76,9 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         event["accounts"] = accounts
     request = RunRequest.from_event(event)
     factory = open_hub(settings, args.profile, max_pool_connections=hub_pool_size(settings))
-    runtime = bootstrap(environ, default_log_level="WARNING", factory=factory, settings=settings)
+    runtime = bootstrap(
+        environ, default_log_level="WARNING", factory=factory, settings=settings, local_dir=args.out
+    )
     # One early, clear stop instead of every account failing with the same credential error.
     check_hub_credentials(factory, f"--profile {args.profile}" if args.profile else "the default credentials")
     if settings.report_bucket and not args.dry_run:
@@ -85,7 +87,6 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     findings_csv = io.BytesIO() if args.format == "csv" else None
     try:
         outputs = Outputs(
-            local_dir=args.out,
             progress=bar,
             findings_csv=findings_csv,
             exceptions_file=getattr(args, "exceptions", None),

@@ -101,7 +101,7 @@ def run_demo(
 
             boto3.client("s3").create_bucket(Bucket=DEMO_BUCKET)
             remediation.upload_exceptions(DEMO_BUCKET, now.date())
-            runtime = bootstrap(env, default_log_level="WARNING")
+            runtime = bootstrap(env, default_log_level="WARNING", local_dir=out_dir)
             out_dir.mkdir(parents=True, exist_ok=True)
             metrics = Metrics(namespace="IAMInventory", service="iam-inventory")
             with (out_dir / "metrics.emf.jsonl").open("w") as emf:
@@ -202,14 +202,14 @@ def _failed_run_keeps_latest(
     latest_before = (out_dir / "latest.json").read_text()
     wrong = {**env, "EXTERNAL_ID": "not-the-demo-external-id"}
     with remediation.environment(wrong):
-        runtime = bootstrap(wrong, default_log_level="ERROR")
+        runtime = bootstrap(wrong, default_log_level="ERROR", local_dir=out_dir)
         with open(os.devnull, "w") as discarded, contextlib.redirect_stdout(discarded):
             outcome = run_job(
                 RunRequest(source="manual", run_id=f"demo-{stamp}-4", baseline=True),
                 runtime,
                 lambda: now,
                 str(uuid.uuid4()),
-                Outputs(local_dir=out_dir),
+                Outputs(),
             )
     kept = (out_dir / "latest.json").read_text() == latest_before
     print(f"Run {outcome.context.run_id}: status {outcome.status.value} ({outcome.status_reason})", file=out)
@@ -249,7 +249,7 @@ def _demo_run(
             runtime,
             lambda: now,
             str(uuid.uuid4()),
-            Outputs(local_dir=out_dir, metrics=metrics),
+            Outputs(metrics=metrics),
         )
         metrics.flush_metrics()
     return DemoRun(outcome, json.loads((out_dir / "report.json").read_text()))

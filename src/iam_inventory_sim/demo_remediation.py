@@ -127,10 +127,10 @@ def aged_run(stamp: str, now: datetime, out_dir: Path, out: TextIO) -> bool:
     with open(os.devnull, "w") as discarded, contextlib.redirect_stdout(discarded):
         run_job(
             RunRequest(source="manual", run_id=f"demo-{stamp}-5", baseline=True),
-            bootstrap(dict(os.environ), default_log_level="ERROR"),
+            bootstrap(dict(os.environ), default_log_level="ERROR", local_dir=aged_dir),
             lambda: now,
             str(uuid.uuid4()),
-            Outputs(local_dir=aged_dir),
+            Outputs(),
         )
     report = json.loads((aged_dir / "report.json").read_text())
     overdue = [entry for entry in report["findings"] if entry["overdue"]]

@@ -141,7 +141,7 @@ def test_a_key_aws_quarantined_is_flagged_and_critical_on_an_admin(simulator, se
 
     # When the job runs
     request = RunRequest(source="manual", run_id="exposed", baseline=True)
-    run_job(request, bootstrap(), lambda: NOW, "r", Outputs(local_dir=out))
+    run_job(request, bootstrap(local_dir=out), lambda: NOW, "r", Outputs())
 
     # Then each quarantined user's active key is exposed: the admin's raised high -> critical, with the
     # reason; the reader's stays high; the inactive key and the mimic are not flagged as exposed

@@ -98,7 +98,7 @@ def organization(simulator, seed, monkeypatch, tmp_path) -> Path:
 def run(out: Path, exceptions: Path, run_id: str, days_later: int = 0):
     request = RunRequest(source="manual", run_id=run_id, baseline=True)
     now = NOW + timedelta(days=days_later)
-    return run_job(request, bootstrap(), lambda: now, "r", Outputs(local_dir=out, exceptions_file=exceptions))
+    return run_job(request, bootstrap(local_dir=out), lambda: now, "r", Outputs(exceptions_file=exceptions))
 
 
 def by_user(entries: list[dict]) -> dict[tuple[str, str], dict]:

@@ -104,10 +104,8 @@ def test_the_local_store_keeps_the_same_layout_under_out_and_resumes_too(
     configured, simulator, tmp_path: Path
 ):
     # Given a local run (no bucket) writing to --out
-    runtime = bootstrap(local_env())
-    first = run_job(
-        RunRequest(source="manual", run_id="resume"), runtime, lambda: NOW, "r", Outputs(local_dir=tmp_path)
-    )
+    runtime = bootstrap(local_env(), local_dir=tmp_path)
+    first = run_job(RunRequest(source="manual", run_id="resume"), runtime, lambda: NOW, "r", Outputs())
     first_report = json.loads((tmp_path / "report.json").read_text())
 
     # Then every account's scan is stored under <out>/runs/dt=.../<run_id>/accounts/
@@ -119,10 +117,10 @@ def test_the_local_store_keeps_the_same_layout_under_out_and_resumes_too(
     assumed = record_assume_role(simulator)
     again = run_job(
         RunRequest(source="manual", run_id="resume"),
-        bootstrap(local_env()),
+        bootstrap(local_env(), local_dir=tmp_path),
         lambda: NOW,
         "r",
-        Outputs(local_dir=tmp_path),
+        Outputs(),
     )
 
     # Then nothing is assumed again and the result is the same

@@ -73,10 +73,10 @@ def run(simulator: Simulator, seed: Callable[..., dict]) -> Run:
         environ.pop("REPORT_BUCKET", None)
         return run_job(
             RunRequest(source="schedule", run_id=run_id),
-            bootstrap(environ),
+            bootstrap(environ, local_dir=out),
             lambda: started,
             "r",
-            Outputs(local_dir=out),
+            Outputs(),
         )
 
     return _run

@@ -22,7 +22,7 @@ from sqlglot.executor import execute
 
 from iam_inventory.models import AccountStatus, Thresholds
 from iam_inventory.models.credentials import ServiceCredential
-from iam_inventory.pipeline import finalize as finalize_module
+from iam_inventory.pipeline.location import ReportLocation
 from iam_inventory.publish.spool import ReportFile
 from tests.builders import days_ago, make_key, make_user
 from tests.outputs_support import glue_columns
@@ -128,8 +128,8 @@ def _executable(node: exp.Expression, today: date) -> exp.Expression:
 @pytest.fixture
 def bucket(tmp_path, monkeypatch):
     memory = MemoryBucket()
-    monkeypatch.setattr(finalize_module, "sinks_for", lambda *args: [memory])
-    monkeypatch.setattr(finalize_module, "run_store", lambda *args: memory)
+    monkeypatch.setattr(ReportLocation, "sinks", lambda self: [memory])
+    monkeypatch.setattr(ReportLocation, "run_store", lambda self: memory)
     monkeypatch.setitem(executor_env.ENV, "ELEMENT_AT", lambda mapping, key: (mapping or {}).get(key))
     return memory
 

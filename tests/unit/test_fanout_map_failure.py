@@ -7,7 +7,7 @@ from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.fanout import map_failure
 from iam_inventory.pipeline.finalize import Outputs, finalize_run
 from tests.builders import make_key, make_user
-from tests.publish_support import FakeFactory, context, finalize, read_json, scanned, settings
+from tests.publish_support import context, finalize, local_runtime, read_json, scanned
 
 PROD = "111111111111"
 
@@ -32,10 +32,8 @@ def test_a_run_whose_map_failed_is_published_as_failed_and_never_becomes_the_bas
     reason = map_failure(MapError.model_validate({"Error": "States.ExceedToleratedFailureThreshold"}))
     run = context("bad", day=1)
     own = AccountScan(run.run_id, scan.result, scan.findings)
-    outputs = Outputs(local_dir=tmp_path, failed_because=reason)
-    outcome = finalize_run(
-        run, lambda: iter([own]), settings(), FakeFactory(), outputs, lambda: run.started_at
-    )
+    outputs = Outputs(failed_because=reason)
+    outcome = finalize_run(run, lambda: iter([own]), local_runtime(tmp_path), outputs, lambda: run.started_at)
 
     # Then it is failed, says why, and latest.json still names the good run
     assert (outcome.status.value, outcome.status_reason, outcome.baseline) == ("failed", reason, False)

@@ -11,7 +11,7 @@ from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.finalize import Outputs, finalize_run
 from iam_inventory.publish.render import htmltable
 from tests.builders import NOW, make_inventory, make_key, make_user
-from tests.publish_support import FakeFactory, context, settings
+from tests.publish_support import context, local_runtime
 
 USERS = 20
 
@@ -38,7 +38,7 @@ def synthetic_scans(run_id: str, accounts: int) -> Iterator[AccountScan]:
 
 def peak_bytes(folder, accounts: int) -> int:
     """Peak traced allocation of a second run (a previous run present) over `accounts` accounts."""
-    outputs = Outputs(local_dir=folder, spool_bytes=64 * 1024)
+    outputs = Outputs(spool_bytes=64 * 1024)
     for run_id, day in (("first", 0), ("second", 1)):
         run = context(run_id, day=day)
         if run_id == "second":
@@ -46,8 +46,7 @@ def peak_bytes(folder, accounts: int) -> int:
         finalize_run(
             run,
             lambda run_id=run_id: synthetic_scans(run_id, accounts),
-            settings(),
-            FakeFactory(),
+            local_runtime(folder),
             outputs,
             lambda run=run: run.started_at,
         )

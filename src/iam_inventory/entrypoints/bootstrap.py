@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 
 from aws_lambda_powertools.metrics import Metrics
 
@@ -25,13 +26,14 @@ def bootstrap(
     factory: ClientFactory | None = None,
     profile: str | None = None,
     settings: Settings | None = None,
+    local_dir: Path | None = None,
 ) -> Runtime:
     """Validated settings (unless the caller validated them already), the log level, log redaction
-    (before any AWS call), clients and metrics."""
+    (before any AWS call), clients, the report location (the bucket, else `local_dir`) and metrics."""
     environ = os.environ if environ is None else environ
     settings = settings or Settings.from_env(environ)
     _set_log_level(environ, default_log_level)
-    return open_runtime(settings, factory=factory, profile=profile, metrics=metrics)
+    return open_runtime(settings, factory=factory, profile=profile, metrics=metrics, local_dir=local_dir)
 
 
 class _Container:

@@ -31,7 +31,6 @@ from iam_inventory.pipeline.run import account_plan, open_manifest, pending_acco
 from iam_inventory.pipeline.runtime import Runtime, resolve_external_id
 from iam_inventory.pipeline.scan import scan_account
 from iam_inventory.pipeline.scan_store import (
-    S3ScanStore,
     ScanStore,
     get_manifest,
     has_scan,
@@ -51,14 +50,6 @@ class RunNotFound(ConfigError):
     """A worker or finalize event names a run whose manifest is not in the store."""
 
 
-def _store(runtime: Runtime, bucket: str, folder: str) -> S3ScanStore:
-    return S3ScanStore(runtime.factory.hub_client("s3"), bucket, runtime.settings.report_prefix, folder)
-
-
-def _key(runtime: Runtime, folder: str, name: str) -> str:
-    return "/".join(part for part in (runtime.settings.report_prefix, folder, name) if part)
-
-
 def discover_run(request: RunRequest, runtime: Runtime, clock: Clock, request_id: str) -> RunPointer:
     """Fix the run (or resume it), write the Map's items (accounts not stored yet); return the run pointer."""
     settings, factory = runtime.settings, runtime.factory
@@ -71,7 +62,7 @@ def discover_run(request: RunRequest, runtime: Runtime, clock: Clock, request_id
     # Validate the exceptions before any worker starts; finalize reads them again (one source of truth).
     load_exceptions(settings, factory, context, Outputs())
     folder = scan_folder(context)
-    store = _store(runtime, settings.report_bucket, folder)
+    store = runtime.location.fanout_scan_store(settings.report_bucket, folder)
     manifest = open_manifest(
         store, context, lambda: discover_accounts(settings, request.accounts, factory, context.run_id)
     )
@@ -84,7 +75,7 @@ def discover_run(request: RunRequest, runtime: Runtime, clock: Clock, request_id
         run_id=context.run_id,
         bucket=settings.report_bucket,
         folder=folder,
-        items_key=_key(runtime, folder, ITEMS),
+        items_key=runtime.location.key(folder, ITEMS),
         accounts=len(items),
     )
 
@@ -94,7 +85,7 @@ def scan_worker(event: dict[str, Any], runtime: Runtime, deadline: Deadline) -> 
     worker = parse_fanout_event(WorkerEvent, event)
     run = worker.run
     account = decode_item(worker.account)
-    store = _store(runtime, run.bucket, run.folder)
+    store = runtime.location.fanout_scan_store(run.bucket, run.folder)
     manifest = _manifest(store, run)
     context = manifest.context
     logger.set_correlation_id(context.run_id)
@@ -117,7 +108,7 @@ def finalize_fanout(event: dict[str, Any], runtime: Runtime, clock: Clock) -> Ru
     (`map_error`, from the state machine's Catch) fails the run so that it never becomes the baseline."""
     finalize = parse_fanout_event(FinalizeEvent, event)
     run = finalize.run
-    store = _store(runtime, run.bucket, run.folder)
+    store = runtime.location.fanout_scan_store(run.bucket, run.folder)
     manifest = _manifest(store, run)
     logger.set_correlation_id(manifest.context.run_id)
     scans = scan_source(store, manifest, {}, missing=_no_worker_result)
@@ -129,7 +120,7 @@ def finalize_fanout(event: dict[str, Any], runtime: Runtime, clock: Clock) -> Ru
         redact=runtime.redact,
         failed_because=map_failure(finalize.map_error),
     )
-    return finalize_run(manifest.context, scans, runtime.settings, runtime.factory, outputs, clock)
+    return finalize_run(manifest.context, scans, runtime, outputs, clock)
 
 
 def map_failure(map_error: MapError | None) -> str | None:

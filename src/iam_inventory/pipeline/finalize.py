@@ -28,8 +28,9 @@ from iam_inventory.evaluate.finding_enrichment import EnrichmentConfig
 from iam_inventory.models import AccountStatus, RunContext
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.findings_import import export_to_security_hub, import_role_opener
+from iam_inventory.pipeline.runtime import Runtime
 from iam_inventory.pipeline.scan import Progress
-from iam_inventory.pipeline.sinks import location_base, publish_files, run_store, sinks_for
+from iam_inventory.pipeline.sinks import publish_files
 from iam_inventory.publish.channels.metrics import publish_account_metrics, publish_run_metrics
 from iam_inventory.publish.channels.sns import NewFindings, notify_new_findings
 from iam_inventory.publish.spool import SPOOL_BYTES
@@ -47,7 +48,6 @@ ScanSource = Callable[[], Iterator[AccountScan]]
 class Outputs:
     """Where a run's results go besides the return value."""
 
-    local_dir: Path | None = None
     metrics: Metrics | None = None
     progress: Progress | None = None
     # How much of each output file stays in memory before it is spooled to a temporary file.
@@ -103,13 +103,13 @@ class RunOutcome:
 def finalize_run(
     context: RunContext,
     scans: ScanSource,
-    settings: Settings,
-    factory: ClientFactory,
+    runtime: Runtime,
     outputs: Outputs,
     clock: Clock,
 ) -> RunOutcome:
     """Stream the run's AccountScans into every output, commit the run, then notify (unless dry run)."""
-    store = run_store(settings, outputs.local_dir, factory)
+    settings, factory, location = runtime.settings, runtime.factory, runtime.location
+    store = location.run_store()
     comparison = Comparison(load_previous(store, context.run_id))
     try:
         options, baseline_folder = _writer_options(context, settings, factory, store, outputs, comparison)
@@ -127,17 +127,16 @@ def finalize_run(
                 extra={"status": written.status.value, "reason": written.status_reason},
             )
         elif not context.dry_run:
-            sinks = sinks_for(settings, outputs.local_dir, factory)
-            published = publish_files(written, sinks, location_base(settings, outputs.local_dir))
+            published = publish_files(written, location.sinks(), location.base())
             if written.baseline:
                 deliver_findings(written, comparison, settings, factory, published)
                 if settings.security_hub_export:
                     opener = import_role_opener(
                         factory, settings, context.run_id, outputs.external_id, outputs.redact
                     )
-                    location = (factory.region, factory.partition)
+                    region = (factory.region, factory.partition)
                     published["securityhub"] = export_to_security_hub(
-                        opener, scans(), comparison, context.started_at, options, location
+                        opener, scans(), comparison, context.started_at, options, region
                     )
         if outputs.metrics is not None and not context.dry_run:
             totals = (written.new, written.resolved)

@@ -14,9 +14,10 @@ from iam_inventory.core.observability import logger
 from iam_inventory.discover.accounts import describe_account_source, discover_accounts
 from iam_inventory.models import RunContext
 from iam_inventory.pipeline.finalize import Outputs, RunOutcome, finalize_run, load_exceptions
-from iam_inventory.pipeline.run import account_plan, open_manifest, open_store, scan_pending, scan_source
+from iam_inventory.pipeline.run import account_plan, open_manifest, scan_pending, scan_source
 from iam_inventory.pipeline.runtime import Runtime
 from iam_inventory.pipeline.scan import not_scanned
+from iam_inventory.pipeline.scan_store import scan_folder
 
 
 def run_job(
@@ -31,13 +32,13 @@ def run_job(
     settings, factory = runtime.settings, runtime.factory
     context = build_run_context(request, settings, clock(), request_id)
     logger.set_correlation_id(context.run_id)
-    if not request.dry_run and not settings.report_bucket and outputs.local_dir is None:
+    if not request.dry_run and not runtime.location.keeps_files:
         raise ConfigError(
             "invalid configuration: environment variable REPORT_BUCKET: required unless dry_run"
         )
     # An invalid exceptions file stops the run here, before discovery and before any account is scanned.
     outputs = replace(outputs, exceptions=load_exceptions(settings, factory, context, outputs))
-    store = open_store(runtime, context, outputs.local_dir)
+    store = runtime.location.scan_store(scan_folder(context), context.dry_run)
     manifest = open_manifest(
         store, context, lambda: discover_accounts(settings, request.accounts, factory, context.run_id)
     )
@@ -49,14 +50,14 @@ def run_job(
             "dry_run": request.dry_run,
         },
     )
-    plan = account_plan(runtime, context, deadline, outputs.local_dir)
+    plan = account_plan(runtime, context, deadline)
     # The import roles trust the hub like the read role, with the same ExternalId.
     outputs = replace(outputs, external_id=plan.external_id, redact=runtime.redact)
     pool_size = partial(settings.account_pool, cpus=runtime.cpus)
     unfinished = scan_pending(plan, store, manifest, pool_size, outputs.progress)
     # Every account is stored or unfinished by now; `missing` only answers for a scan the store lost.
     scans = scan_source(store, manifest, unfinished, missing=partial(not_scanned, started=False))
-    return finalize_run(context, scans, settings, factory, outputs, clock)
+    return finalize_run(context, scans, runtime, outputs, clock)
 
 
 def build_run_context(

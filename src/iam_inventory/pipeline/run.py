@@ -1,4 +1,4 @@
-"""The steps both run modes share around scan_account: open the run's store, resume, map, read back."""
+"""The steps both run modes share around scan_account: plan, resume, map, read back."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 from iam_inventory.core.budget import Deadline, map_within_deadline
 from iam_inventory.core.observability import logger
@@ -19,38 +18,16 @@ from iam_inventory.pipeline.previous import previous_scans
 from iam_inventory.pipeline.runtime import READ_AHEAD, Runtime, resolve_external_id
 from iam_inventory.pipeline.scan import AccountPlan, Progress, ScanPlan, not_scanned, scan_account
 from iam_inventory.pipeline.scan_store import (
-    LocalScanStore,
-    MemoryScanStore,
-    S3ScanStore,
     ScanStore,
     get_manifest,
     get_scan,
     put_manifest,
     put_scan,
-    scan_folder,
     stored_account_ids,
 )
-from iam_inventory.pipeline.sinks import run_store
 
 
-def open_store(runtime: Runtime, context: RunContext, local_dir: Path | None) -> ScanStore:
-    """The report bucket's run folder, else --out's; a dry run keeps its scans in memory only."""
-    folder = scan_folder(context)
-    settings = runtime.settings
-    if context.dry_run:
-        return MemoryScanStore()
-    if settings.report_bucket:
-        return S3ScanStore(
-            runtime.factory.hub_client("s3"), settings.report_bucket, settings.report_prefix, folder
-        )
-    if local_dir is not None:
-        return LocalScanStore(local_dir, folder)
-    return MemoryScanStore()
-
-
-def account_plan(
-    runtime: Runtime, context: RunContext, deadline: Deadline | None, local_dir: Path | None = None
-) -> AccountPlan:
+def account_plan(runtime: Runtime, context: RunContext, deadline: Deadline | None) -> AccountPlan:
     """What scan_account needs for this run; resolves (and masks) the ExternalId."""
     return AccountPlan(
         context=context,
@@ -60,7 +37,7 @@ def account_plan(
         redact=runtime.redact,
         scan=ScanPlan.from_settings(runtime.settings, deadline),
         # Where finalize reads the previous run from, the scans read the previous run's key ids.
-        previous=previous_scans(run_store(runtime.settings, local_dir, runtime.factory), context.run_id),
+        previous=previous_scans(runtime.location.run_store(), context.run_id),
     )
 
 

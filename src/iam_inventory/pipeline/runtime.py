@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from aws_lambda_powertools.metrics import Metrics
 
@@ -11,6 +12,7 @@ from iam_inventory.assume.clients import ClientFactory
 from iam_inventory.config.concurrency import MAX_POOL
 from iam_inventory.config.settings import Settings
 from iam_inventory.core.redact import Redactor, install_log_redaction
+from iam_inventory.pipeline.location import ReportLocation, report_location
 
 # How many stored scans finalize reads ahead of the one it is merging: S3 latency hidden, memory bounded.
 READ_AHEAD = 16
@@ -18,10 +20,11 @@ READ_AHEAD = 16
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    """The process-wide pieces of one invocation: validated settings, the client factory, the redactor."""
+    """What one invocation runs with: validated settings, clients, the report location, the redactor."""
 
     settings: Settings
     factory: ClientFactory
+    location: ReportLocation
     redact: Redactor
     metrics: Metrics | None = None
     # CPUs of the machine outside Lambda (inside, CPU follows AWS_LAMBDA_FUNCTION_MEMORY_SIZE).
@@ -33,6 +36,7 @@ def open_runtime(
     factory: ClientFactory | None = None,
     profile: str | None = None,
     metrics: Metrics | None = None,
+    local_dir: Path | None = None,
 ) -> Runtime:
     """Install log redaction (before any AWS call: botocore's DEBUG output carries secrets), then clients."""
     redact = Redactor()
@@ -41,7 +45,8 @@ def open_runtime(
         settings, max_pool_connections=hub_pool_size(settings), profile=profile
     )
     cpus = os.cpu_count() or 1
-    return Runtime(settings=settings, factory=factory, redact=redact, metrics=metrics, cpus=cpus)
+    location = report_location(settings, factory, local_dir)
+    return Runtime(settings, factory, location, redact, metrics=metrics, cpus=cpus)
 
 
 def hub_pool_size(settings: Settings) -> int:
