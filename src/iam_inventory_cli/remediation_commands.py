@@ -15,7 +15,8 @@ from iam_inventory.core.clock import utcnow
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.evaluate.exceptions import ExceptionsFileError
 from iam_inventory.evaluate.rules import RULE_IDS
-from iam_inventory_cli.plan import build_plan, plan_document
+from iam_inventory_cli.plan import build_plan
+from iam_inventory_cli.plan_document import plan_document
 from iam_inventory_cli.plan_script import render_plan_script
 from iam_inventory_cli.report_command import load_report
 from iam_inventory_cli.tables import EXIT_BAD_INPUT, EXIT_OK

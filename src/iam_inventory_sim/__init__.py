@@ -10,15 +10,10 @@ from iam_inventory_sim.estate import (
     UserSpec,
     expected_findings,
 )
-from iam_inventory_sim.seed import (
-    admin_client,
-    backdate_key,
-    seed_estate,
-    seed_organization,
-    set_password_dates,
-    set_root_credentials,
-)
-from iam_inventory_sim.server import Fault, FaultLayer, SimRequest, Simulator, running_simulator
+from iam_inventory_sim.fault_layer import Fault, FaultLayer, SimRequest
+from iam_inventory_sim.moto_state import backdate_key, set_password_dates, set_root_credentials
+from iam_inventory_sim.seed import admin_client, seed_estate, seed_organization
+from iam_inventory_sim.server import Simulator, running_simulator
 
 __all__ = [
     "DEMO_EXTERNAL_ID",

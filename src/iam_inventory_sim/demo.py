@@ -23,8 +23,6 @@ from iam_inventory.pipeline.runtime import Runtime
 from iam_inventory_sim import (
     DEMO_EXTERNAL_ID,
     HUB_ACCOUNT_ID,
-    Simulator,
-    admin_client,
     demo_estate,
     expected_findings,
     running_simulator,
@@ -33,6 +31,7 @@ from iam_inventory_sim import (
 )
 from iam_inventory_sim import demo_remediation as remediation
 from iam_inventory_sim.credential_report import REPORT_TTL
+from iam_inventory_sim.demo_accounts import change_demo_estate
 from iam_inventory_sim.demo_checks import (
     ExpectedSet,
     check_changes,
@@ -40,7 +39,6 @@ from iam_inventory_sim.demo_checks import (
     check_root_credentials_removed,
     describe,
 )
-from iam_inventory_sim.estate import PlantedIds
 
 # Prints a finished run for a human (the CLI's summary table), passed in so the simulator needs no CLI.
 SummaryPrinter = Callable[[RunOutcome, TextIO], None]
@@ -253,28 +251,3 @@ def _demo_run(
         )
         metrics.flush_metrics()
     return DemoRun(outcome, json.loads((out_dir / "report.json").read_text()))
-
-
-def change_demo_estate(simulator: Simulator, key_ids: PlantedIds) -> tuple[ExpectedSet, ExpectedSet]:
-    """Fix two findings and cause a new one; return the (new, resolved) findings that should follow."""
-    prod = admin_client(simulator, "iam", "111111111111")
-    old_key = key_ids[("111111111111", "ci-deployer", 0)]
-    prod.delete_access_key(UserName="ci-deployer", AccessKeyId=old_key)
-    serial = prod.create_virtual_mfa_device(VirtualMFADeviceName="bob-mfa")["VirtualMFADevice"][
-        "SerialNumber"
-    ]
-    prod.enable_mfa_device(
-        UserName="bob", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
-    )
-    dev = admin_client(simulator, "iam", "222222222222")
-    dev.create_user(
-        UserName="mallory",
-        Tags=[{"Key": "owner", "Value": "mallory@example.com"}, {"Key": "team", "Value": "growth"}],
-    )
-    dev.create_login_profile(UserName="mallory", Password="Sim-Passw0rd!-not-real")
-    new = {("222222222222", "mallory", None, "console_user_without_mfa")}
-    resolved = {
-        ("111111111111", "ci-deployer", old_key, "access_key_too_old"),
-        ("111111111111", "bob", None, "console_user_without_mfa"),
-    }
-    return new, resolved

@@ -1,17 +1,25 @@
-"""The demo's estate: five member accounts in nested OUs, with every rule planted at least once."""
+"""The demo's estate: five member accounts in nested OUs, with every rule planted at least once, and the
+change an admin makes between the first and second runs."""
 
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
+from iam_inventory_sim.demo_checks import ExpectedSet
 from iam_inventory_sim.estate import (
     CODECOMMIT_POLICY,
     AccountSpec,
     KeySpec,
+    PlantedIds,
     ServiceCredentialSpec,
     UploadSpec,
     UserSpec,
 )
+from iam_inventory_sim.seed import admin_client
+
+if TYPE_CHECKING:
+    from iam_inventory_sim.server import Simulator
 
 
 def _filler_users(count: int, seed: int) -> tuple[UserSpec, ...]:
@@ -175,3 +183,28 @@ def demo_estate() -> tuple[AccountSpec, ...]:
         AccountSpec("444444444444", "legacy-marketing", role="missing", ou="Legacy"),
         AccountSpec("555555555555", "closed-2023", ou="Legacy", state="SUSPENDED"),
     )
+
+
+def change_demo_estate(simulator: Simulator, key_ids: PlantedIds) -> tuple[ExpectedSet, ExpectedSet]:
+    """Fix two findings and cause a new one; return the (new, resolved) findings that should follow."""
+    prod = admin_client(simulator, "iam", "111111111111")
+    old_key = key_ids[("111111111111", "ci-deployer", 0)]
+    prod.delete_access_key(UserName="ci-deployer", AccessKeyId=old_key)
+    serial = prod.create_virtual_mfa_device(VirtualMFADeviceName="bob-mfa")["VirtualMFADevice"][
+        "SerialNumber"
+    ]
+    prod.enable_mfa_device(
+        UserName="bob", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
+    dev = admin_client(simulator, "iam", "222222222222")
+    dev.create_user(
+        UserName="mallory",
+        Tags=[{"Key": "owner", "Value": "mallory@example.com"}, {"Key": "team", "Value": "growth"}],
+    )
+    dev.create_login_profile(UserName="mallory", Password="Sim-Passw0rd!-not-real")
+    new = {("222222222222", "mallory", None, "console_user_without_mfa")}
+    resolved = {
+        ("111111111111", "ci-deployer", old_key, "access_key_too_old"),
+        ("111111111111", "bob", None, "console_user_without_mfa"),
+    }
+    return new, resolved

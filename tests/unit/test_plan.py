@@ -21,7 +21,8 @@ from iam_inventory.models import (
     Thresholds,
 )
 from iam_inventory.publish.document import build_report
-from iam_inventory_cli.plan import InvalidPlanInput, build_plan, plan_document
+from iam_inventory_cli.plan import InvalidPlanInput, build_plan
+from iam_inventory_cli.plan_document import plan_document
 from iam_inventory_cli.plan_script import render_plan_script
 from tests.builders import NOW, make_inventory, make_key, make_user
 

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 
 from iam_inventory.evaluate.rules import RULES
 from iam_inventory.models.credentials import ServiceCredential, SigningCertificate, SshPublicKey
-from iam_inventory_cli.plan import _KEY_RULES, plan_document
+from iam_inventory_cli.plan import _KEY_RULES
+from iam_inventory_cli.plan_document import plan_document
 from iam_inventory_cli.plan_script import render_plan_script
 from tests.builders import days_ago, make_key, make_user
 from tests.unit.test_plan import HOSTILE, operations, plan_for, report_with, run_script, write_script
