@@ -102,7 +102,7 @@ def test_the_scan_source_yields_every_account_in_discovery_order_and_can_be_read
     def missing(account: Account) -> AccountResult:
         return AccountResult(account, AccountStatus.NOT_SCANNED, error_code="NoWorkerResult")
 
-    source = scan_source(store, manifest, unfinished, missing)
+    source = scan_source(store, manifest, unfinished.get, missing)
 
     # When it is read (twice, as a streaming finalize may)
     first = [

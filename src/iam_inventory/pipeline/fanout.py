@@ -111,7 +111,7 @@ def finalize_fanout(event: dict[str, Any], runtime: Runtime, clock: Clock) -> Ru
     store = runtime.location.fanout_scan_store(run.bucket, run.folder)
     manifest = _manifest(store, run)
     logger.set_correlation_id(manifest.context.run_id)
-    scans = scan_source(store, manifest, {}, missing=_no_worker_result)
+    scans = scan_source(store, manifest, _all_finished, missing=_no_worker_result)
     # Only the Security Hub export needs the ExternalId here: the import roles trust it like the read role.
     external_id = resolve_external_id(runtime) if runtime.settings.security_hub_export else None
     outputs = Outputs(
@@ -138,6 +138,11 @@ def _manifest(store: ScanStore, run: RunPointer) -> RunManifest:
     if manifest is None or manifest.context.run_id != run.run_id:
         raise RunNotFound(f"run {run.run_id!r}: no manifest under {run.folder}")
     return manifest
+
+
+def _all_finished(_account_id: str) -> AccountResult | None:
+    # Finalize starts after the Map: every worker has stored its scan or never will.
+    return None
 
 
 def _no_worker_result(account: Account) -> AccountResult:

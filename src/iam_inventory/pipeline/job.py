@@ -14,9 +14,16 @@ from iam_inventory.core.observability import logger
 from iam_inventory.discover.accounts import describe_account_source, discover_accounts
 from iam_inventory.models import RunContext
 from iam_inventory.pipeline.finalize import Outputs, RunOutcome, finalize_run, load_exceptions
-from iam_inventory.pipeline.run import account_plan, open_manifest, scan_pending, scan_source
+from iam_inventory.pipeline.run import (
+    account_plan,
+    open_manifest,
+    pending_accounts,
+    scan_pending,
+    scan_source,
+)
 from iam_inventory.pipeline.runtime import Runtime
 from iam_inventory.pipeline.scan import not_scanned
+from iam_inventory.pipeline.scan_feed import ScanFeed, in_background
 from iam_inventory.pipeline.scan_store import scan_folder
 
 
@@ -54,10 +61,19 @@ def run_job(
     # The import roles trust the hub like the read role, with the same ExternalId.
     outputs = replace(outputs, external_id=plan.external_id, redact=runtime.redact)
     pool_size = partial(settings.account_pool, cpus=runtime.cpus)
-    unfinished = scan_pending(plan, store, manifest, pool_size, outputs.progress)
-    # Every account is stored or unfinished by now; `missing` only answers for a scan the store lost.
-    scans = scan_source(store, manifest, unfinished, missing=partial(not_scanned, started=False))
-    return finalize_run(context, scans, runtime, outputs, clock)
+    pending = pending_accounts(store, manifest)
+    # Finalize writes each account as soon as it is stored, while later ones are scanned (scan_feed.py).
+    feed = ScanFeed(account.account_id for account in pending)
+    scanning = in_background(
+        lambda: scan_pending(plan, store, pending, pool_size, feed.progress(outputs.progress)), feed
+    )
+    # `missing` only answers for a scan the store lost.
+    scans = scan_source(store, manifest, feed.wait, missing=partial(not_scanned, started=False))
+    try:
+        return finalize_run(context, scans, runtime, outputs, clock)
+    finally:
+        # Finalize has read every account, so the scan phase is over; after a failure, let it end first.
+        scanning.join()
 
 
 def build_run_context(

@@ -71,12 +71,11 @@ def scan_and_store(plan: AccountPlan, store: ScanStore, account: Account) -> Acc
 def scan_pending(
     plan: AccountPlan,
     store: ScanStore,
-    manifest: RunManifest,
+    pending: list[Account],
     pool_size: Callable[[int], int],
     progress: Progress | None = None,
 ) -> dict[str, AccountResult]:
-    """Scan in-process (`pool_size(pending)` at once) every account not stored yet; return the unfinished."""
-    pending = pending_accounts(store, manifest)
+    """Scan in-process (`pool_size(pending)` at once) the accounts not stored yet; return the unfinished."""
     workers = pool_size(len(pending))
     logger.info("scanning accounts", extra={"pending": len(pending), "workers": workers})
     results = map_within_deadline(
@@ -96,18 +95,23 @@ def scan_pending(
 def scan_source(
     store: ScanStore,
     manifest: RunManifest,
-    unfinished: dict[str, AccountResult],
+    finished: Callable[[str], AccountResult | None],
     missing: Callable[[Account], AccountResult],
 ) -> ScanSource:
-    """Every account of the run as an AccountScan, in discovery order, read from the store as needed."""
+    """Every account of the run as an AccountScan, in discovery order, read from the store as needed.
+
+    `finished(account_id)` returns once the account is finished: None when it is stored, else the result
+    it ended with (single mode waits there on accounts still being scanned; fan-out's are all finished).
+    """
     run_id = manifest.context.run_id
 
     def scans() -> Iterator[AccountScan]:
         def read(account: Account) -> AccountScan:
+            unfinished = finished(account.account_id)
             stored = get_scan(store, account.account_id)
             if stored is not None:
                 return stored
-            result = unfinished.get(account.account_id) or missing(account)
+            result = unfinished or missing(account)
             return AccountScan(run_id=run_id, result=result)
 
         with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="read") as pool:

@@ -1,0 +1,104 @@
+"""Finalize reads each account as soon as the scan phase has stored it, and never before."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from iam_inventory.models import Account, AccountResult, AccountStatus
+from iam_inventory.pipeline.scan_feed import ScanFeed, in_background
+
+ALPHA, BETA = Account("111111111111", "alpha"), Account("222222222222", "beta")
+# A safety net for a broken feed, never a wait the test relies on: each step is signalled.
+STUCK = 10
+
+
+def reader(feed: ScanFeed, account_id: str) -> tuple[threading.Thread, list[object]]:
+    """A thread waiting on one account, as finalize's read-ahead does; what it got lands in the list."""
+    got: list[object] = []
+
+    def run() -> None:
+        try:
+            got.append(feed.wait(account_id))
+        except Exception as error:
+            got.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, got
+
+
+def stored(account: Account) -> AccountResult:
+    return AccountResult(account, AccountStatus.SCANNED)
+
+
+def test_a_reader_waits_until_its_account_is_stored():
+    # Given two accounts being scanned, and a reader waiting on beta
+    feed = ScanFeed([ALPHA.account_id, BETA.account_id])
+    thread, got = reader(feed, BETA.account_id)
+    done = feed.progress(None)
+    # When alpha finishes, beta's reader still waits
+    done(stored(ALPHA), 1, 2)
+    thread.join(timeout=0.05)
+    assert thread.is_alive()
+    assert got == []
+    # Then beta finishing releases it, with nothing unfinished to report (the scan is in the store)
+    done(stored(BETA), 2, 2)
+    thread.join(timeout=STUCK)
+    assert got == [None]
+
+
+def test_an_account_not_pending_is_read_at_once_and_progress_is_passed_on():
+    # Given a resumed run whose alpha was stored by an earlier invocation
+    calls: list[tuple[str, int, int]] = []
+    feed = ScanFeed([BETA.account_id])
+    # When finalize asks for alpha, it does not wait
+    assert feed.wait(ALPHA.account_id) is None
+    # And the caller's own progress hook still sees every finished account
+    feed.progress(lambda result, done, total: calls.append((result.account.account_id, done, total)))(
+        stored(BETA), 1, 1
+    )
+    assert calls == [(BETA.account_id, 1, 1)]
+
+
+def test_closing_the_feed_hands_the_unfinished_accounts_their_result():
+    # Given a reader waiting on an account the time budget will leave unfinished
+    feed = ScanFeed([ALPHA.account_id, BETA.account_id])
+    thread, got = reader(feed, BETA.account_id)
+    not_scanned = AccountResult(BETA, AccountStatus.NOT_SCANNED, error_code="NotScanned")
+    # When the scan phase ends with beta unfinished
+    feed.close({BETA.account_id: not_scanned})
+    thread.join(timeout=STUCK)
+    # Then the reader gets that result, and alpha (never reported) is no longer waited on
+    assert got == [not_scanned]
+    assert feed.wait(ALPHA.account_id) is None
+
+
+def test_a_scan_phase_that_raises_makes_every_waiting_reader_raise_it():
+    # Given a scan phase that crashes (a bug, or the store refusing a write) while finalize waits
+    feed = ScanFeed([ALPHA.account_id])
+    thread, got = reader(feed, ALPHA.account_id)
+
+    def crash() -> dict[str, AccountResult]:
+        raise OSError("disk full")
+
+    # When it runs on its own thread
+    in_background(crash, feed).join(timeout=STUCK)
+    thread.join(timeout=STUCK)
+    # Then the reader raises the same error: finalize stops, and nothing is published
+    assert len(got) == 1
+    assert isinstance(got[0], OSError)
+    assert str(got[0]) == "disk full"
+    with pytest.raises(OSError, match="disk full"):
+        feed.wait(ALPHA.account_id)
+
+
+def test_the_background_scan_closes_the_feed_with_what_it_returned():
+    # Given a scan phase that leaves alpha unfinished
+    feed = ScanFeed([ALPHA.account_id])
+    unfinished = AccountResult(ALPHA, AccountStatus.NOT_SCANNED, error_code="NotScanned")
+    # When it ends
+    in_background(lambda: {ALPHA.account_id: unfinished}, feed).join(timeout=STUCK)
+    # Then finalize reads alpha's result
+    assert feed.wait(ALPHA.account_id) == unfinished
