@@ -22,6 +22,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, Credentials, ReadOnlyCredentials
 
+from iam_inventory.assume.timestamps import parse_response_timestamp
 from iam_inventory.config.settings import Settings
 
 _SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]")
@@ -157,6 +158,9 @@ class ClientFactory:
         self._account_session.register_component(
             "credential_provider", CredentialResolver([_FollowingProvider()])
         )
+        for session in (self._session, self._account_session):
+            parsers = session.get_component("response_parser_factory")
+            parsers.set_parser_defaults(timestamp_parser=parse_response_timestamp)
         self._thread_clients = threading.local()
         # botocore sessions are not thread-safe; creation is serialised, the clients themselves are.
         self._lock = threading.Lock()
