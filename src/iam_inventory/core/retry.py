@@ -55,12 +55,13 @@ def call_patiently(
     delay: Callable[[int], float] | None = None,
 ) -> T:
     """Call; when throttled beyond botocore's own retries, back off and call again while time remains."""
-    delay = delay or backoff_delays()
     attempt = 0
     while True:
         try:
             return call()
         except ClientError as error:
+            # Made at the first throttle, not per call: seeding a Random reads os.urandom (~25 us).
+            delay = delay or backoff_delays()
             wait = delay(attempt)
             if client_error_code(error) not in THROTTLING_CODES or deadline.remaining() <= wait:
                 raise
