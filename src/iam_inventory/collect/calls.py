@@ -6,8 +6,9 @@ The generic patience (throttling codes, backoff, call_patiently) lives once, in 
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
 from iam_inventory.core.retry import client_error_code
@@ -29,11 +30,34 @@ def is_access_denied(error: BaseException) -> bool:
 
 
 def map_bounded(function: Callable[[T], R], items: Iterable[T], concurrency: int) -> list[R]:
-    """`function` over `items`, `concurrency` at a time (IAM throttles per account); order is kept."""
+    """`function` over `items`, `concurrency` at a time (IAM throttles per account); order is kept.
+
+    Every item runs, even after one raises; then the first error in order is raised.
+    """
     listed = list(items)
     if concurrency <= 1 or len(listed) <= 1:
         return [function(item) for item in listed]
     # Each call runs in a copy of the caller's context: the spoke account it acts in goes along.
     context = contextvars.copy_context()
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="iam") as pool:
-        return list(pool.map(lambda item: context.copy().run(function, item), listed))
+    pool = _thread_pool(concurrency)
+    futures = [pool.submit(context.copy().run, function, item) for item in listed]
+    wait(futures)
+    return [future.result() for future in futures]
+
+
+_POOLS = threading.local()
+
+
+def _thread_pool(concurrency: int) -> ThreadPoolExecutor:
+    """The calling thread's pool of `concurrency` threads, kept for the next account the thread scans.
+
+    A pool per map_bounded call started up to `concurrency` threads per call, several calls per account:
+    on 10,000 small accounts, thread start-up and teardown were a tenth of the run's CPU. The pool is
+    the caller's alone (the caller waits for it), so an account still has at most `concurrency` calls
+    in flight; it ends with its thread (an executor's idle threads exit once it is collected).
+    """
+    pools: dict[int, ThreadPoolExecutor] = _POOLS.__dict__.setdefault("pools", {})
+    pool = pools.get(concurrency)
+    if pool is None:
+        pool = pools[concurrency] = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="iam")
+    return pool
