@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import replace
+import re
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,8 +24,16 @@ from iam_inventory.models import (
     SigningCertificate,
     SshPublicKey,
     Thresholds,
+    codec,
 )
-from iam_inventory.models.codec import RunManifest, UnreadableDocument, decode, encode, json_schema
+from iam_inventory.models.codec import (
+    RunManifest,
+    UnreadableDocument,
+    decode,
+    decode_view,
+    encode,
+    json_schema,
+)
 from iam_inventory.models.scan import AccountScan
 from tests.builders import NOW, make_inventory, make_key, make_user
 
@@ -187,3 +196,101 @@ def test_an_unreadable_document_is_one_clear_error(body: bytes, message: str):
     # Then the error says which, without a traceback of pydantic internals
     with pytest.raises(UnreadableDocument, match=message):
         decode(AccountScan, body)
+
+
+def test_a_document_that_validates_under_another_major_version_is_still_refused():
+    # Given a whole, valid scan whose schema_version says 2.0
+    document = json.loads(gzip.decompress(encode(sample_scan())))
+    document["schema_version"] = "2.0"
+    body = gzip.compress(json.dumps(document).encode())
+
+    # When it is decoded (its fields would all validate)
+    # Then the version refuses it, as before validation
+    with pytest.raises(UnreadableDocument, match=re.escape("schema_version '2.0' is not 1.2")):
+        decode(AccountScan, body)
+
+
+def test_a_body_json_loads_reads_but_not_utf8_still_decodes_the_same():
+    # Given a scan written as UTF-16 JSON (json.loads detects it; pydantic's parser reads UTF-8 only)
+    document = json.loads(gzip.decompress(encode(sample_scan())))
+    body = gzip.compress(json.dumps(document).encode("utf-16"))
+
+    # When it is decoded
+    # Then it is the same scan, through the slow path
+    assert decode(AccountScan, body) == sample_scan()
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyView:
+    access_key_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _UserView:
+    user_name: str
+    access_keys: tuple[_KeyView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _InventoryView:
+    users: tuple[_UserView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _ResultView:
+    status: AccountStatus
+    inventory: _InventoryView | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _ScanView:
+    result: _ResultView
+    schema_version: str
+
+
+def test_a_view_decodes_only_the_fields_it_names_with_the_same_values():
+    # Given a stored scan
+    scan = sample_scan()
+    body = encode(scan)
+
+    # When a view of a few fields is decoded
+    view = decode_view(AccountScan, _ScanView, body)
+
+    # Then those fields equal the whole decode's
+    assert view.result.status is AccountStatus.SCANNED
+    assert [
+        (user.user_name, [(key.access_key_id, key.created_at) for key in user.access_keys])
+        for user in view.result.inventory.users
+    ] == [
+        (user.user_name, [(key.access_key_id, key.created_at) for key in user.access_keys])
+        for user in scan.result.inventory.users
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"not gzip", "not gzip JSON"),
+        (gzip.compress(b'{"schema_version": "1.2", "result": '), "not gzip JSON"),
+        (gzip.compress(b'{"schema_version": "2.0", "result": {"status": "scanned"}}'), "is not 1.2"),
+        (gzip.compress(b'{"schema_version": "1.2", "result": {"status": "lost"}}'), "invalid field"),
+    ],
+)
+def test_a_view_of_an_unreadable_document_is_the_same_clear_error(body: bytes, message: str):
+    # Given a body that is corrupt, truncated, of another major version, or with a bad field it names
+    # When a view is decoded
+    # Then the error is decode's
+    with pytest.raises(UnreadableDocument, match=message):
+        decode_view(AccountScan, _ScanView, body)
+
+
+def test_a_sound_document_is_validated_in_one_pass(monkeypatch: pytest.MonkeyPatch):
+    # Given a stored scan, and json.loads made to fail (only the slow path for errors uses it)
+    body = encode(sample_scan())
+    monkeypatch.setattr(codec.json, "loads", lambda *_: pytest.fail("json.loads called"))
+
+    # When it is decoded, whole or as a view
+    # Then pydantic's parser read it alone
+    assert decode(AccountScan, body) == sample_scan()
+    assert decode_view(AccountScan, _ScanView, body).result.status is AccountStatus.SCANNED

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from iam_inventory.collect.credential_report import ReportKey
-from iam_inventory.models import AccessKey, IamUser, KeyLastUse
+from iam_inventory.models import AccessKey, KeyLastUse
 
 
 def whole_second(moment: datetime) -> datetime:
@@ -85,7 +85,25 @@ class PreviousUser:
 PreviousUsers = Mapping[str, PreviousUser]
 
 
-def previous_users(users: Iterable[IamUser]) -> dict[str, PreviousUser]:
+class _KeyFacts(Protocol):
+    @property
+    def access_key_id(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class _UserFacts(Protocol):
+    """What key reuse reads of a user: an IamUser, or the slim view pipeline/previous.py decodes."""
+
+    @property
+    def user_name(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def access_keys(self) -> Sequence[_KeyFacts]: ...
+
+
+def previous_users(users: Iterable[_UserFacts]) -> dict[str, PreviousUser]:
     """The key ids of each user of a previous scan, by user name."""
     return {
         user.user_name: PreviousUser(
