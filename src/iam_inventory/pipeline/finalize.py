@@ -140,7 +140,7 @@ def finalize_run(
                     )
         if outputs.metrics is not None and not context.dry_run:
             totals = (written.new, written.resolved)
-            publish_run_metrics(writer.totals, written.status, totals, outputs.metrics)
+            publish_run_metrics(written.totals, written.status, totals, outputs.metrics)
         for file in written.files:
             if outputs.findings_csv is not None and file.name == "findings.csv":
                 shutil.copyfileobj(file.body.reader(), outputs.findings_csv)

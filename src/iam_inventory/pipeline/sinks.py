@@ -6,7 +6,7 @@ import shutil
 from dataclasses import replace
 
 from iam_inventory.evaluate.changes import RunStatus
-from iam_inventory.publish.run_enrichment import OWNERS_FOLDER
+from iam_inventory.publish.render.owners import OWNERS_FOLDER
 from iam_inventory.publish.storage.file_sinks import LocalSink, ReportSink
 from iam_inventory.publish.storage.pointers import commit_files, latest_pointer
 from iam_inventory.publish.written import Written

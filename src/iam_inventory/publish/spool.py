@@ -53,3 +53,14 @@ class ReportFile:
     body: Spool = field(default_factory=Spool)
     # Written under its plain name in a local folder (the CLI's --out); else under its key.
     flat: bool = True
+
+
+CSV_TYPE = "text/csv; charset=utf-8"
+JSON_TYPE = "application/json"
+JSONL_TYPE = "application/x-ndjson"
+HTML_TYPE = "text/html; charset=utf-8"
+
+
+def run_file(folder: str, name: str, content_type: str, spool_bytes: int, flat: bool = True) -> ReportFile:
+    """A file of the run in `folder`, spooled."""
+    return ReportFile(name, f"{folder}/{name}", content_type, Spool(spool_bytes), flat=flat)

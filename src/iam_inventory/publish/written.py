@@ -9,6 +9,7 @@ from iam_inventory.evaluate.changes import RunStatus
 from iam_inventory.evaluate.exceptions import NO_EXCEPTIONS, ExceptionSet
 from iam_inventory.evaluate.finding_enrichment import EnrichmentConfig
 from iam_inventory.publish.channels.sns import OwnerNews
+from iam_inventory.publish.render.report import RunTotals
 from iam_inventory.publish.spool import SPOOL_BYTES, ReportFile
 
 
@@ -49,30 +50,5 @@ class Written:
     history: list[dict[str, Any]] = field(default_factory=list)
     # report.json's per-account entries: one small dict an account, for the CLI's table and hints.
     accounts: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class AccountLines:
-    """One account's rendered findings, written out together when the account is done."""
-
-    ids: list[str] = field(default_factory=list)
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    suppressed: list[dict[str, Any]] = field(default_factory=list)
-    csv: list[str] = field(default_factory=list)
-    jsonl: list[str] = field(default_factory=list)
-    state: list[str] = field(default_factory=list)
-
-
-CSV_TYPE = "text/csv; charset=utf-8"
-JSON_TYPE = "application/json"
-JSONL_TYPE = "application/x-ndjson"
-# The files every run writes, with their content types.
-RUN_FILES = {
-    "report.json": JSON_TYPE,
-    "findings.csv": CSV_TYPE,
-    "inventory.csv": CSV_TYPE,
-    "history.json": JSON_TYPE,
-    "index.html": "text/html; charset=utf-8",
-    "findings.jsonl": JSONL_TYPE,
-    "inventory.jsonl": JSONL_TYPE,
-}
+    # The run's counts, for the run metrics.
+    totals: RunTotals = field(default_factory=RunTotals)

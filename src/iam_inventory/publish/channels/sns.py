@@ -16,9 +16,12 @@ from typing import Any
 from botocore.client import BaseClient
 
 from iam_inventory.models import Finding, Severity
+from iam_inventory.publish.render.items import AccountItem, FindingItem
 from iam_inventory.publish.render.topn import TopN
 
 NOTIFY_SEVERITIES = frozenset({Severity.CRITICAL, Severity.HIGH})
+# A notification lists this many new urgent findings, and counts the rest.
+NOTIFY_LISTED = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,32 @@ class OwnerNews:
         self.top.add(urgency(finding), finding)
         self.severities.add(finding.severity.value)
         self.accounts.add(finding.account_id)
+
+
+class UrgentNews:
+    """New high and critical findings per owner, gathered as the run is written: one notification each."""
+
+    def __init__(self) -> None:
+        self.owners: dict[str, OwnerNews] = {}
+
+    def add_account(self, account: AccountItem) -> None:
+        """News is per finding."""
+
+    def add_finding(self, item: FindingItem) -> None:
+        """Count a new urgent finding for its owner."""
+        if item.is_new and item.enriched is not None and item.finding.severity in NOTIFY_SEVERITIES:
+            owner = item.enriched.owner
+            news = self.owners.setdefault(owner, OwnerNews(owner, TopN(NOTIFY_LISTED)))
+            news.add(item.finding)
+
+    def by_owner(self) -> list[OwnerNews]:
+        """Each owner's news, owners in name order."""
+        return [self.owners[owner] for owner in sorted(self.owners)]
+
+    @property
+    def total(self) -> int:
+        """New urgent findings, listed or not."""
+        return sum(news.top.seen for news in self.owners.values())
 
 
 def urgency(finding: Finding) -> tuple[bool, str, str]:

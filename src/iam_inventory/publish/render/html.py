@@ -15,6 +15,7 @@ from typing import Any
 from iam_inventory.evaluate.rules import rule_title
 from iam_inventory.publish.render.html_accounts import (
     ACCOUNTS_END,
+    URGENT,
     account_row,
     accounts_close,
     accounts_open,
@@ -29,8 +30,6 @@ from iam_inventory.publish.render.htmltable import (
     suppressed_section,
     top_findings,
 )
-
-URGENT = frozenset({"critical", "high"})
 
 
 def render_html(

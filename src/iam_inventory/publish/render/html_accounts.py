@@ -12,6 +12,8 @@ from iam_inventory.publish.render.htmlkit import esc
 from iam_inventory.publish.spool import Spool
 
 SWITCH_ROLE_URL = "https://signin.aws.amazon.com/switchrole"
+# The severities an account row counts in its critical+high column.
+URGENT = frozenset({"critical", "high"})
 
 
 def switch_role_link(account_id: str, role_name: str, display_name: str = "") -> str:
