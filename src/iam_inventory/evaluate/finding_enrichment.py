@@ -223,4 +223,6 @@ def _with_privilege(finding: Finding, context: EnrichmentContext) -> tuple[Findi
     if finding.user_name is not None:
         privilege = context.privileges.get((finding.account_id, finding.user_name), NOT_PRIVILEGED)
     severity = effective_severity(finding.rule_id, finding.severity, privilege)
-    return replace(finding, severity=severity), finding.severity, privilege
+    # Most findings keep their severity: no copy of the finding for them.
+    raised = finding if severity is finding.severity else replace(finding, severity=severity)
+    return raised, finding.severity, privilege

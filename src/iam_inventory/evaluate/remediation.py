@@ -41,7 +41,8 @@ def aws_command(*arguments: str, profile: str | None = None) -> str:
     words = ["aws", *arguments]
     if profile:
         words += ["--profile", profile]
-    return shlex.join(words)
+    # shlex.join's own definition, without its generator: this runs for every command of every finding.
+    return " ".join(map(shlex.quote, words))
 
 
 def deactivate_key_command(user: str, key_id: str, profile: str | None = None) -> str:
