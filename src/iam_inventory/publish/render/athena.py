@@ -55,9 +55,11 @@ def runs_key(started_at: str, run_id: str) -> str:
     return f"{ATHENA_ROOT}/{RUNS_TABLE}/dt={partition_day(started_at)}/{run_id}.json"
 
 
+# One encoder for every line: json.dumps with options builds a new one per call.
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def jsonl_line(fields: tuple[str, ...], run: dict[str, Any], row: dict[str, Any]) -> str:
     """One JSON Lines row: the run columns, then the row's fields, in `fields` order."""
     merged = {**run, **row}
-    return (
-        json.dumps({name: merged[name] for name in fields}, ensure_ascii=False, separators=(",", ":")) + "\n"
-    )
+    return _LINE_ENCODER.encode({name: merged[name] for name in fields}) + "\n"

@@ -8,9 +8,12 @@ from typing import Any
 
 from iam_inventory.publish.spool import SPOOL_BYTES, Spool
 
+# One encoder for every element: json.dumps with options builds a new one per call.
+_COMPACT = json.JSONEncoder(ensure_ascii=False)
+
 
 def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return _COMPACT.encode(value)
 
 
 def _dumps(value: Any, level: int) -> str:

@@ -58,6 +58,7 @@ INVENTORY_CSV_COLUMNS: tuple[str, ...] = (
 )
 # Spreadsheets execute cells starting with these (formula injection); IAM names may start with + = @ -.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(_FORMULA_PREFIXES)
 
 
 def csv_safe(value: Any) -> str:
@@ -72,6 +73,10 @@ def format_tags(tags: dict[str, str] | None) -> str:
 
 
 def _cell(value: Any) -> str:
+    # Most cells are text: checked by their first character, without csv_safe's call (the CSVs of a run
+    # format every cell of every finding; this is the hot path of writing them).
+    if type(value) is str:
+        return "'" + value if value[:1] in _FORMULA_FIRST else value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
