@@ -23,8 +23,9 @@ from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import AccountResult, Thresholds
 from iam_inventory.models.codec import decode
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.pipeline.finalize import Outputs, run_summary
+from iam_inventory.pipeline.finalize import Outputs
 from iam_inventory.pipeline.job import run_job
+from iam_inventory.pipeline.outcome import run_summary
 
 
 def main() -> None:

@@ -13,8 +13,9 @@ from iam_inventory.core.redact import Redactor
 from iam_inventory.evaluate.rules import evaluate
 from iam_inventory.models import Account, AccountResult, AccountStatus, IamUser, RunContext, Thresholds
 from iam_inventory.models.scan import AccountScan
-from iam_inventory.pipeline.finalize import Outputs, RunOutcome, finalize_run
+from iam_inventory.pipeline.finalize import Outputs, finalize_run
 from iam_inventory.pipeline.location import report_location
+from iam_inventory.pipeline.outcome import RunOutcome
 from iam_inventory.pipeline.runtime import Runtime
 from tests.builders import NOW, make_inventory
 

@@ -57,8 +57,9 @@ def settings_from_flags(args: argparse.Namespace, environ: dict[str, str]) -> Se
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from iam_inventory.assume.preflight import check_hub_credentials, check_report_bucket, open_hub
     from iam_inventory.entrypoints.bootstrap import bootstrap
-    from iam_inventory.pipeline.finalize import Outputs, run_summary
+    from iam_inventory.pipeline.finalize import Outputs
     from iam_inventory.pipeline.job import run_job
+    from iam_inventory.pipeline.outcome import run_summary
     from iam_inventory.pipeline.runtime import hub_pool_size
 
     accounts = parse_accounts(args.accounts) if args.accounts else None
@@ -101,7 +102,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(findings_csv.getvalue().decode())
     else:
         print_summary(outcome, out)
-    hint = access_denied_hint(outcome.report["accounts"], settings)
+    hint = access_denied_hint(outcome.accounts, settings)
     if hint:
         print(f"iam-inventory: {hint}", file=err)
     return exit_code(summary["accounts"])

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from iam_inventory.models import AccountStatus
-from iam_inventory.pipeline.finalize import RunOutcome
+from iam_inventory.pipeline.outcome import RunOutcome
 
 EXIT_OK = 0
 EXIT_ACCOUNT_FAILED = 1

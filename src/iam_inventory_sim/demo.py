@@ -17,8 +17,9 @@ from aws_lambda_powertools.metrics import Metrics
 from iam_inventory.config.events import RunRequest
 from iam_inventory.core.clock import utcnow
 from iam_inventory.entrypoints.bootstrap import bootstrap
-from iam_inventory.pipeline.finalize import Outputs, RunOutcome
+from iam_inventory.pipeline.finalize import Outputs
 from iam_inventory.pipeline.job import run_job
+from iam_inventory.pipeline.outcome import RunOutcome
 from iam_inventory.pipeline.runtime import Runtime
 from iam_inventory_sim import (
     DEMO_EXTERNAL_ID,

@@ -20,8 +20,9 @@ import pytest
 import iam_inventory.pipeline.run as pipeline_run
 from iam_inventory.config.events import RunRequest
 from iam_inventory.entrypoints.bootstrap import bootstrap
-from iam_inventory.pipeline.finalize import Outputs, RunOutcome
+from iam_inventory.pipeline.finalize import Outputs
 from iam_inventory.pipeline.job import run_job
+from iam_inventory.pipeline.outcome import RunOutcome
 from iam_inventory_sim import (
     DEMO_EXTERNAL_ID,
     AccountSpec,

@@ -10,7 +10,7 @@ from iam_inventory.evaluate.changes import RunStatus
 from iam_inventory.models import Severity
 from iam_inventory.publish.channels.metrics import publish_run_metrics
 from iam_inventory.publish.channels.sns import NewFindings, message_attributes, render_notification
-from iam_inventory.publish.render.report import RunTotals
+from iam_inventory.publish.render.totals import RunTotals
 
 
 def test_a_message_carries_owner_and_string_arrays_of_severities_and_accounts():

@@ -8,7 +8,7 @@ import pytest
 
 from iam_inventory.evaluate.changes import RunStatus, becomes_baseline, run_status
 from iam_inventory.models import AccountStatus, Thresholds
-from iam_inventory.pipeline.finalize import run_summary
+from iam_inventory.pipeline.outcome import run_summary
 from tests.builders import make_key, make_user
 from tests.publish_support import context, finalize, read_json, scanned, unscanned
 

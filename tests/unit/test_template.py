@@ -16,7 +16,7 @@ from cfnlint.decode import decode_str
 from iam_inventory.evaluate.changes import RunStatus
 from iam_inventory.models import Account, AccountResult, AccountStatus
 from iam_inventory.publish.channels.metrics import publish_run_metrics
-from iam_inventory.publish.render.report import RunTotals
+from iam_inventory.publish.render.totals import RunTotals
 from tests.builders import make_inventory
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,9 @@ from iam_inventory.core.clock import utcnow
 from iam_inventory.core.observability import logger, metrics, tracer
 from iam_inventory.entrypoints.bootstrap import container_runtime
 from iam_inventory.pipeline.fanout import discover_run, finalize_fanout, scan_worker
-from iam_inventory.pipeline.finalize import Outputs, run_summary
+from iam_inventory.pipeline.finalize import Outputs
 from iam_inventory.pipeline.job import run_job
+from iam_inventory.pipeline.outcome import run_summary
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -25,8 +25,9 @@ from iam_inventory.core.retry import THROTTLING_CODES
 from iam_inventory.discover.accounts import discover_accounts
 from iam_inventory.models import Account, AccountResult, AccountStatus
 from iam_inventory.models.codec import RunManifest, decode_item, encode_items
-from iam_inventory.pipeline.finalize import Outputs, RunOutcome, finalize_run, load_exceptions
+from iam_inventory.pipeline.finalize import Outputs, finalize_run, load_exceptions
 from iam_inventory.pipeline.job import build_run_context
+from iam_inventory.pipeline.outcome import RunOutcome
 from iam_inventory.pipeline.run import account_plan, open_manifest, pending_accounts, scan_source
 from iam_inventory.pipeline.runtime import Runtime, resolve_external_id
 from iam_inventory.pipeline.scan import scan_account

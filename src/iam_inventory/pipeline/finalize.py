@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from aws_lambda_powertools.metrics import Metrics
 
@@ -22,12 +22,12 @@ from iam_inventory.config.settings import Settings
 from iam_inventory.core.clock import Clock
 from iam_inventory.core.observability import logger
 from iam_inventory.core.redact import Redactor
-from iam_inventory.evaluate.changes import RunStatus
 from iam_inventory.evaluate.exceptions import ExceptionSet
 from iam_inventory.evaluate.finding_enrichment import EnrichmentConfig
-from iam_inventory.models import AccountStatus, RunContext
+from iam_inventory.models import RunContext
 from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.findings_import import export_to_security_hub, import_role_opener
+from iam_inventory.pipeline.outcome import RunOutcome, run_summary
 from iam_inventory.pipeline.runtime import Runtime
 from iam_inventory.pipeline.scan import Progress
 from iam_inventory.pipeline.sinks import publish_files
@@ -65,41 +65,6 @@ class Outputs:
     redact: Redactor = field(default_factory=Redactor)
 
 
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    """What a finalized run amounts to: small, whatever the size of the estate."""
-
-    context: RunContext
-    status: RunStatus
-    status_reason: str
-    baseline: bool
-    folder: str
-    summary: dict[str, Any]
-    changes: dict[str, Any]
-    comparison_state: dict[str, str]
-    published: dict[str, str] = field(default_factory=dict)
-    # report.json without its inventory and findings: run, summary, changes and the per-account entries.
-    report: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def failed_accounts(self) -> list[dict[str, Any]]:
-        """Accounts the run could not scan (failed or not scanned), with their error code."""
-        return [
-            {"account_id": entry["account_id"], "error_code": entry["error_code"]}
-            for entry in self.report.get("accounts", ())
-            if entry["status"] not in (AccountStatus.SCANNED.value, AccountStatus.SKIPPED.value)
-        ]
-
-    @property
-    def skipped_accounts(self) -> list[dict[str, Any]]:
-        """Accounts deliberately not scanned (the hub, a suspended account), with the reason code."""
-        return [
-            {"account_id": entry["account_id"], "reason": entry["error_code"]}
-            for entry in self.report.get("accounts", ())
-            if entry["status"] == AccountStatus.SKIPPED.value
-        ]
-
-
 def finalize_run(
     context: RunContext,
     scans: ScanSource,
@@ -124,7 +89,7 @@ def finalize_run(
         if not context.dry_run and overwrites_baseline(written, options.folder, baseline_folder):
             logger.warning(
                 "run not published: it is a retry of the baseline run and would overwrite its good files",
-                extra={"status": written.status.value, "reason": written.status_reason},
+                extra={"status": written.status.value, "reason": written.summary.verdict.reason},
             )
         elif not context.dry_run:
             published = publish_files(written, location.sinks(), location.base())
@@ -139,15 +104,17 @@ def finalize_run(
                         opener, scans(), comparison, context.started_at, options, region
                     )
         if outputs.metrics is not None and not context.dry_run:
-            totals = (written.new, written.resolved)
-            publish_run_metrics(written.totals, written.status, totals, outputs.metrics)
+            verdict = written.summary.verdict
+            publish_run_metrics(
+                written.totals, verdict.status, (verdict.new, verdict.resolved), outputs.metrics
+            )
         for file in written.files:
             if outputs.findings_csv is not None and file.name == "findings.csv":
                 shutil.copyfileobj(file.body.reader(), outputs.findings_csv)
             file.body.close()
     finally:
         comparison.close()
-    outcome = _outcome(context, written, published)
+    outcome = RunOutcome(written.summary, published, tuple(written.accounts))
     logger.info("run finished", extra={"summary": run_summary(outcome)})
     return outcome
 
@@ -212,22 +179,6 @@ def load_exceptions(
     return exceptions
 
 
-def _outcome(context: RunContext, written: Written, published: dict[str, str]) -> RunOutcome:
-    changes = written.report["changes"]
-    return RunOutcome(
-        context=context,
-        status=written.status,
-        status_reason=written.status_reason,
-        baseline=written.baseline,
-        folder=written.report["run"]["folder"],
-        summary=written.report["summary"],
-        changes={key: changes[key] for key in ("previous_run_id", "new", "resolved")},
-        comparison_state=dict(changes["state"]),
-        published=published,
-        report={**written.report, "accounts": written.accounts},
-    )
-
-
 def deliver_findings(
     written: Written,
     comparison: Comparison,
@@ -241,8 +192,8 @@ def deliver_findings(
         sent = 0
         for news in written.urgent:
             new = NewFindings(
-                run_id=written.report["run"]["run_id"],
-                previous_run_id=written.report["changes"]["previous_run_id"],
+                run_id=written.summary.run_id,
+                previous_run_id=written.summary.previous_run_id,
                 listed=tuple(news.top.items()),
                 total=news.top.seen,
                 report_location=published.get("index.html") or published.get("report.json"),
@@ -254,22 +205,3 @@ def deliver_findings(
         logger.info("notification", extra={"sent": sent, "owners": len(written.urgent)})
     elif settings.notify_topic_arn:
         logger.warning("no notification: the previous comparison state is not usable")
-
-
-def run_summary(outcome: RunOutcome) -> dict[str, Any]:
-    """What the handler returns and the logs show: status, counts, changes and where the report landed."""
-    return {
-        "run_id": outcome.context.run_id,
-        "dry_run": outcome.context.dry_run,
-        "status": outcome.status.value,
-        "status_reason": outcome.status_reason,
-        "baseline": outcome.baseline,
-        "folder": outcome.folder,
-        **outcome.summary,
-        # Accounts the run could not scan; deliberate skips (hub, suspended) are listed apart.
-        "failed_accounts": outcome.failed_accounts,
-        "skipped_accounts": outcome.skipped_accounts,
-        "changes": outcome.changes,
-        "comparison_state": outcome.comparison_state,
-        "published": dict(outcome.published),
-    }

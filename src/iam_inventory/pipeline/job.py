@@ -13,7 +13,8 @@ from iam_inventory.core.clock import Clock
 from iam_inventory.core.observability import logger
 from iam_inventory.discover.accounts import describe_account_source, discover_accounts
 from iam_inventory.models import RunContext
-from iam_inventory.pipeline.finalize import Outputs, RunOutcome, finalize_run, load_exceptions
+from iam_inventory.pipeline.finalize import Outputs, finalize_run, load_exceptions
+from iam_inventory.pipeline.outcome import RunOutcome
 from iam_inventory.pipeline.run import (
     account_plan,
     open_manifest,

@@ -31,7 +31,7 @@ from iam_inventory.publish.render.items import (
 from iam_inventory.publish.render.report import iso
 from iam_inventory.publish.render.report_json import ReportJson
 from iam_inventory.publish.render.state_file import StateFile
-from iam_inventory.publish.render.summary import RunTally, RunVerdict, report_head
+from iam_inventory.publish.render.summary import RunSummary, RunTally, RunVerdict
 from iam_inventory.publish.render.tables import findings_csv, findings_jsonl, inventory_csv, inventory_jsonl
 from iam_inventory.publish.run_enrichment import RunEnrichment
 from iam_inventory.publish.written import WriterOptions, Written
@@ -124,28 +124,26 @@ class RunWriter:
             resolved=self.tally.resolved if self.comparable else None,
             expired=expired,
         )
-        report = report_head(
-            self.context,
-            finished_at,
+        previous = self.comparison.previous
+        summary = RunSummary(
+            context=self.context,
+            finished_at=finished_at,
             folder=self.options.folder,
             last_good=self.options.last_good,
-            previous=self.comparison.previous,
+            previous=previous.header,
+            state=previous.status,
+            state_detail=previous.detail,
             verdict=verdict,
-            summary=self.tally.totals.summary(),
-            owners=self.enrichment.owners.entries(),
+            counts=self.tally.totals.counts(),
+            owners=tuple(self.enrichment.owners.entries()),
             exceptions=self.enrichment.section(),
         )
+        report = summary.report()
         runs = run_history(report, self.tally.accounts, history, self.options.history_runs)
         end = RunEnd(report, runs)
         return Written(
             files=[file for writer in self.writers for file in writer.finish(end)],
-            report=report,
-            status=status,
-            status_reason=reason,
-            baseline=verdict.baseline,
-            new=verdict.new,
-            resolved=verdict.resolved,
-            expired=expired,
+            summary=summary,
             urgent=self.news.by_owner(),
             urgent_total=self.news.total,
             history=runs,

@@ -9,7 +9,8 @@ from iam_inventory.evaluate.changes import RunStatus
 from iam_inventory.evaluate.exceptions import NO_EXCEPTIONS, ExceptionSet
 from iam_inventory.evaluate.finding_enrichment import EnrichmentConfig
 from iam_inventory.publish.channels.sns import OwnerNews
-from iam_inventory.publish.render.report import RunTotals
+from iam_inventory.publish.render.summary import RunSummary
+from iam_inventory.publish.render.totals import RunTotals
 from iam_inventory.publish.spool import SPOOL_BYTES, ReportFile
 
 
@@ -34,16 +35,10 @@ class WriterOptions:
 
 @dataclass(slots=True)
 class Written:
-    """A run's rendered files and what the summary, metrics and notification need."""
+    """A run's rendered files, its summary, and what the metrics and the notification need."""
 
     files: list[ReportFile]
-    report: dict[str, Any]  # report.json without its lists
-    status: RunStatus
-    status_reason: str
-    baseline: bool
-    new: int | None
-    resolved: int | None
-    expired: int
+    summary: RunSummary
     # New urgent findings per owner (one notification each), owners in name order.
     urgent: list[OwnerNews] = field(default_factory=list)
     urgent_total: int = 0
@@ -52,3 +47,13 @@ class Written:
     accounts: list[dict[str, Any]] = field(default_factory=list)
     # The run's counts, for the run metrics.
     totals: RunTotals = field(default_factory=RunTotals)
+
+    @property
+    def status(self) -> RunStatus:
+        """The run's status."""
+        return self.summary.verdict.status
+
+    @property
+    def baseline(self) -> bool:
+        """Whether the run becomes the baseline (latest.json, the next comparison)."""
+        return self.summary.verdict.baseline

@@ -8,7 +8,7 @@ from iam_inventory.core.observability import logger
 from iam_inventory.evaluate.changes import RunStatus
 from iam_inventory.evaluate.rules import RULE_IDS
 from iam_inventory.models import SEVERITY_ORDER, AccountResult, AccountStatus, Severity
-from iam_inventory.publish.render.report import RunTotals
+from iam_inventory.publish.render.totals import RunTotals
 
 
 def publish_account_metrics(

@@ -1,28 +1,20 @@
-"""The entries of the versioned JSON report (run, accounts, inventory, findings) and the run totals (pure)."""
+"""The entries of the versioned JSON report: run, accounts, inventory, and the trend's numbers (pure)."""
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from iam_inventory.core.clock import iso as iso  # re-exported: the report format's timestamps
 from iam_inventory.evaluate.registry import days_between
-from iam_inventory.evaluate.rules import RULE_IDS
 from iam_inventory.models import (
-    SEVERITY_ORDER,
     AccessKey,
     AccountInventory,
     AccountResult,
-    AccountStatus,
-    Finding,
     IamUser,
     RunContext,
-    Severity,
 )
-from iam_inventory.models.credentials import CredentialType
-from iam_inventory.publish.render.credentials import counts_summary, credential_counts, user_credentials_entry
+from iam_inventory.publish.render.credentials import user_credentials_entry
 
 # 1.2: run.status (complete/degraded/failed), run.baseline, run.folder, changes.state; new/resolved may
 # be null when the previous state could not be read.
@@ -48,76 +40,6 @@ def run_entry(context: RunContext, finished_at: datetime) -> dict[str, Any]:
         },
         "overrides": list(context.overrides),
     }
-
-
-@dataclass(slots=True)
-class RunTotals:
-    """Counts for the whole run, added up one account at a time (nothing else is kept)."""
-
-    statuses: Counter[AccountStatus] = field(default_factory=Counter)
-    users: int = 0
-    console_users: int = 0
-    access_keys: int = 0
-    active_access_keys: int = 0
-    api_calls: int = 0
-    retried_calls: int = 0
-    by_severity: Counter[Severity] = field(default_factory=Counter)
-    by_rule: Counter[str] = field(default_factory=Counter)
-    # Active findings past their SLA, by severity; findings an unexpired exception suppresses.
-    overdue: Counter[Severity] = field(default_factory=Counter)
-    suppressed: int = 0
-    # (credential kind, active) -> how many, over every user scanned.
-    credentials: Counter[tuple[CredentialType, bool]] = field(default_factory=Counter)
-
-    def add(self, item: AccountResult, findings: tuple[Finding, ...] | list[Finding]) -> None:
-        """Count one account and its findings."""
-        self.statuses[item.status] += 1
-        self.api_calls += item.api_calls
-        self.retried_calls += item.retried_calls
-        users = item.inventory.users if item.inventory is not None else ()
-        self.users += len(users)
-        self.console_users += sum(1 for user in users if user.console_access)
-        keys = [key for user in users for key in user.access_keys]
-        self.access_keys += len(keys)
-        self.active_access_keys += sum(1 for key in keys if key.active)
-        self.credentials.update(credential_counts(users))
-        self.by_severity.update(finding.severity for finding in findings)
-        self.by_rule.update(finding.rule_id for finding in findings)
-
-    @property
-    def expected(self) -> int:
-        """Every account of the run, whatever its status."""
-        return sum(self.statuses.values())
-
-    @property
-    def findings(self) -> int:
-        """Findings of the accounts scanned in this run."""
-        return sum(self.by_severity.values())
-
-    def summary(self) -> dict[str, Any]:
-        """The report's `summary` object: accounts by status, users, keys, findings by severity and rule."""
-        return {
-            "accounts": {
-                "expected": self.expected,
-                **{status.value: self.statuses[status] for status in AccountStatus},
-            },
-            "users": self.users,
-            "console_users": self.console_users,
-            "access_keys": self.access_keys,
-            "active_access_keys": self.active_access_keys,
-            "api_calls": self.api_calls,
-            "retried_calls": self.retried_calls,
-            "credentials": counts_summary(self.credentials),
-            "findings": {
-                "total": self.findings,
-                "by_severity": {severity.value: self.by_severity[severity] for severity in SEVERITY_ORDER},
-                "by_rule": {rule_id: self.by_rule[rule_id] for rule_id in RULE_IDS},
-                "overdue_by_severity": {
-                    severity.value: self.overdue[severity] for severity in SEVERITY_ORDER
-                },
-                "suppressed": self.suppressed,
-            },
-        }
 
 
 def account_entry(item: AccountResult, findings: int) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from datetime import UTC
 from typing import Any
 
 from iam_inventory.compare.state import LATEST_KEY
+from iam_inventory.core.clock import iso
 from iam_inventory.models import RunContext
 from iam_inventory.publish.render.athena import (
     FINDINGS_TABLE,
@@ -20,6 +21,7 @@ from iam_inventory.publish.render.athena import (
     manifest_key,
     runs_key,
 )
+from iam_inventory.publish.render.report import SCHEMA_VERSION
 from iam_inventory.publish.spool import ReportFile, Spool
 from iam_inventory.publish.written import Written
 
@@ -46,44 +48,45 @@ def _small(name: str, key: str, text: str, content_type: str) -> ReportFile:
 
 def commit_files(written: Written, location_base: str) -> list[ReportFile]:
     """The Athena commit: one symlink manifest per table naming the run's JSONL, then the `runs` row."""
-    run = written.report["run"]
+    summary = written.summary
+    run_id, started_at, folder = summary.run_id, summary.started_at, summary.folder
     files = [
         _small(
             f"{table}.manifest",
-            manifest_key(table, run["started_at"], run["run_id"]),
-            f"{location_base}{run['folder']}/{table}.jsonl\n",
+            manifest_key(table, started_at, run_id),
+            f"{location_base}{folder}/{table}.jsonl\n",
             "text/plain",
         )
         for table in (FINDINGS_TABLE, INVENTORY_TABLE)
     ]
-    summary = written.report["summary"]
+    accounts = summary.counts.accounts
     row = {
-        "run_id": run["run_id"],
-        "run_started_at": run["started_at"],
-        "folder": run["folder"],
-        "status": run["status"],
-        "trigger": run["trigger"],
-        "baseline": written.baseline,
-        "findings": summary["findings"]["total"],
-        "accounts_scanned": summary["accounts"]["scanned"],
-        "accounts_failed": summary["accounts"]["failed"] + summary["accounts"]["not_scanned"],
+        "run_id": run_id,
+        "run_started_at": started_at,
+        "folder": folder,
+        "status": summary.verdict.status.value,
+        "trigger": summary.context.trigger,
+        "baseline": summary.verdict.baseline,
+        "findings": summary.counts.findings,
+        "accounts_scanned": accounts.scanned,
+        "accounts_failed": accounts.failed + accounts.not_scanned,
     }
     line = json.dumps({name: row[name] for name in RUNS_FIELDS}, separators=(",", ":")) + "\n"
-    files.append(_small("runs.json", runs_key(run["started_at"], run["run_id"]), line, "application/json"))
+    files.append(_small("runs.json", runs_key(started_at, run_id), line, "application/json"))
     return files
 
 
 def latest_pointer(written: Written, keys: dict[str, str]) -> ReportFile:
     """latest.json: the baseline run's folder, files and summary."""
-    run = written.report["run"]
+    summary = written.summary
     pointer: dict[str, Any] = {
-        "schema_version": written.report["schema_version"],
-        "run_id": run["run_id"],
-        "finished_at": run["finished_at"],
-        "status": run["status"],
-        "folder": run["folder"],
+        "schema_version": SCHEMA_VERSION,
+        "run_id": summary.run_id,
+        "finished_at": iso(summary.finished_at),
+        "status": summary.verdict.status.value,
+        "folder": summary.folder,
         "files": keys,
-        "summary": written.report["summary"],
+        "summary": summary.counts.to_dict(),
     }
     return _small(LATEST_KEY, LATEST_KEY, json.dumps(pointer, indent=2) + "\n", "application/json")
 
