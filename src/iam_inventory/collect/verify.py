@@ -74,11 +74,16 @@ def verify_candidates(
                 finding.access_key_id or EVIDENCE[finding.rule_id]
             )
 
-    def verify(user: IamUser) -> IamUser | None:
-        needs = wanted.get(user.user_name)
-        return user if not needs else verify_user(iam, user, needs, calls, deadline)
-
-    users = [user for user in map_bounded(verify, inventory.users, concurrency) if user is not None]
+    # Only users with something to read go to the pool (a submit costs as much as a small user's check).
+    checked = iter(
+        map_bounded(
+            lambda user: verify_user(iam, user, wanted[user.user_name], calls, deadline),
+            [user for user in inventory.users if wanted.get(user.user_name)],
+            concurrency,
+        )
+    )
+    listed = [next(checked) if wanted.get(user.user_name) else user for user in inventory.users]
+    users = [user for user in listed if user is not None]
     verified = replace(inventory, users=tuple(users), **root)
     return verified, calls.count
 
