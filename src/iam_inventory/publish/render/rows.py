@@ -57,14 +57,14 @@ INVENTORY_CSV_COLUMNS: tuple[str, ...] = (
     *CREDENTIAL_COLUMNS,
 )
 # Spreadsheets execute cells starting with these (formula injection); IAM names may start with + = @ -.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_FIRST = frozenset(_FORMULA_PREFIXES)
+# All one character: a cell is checked by its first (a set lookup, on every cell of every finding).
+_FORMULA_FIRST = frozenset(("=", "+", "-", "@", "\t", "\r"))
 
 
 def csv_safe(value: Any) -> str:
     """A cell value that a spreadsheet will show as text, never evaluate as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+    text = value if type(value) is str else "" if value is None else str(value)
+    return "'" + text if text[:1] in _FORMULA_FIRST else text
 
 
 def format_tags(tags: dict[str, str] | None) -> str:
@@ -73,10 +73,6 @@ def format_tags(tags: dict[str, str] | None) -> str:
 
 
 def _cell(value: Any) -> str:
-    # Most cells are text: checked by their first character, without csv_safe's call (the CSVs of a run
-    # format every cell of every finding; this is the hot path of writing them).
-    if type(value) is str:
-        return "'" + value if value[:1] in _FORMULA_FIRST else value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):

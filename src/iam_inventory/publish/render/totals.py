@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from iam_inventory.evaluate.rules import RULE_IDS
@@ -24,14 +24,8 @@ class AccountCounts:
     not_scanned: int
 
     def to_dict(self) -> dict[str, int]:
-        """report.json's `summary.accounts`."""
-        return {
-            "expected": self.expected,
-            "scanned": self.scanned,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            "not_scanned": self.not_scanned,
-        }
+        """report.json's `summary.accounts`: the fields in their order."""
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +134,3 @@ class RunTotals:
             overdue_by_severity={severity.value: self.overdue[severity] for severity in SEVERITY_ORDER},
             suppressed=self.suppressed,
         )
-
-    def summary(self) -> dict[str, Any]:
-        """The report's `summary` object: accounts by status, users, keys, findings by severity and rule."""
-        return self.counts().to_dict()
