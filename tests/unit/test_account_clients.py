@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import botocore.loaders
 import pytest
 from botocore.exceptions import NoCredentialsError
 
@@ -106,3 +107,19 @@ def test_calls_inside_an_account_count_into_its_counter_from_any_thread(factory:
     assert counter.operations == {"iam:GetAccountSummary": 4}
     assert counter.attempts == 4
     assert other.operations == {"iam:GetAccountSummary": 1}
+
+
+def test_a_new_client_has_its_paginators_loaded_before_any_worker_pages(
+    factory: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a thread's new account client, and botocore's directory listings counted from then on
+    iam = factory.account_client("iam")
+    listed: list[str] = []
+    real_listdir = botocore.loaders.os.listdir
+    monkeypatch.setattr(
+        botocore.loaders.os, "listdir", lambda path: listed.append(path) or real_listdir(path)
+    )
+    # When a worker pages its first call
+    iam.get_paginator("list_users")
+    # Then botocore lists no data directory (64 workers starting at once used to list it each)
+    assert listed == []

@@ -189,6 +189,7 @@ class ClientFactory:
         if client is None:
             with self._lock:
                 client = self._account_session.create_client(service, config=self._config)
+                _load_paginators(client)
             # Each thread's client has its own adaptive-retry rate limiter: one account at a time.
             client.meta.events.register("before-call", _count_call)
             client.meta.events.register("before-send", _count_send)
@@ -210,6 +211,17 @@ class ClientFactory:
         if counter is not None:
             attach_counter(client, counter)
         return client
+
+
+def _load_paginators(client: BaseClient) -> None:
+    """Load the service's paginator model now, while client creation is serialised.
+
+    botocore loads it at a client's first get_paginator, listing its whole data directory (~450 services,
+    ~1,300 system calls) until one thread has cached it: 64 workers starting at once each listed it.
+    """
+    first_operation = next(iter(client.meta.method_to_api_mapping), None)
+    if first_operation is not None:
+        client.can_paginate(first_operation)
 
 
 def attach_counter(client: BaseClient, counter: CallCounter) -> None:
