@@ -7,7 +7,9 @@ import threading
 import pytest
 
 from iam_inventory.models import Account, AccountResult, AccountStatus
+from iam_inventory.models.scan import AccountScan
 from iam_inventory.pipeline.scan_feed import ScanFeed, in_background
+from tests.builders import make_inventory, make_user
 
 ALPHA, BETA = Account("111111111111", "alpha"), Account("222222222222", "beta")
 # A safety net for a broken feed, never a wait the test relies on: each step is signalled.
@@ -102,3 +104,35 @@ def test_the_background_scan_closes_the_feed_with_what_it_returned():
     in_background(lambda: {ALPHA.account_id: unfinished}, feed).join(timeout=STUCK)
     # Then finalize reads alpha's result
     assert feed.wait(ALPHA.account_id) == unfinished
+
+
+def scan_of(account: Account, users: int) -> AccountScan:
+    inventory = make_inventory(*(make_user(f"u{n}") for n in range(users)), account_id=account.account_id)
+    return AccountScan(
+        run_id="run", result=AccountResult(account, AccountStatus.SCANNED, inventory=inventory)
+    )
+
+
+def test_a_stored_scan_is_handed_to_finalize_once_within_the_budget():
+    # Given a feed holding at most 20 users and findings, and alpha's scan of 10 users just stored
+    feed = ScanFeed([ALPHA.account_id, BETA.account_id], kept_budget=20)
+    alpha = scan_of(ALPHA, 10)
+    feed.keep(alpha)
+    # When finalize takes it
+    # Then it gets the very scan, once; after that it reads the store (None)
+    assert feed.take(ALPHA.account_id) is alpha
+    assert feed.take(ALPHA.account_id) is None
+    # And what it took no longer counts: another scan of 10 users fits again
+    feed.keep(scan_of(BETA, 10))
+    assert feed.take(BETA.account_id) is not None
+
+
+def test_a_scan_past_the_budget_is_left_to_the_store():
+    # Given a feed holding at most 20, already holding alpha (11: the account and its 10 users)
+    feed = ScanFeed([ALPHA.account_id, BETA.account_id], kept_budget=20)
+    feed.keep(scan_of(ALPHA, 10))
+    # When beta's 10 users are stored while finalize has not taken alpha yet
+    feed.keep(scan_of(BETA, 10))
+    # Then beta is not held (finalize reads it back from the store), and alpha still is
+    assert feed.take(BETA.account_id) is None
+    assert feed.take(ALPHA.account_id) is not None

@@ -121,3 +121,25 @@ def test_the_scan_source_yields_every_account_in_discovery_order_and_can_be_read
     ]
     assert second == [(account_id, status) for account_id, status, _ in first]
     assert get_scan(store, "111111111111") == scanned(ACCOUNTS[0])
+
+
+def test_the_scan_source_takes_a_scan_handed_over_in_memory_before_reading_the_store(store: ScanStore):
+    # Given two accounts stored, the first also handed over in memory (as single mode's scan does)
+    manifest = RunManifest(context=CONTEXT, to_scan=ACCOUNTS[:2])
+    for account in ACCOUNTS[:2]:
+        put_scan(store, scanned(account))
+    handed = replace(scanned(ACCOUNTS[0]), run_id="handed-over")
+    kept = {ACCOUNTS[0].account_id: handed}
+    # When finalize reads the run
+    source = scan_source(
+        store,
+        manifest,
+        lambda _id: None,
+        lambda account: SKIPPED,
+        kept=lambda account_id: kept.pop(account_id, None),
+    )
+    first = list(source())
+    # Then the first account is the scan in memory (the store is not read for it), the second the store's
+    assert first == [handed, scanned(ACCOUNTS[1])]
+    # And a second reading, with nothing held any more, reads the store for both
+    assert list(source()) == [scanned(ACCOUNTS[0]), scanned(ACCOUNTS[1])]

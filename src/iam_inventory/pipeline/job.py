@@ -66,10 +66,13 @@ def run_job(
     # Finalize writes each account as soon as it is stored, while later ones are scanned (scan_feed.py).
     feed = ScanFeed(account.account_id for account in pending)
     scanning = in_background(
-        lambda: scan_pending(plan, store, pending, pool_size, feed.progress(outputs.progress)), feed
+        lambda: scan_pending(plan, store, pending, pool_size, feed.progress(outputs.progress), feed.keep),
+        feed,
     )
     # `missing` only answers for a scan the store lost.
-    scans = scan_source(store, manifest, feed.wait, missing=partial(not_scanned, started=False))
+    scans = scan_source(
+        store, manifest, feed.wait, missing=partial(not_scanned, started=False), kept=feed.take
+    )
     try:
         return finalize_run(context, scans, runtime, outputs, clock)
     finally:

@@ -61,10 +61,14 @@ def pending_accounts(store: ScanStore, manifest: RunManifest) -> list[Account]:
     return [account for account in manifest.to_scan if account.account_id not in stored]
 
 
-def scan_and_store(plan: AccountPlan, store: ScanStore, account: Account) -> AccountResult:
-    """Scan one account and store its scan at once; the caller keeps only the slim result."""
+def scan_and_store(
+    plan: AccountPlan, store: ScanStore, account: Account, stored: Callable[[AccountScan], None] | None = None
+) -> AccountResult:
+    """Scan one account and store its scan at once (then hand it to `stored`); return the slim result."""
     scan = scan_account(plan, account)
     put_scan(store, scan)
+    if stored is not None:
+        stored(scan)
     return replace(scan.result, inventory=None)
 
 
@@ -74,13 +78,14 @@ def scan_pending(
     pending: list[Account],
     pool_size: Callable[[int], int],
     progress: Progress | None = None,
+    stored: Callable[[AccountScan], None] | None = None,
 ) -> dict[str, AccountResult]:
     """Scan in-process (`pool_size(pending)` at once) the accounts not stored yet; return the unfinished."""
     workers = pool_size(len(pending))
     logger.info("scanning accounts", extra={"pending": len(pending), "workers": workers})
     results = map_within_deadline(
         pending,
-        lambda account: scan_and_store(plan, store, account),
+        lambda account: scan_and_store(plan, store, account, stored),
         workers,
         plan.scan.deadline,
         plan.scan.grace_seconds,
@@ -97,18 +102,20 @@ def scan_source(
     manifest: RunManifest,
     finished: Callable[[str], AccountResult | None],
     missing: Callable[[Account], AccountResult],
+    kept: Callable[[str], AccountScan | None] = lambda _account_id: None,
 ) -> ScanSource:
     """Every account of the run as an AccountScan, in discovery order, read from the store as needed.
 
     `finished(account_id)` returns once the account is finished: None when it is stored, else the result
     it ended with (single mode waits there on accounts still being scanned; fan-out's are all finished).
+    `kept(account_id)` is the stored scan when it is still in memory (single mode's hand-over), else None.
     """
     run_id = manifest.context.run_id
 
     def scans() -> Iterator[AccountScan]:
         def read(account: Account) -> AccountScan:
             unfinished = finished(account.account_id)
-            stored = get_scan(store, account.account_id)
+            stored = kept(account.account_id) or get_scan(store, account.account_id)
             if stored is not None:
                 return stored
             result = unfinished or missing(account)
