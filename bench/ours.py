@@ -89,6 +89,8 @@ def main() -> None:
             {
                 "wall": wall,
                 "cpu": usage.ru_utime + usage.ru_stime,
+                # The kernel's share: socket calls, and the futex waits of threads handing the GIL on.
+                "system_cpu": usage.ru_stime,
                 "peak_rss_mb": usage.ru_maxrss / 1024,
                 "scan_phase_peak_rss_mb": scan_phase.get("peak_rss_mb"),
                 "workers": runtime.settings.account_pool(accounts, runtime.cpus),

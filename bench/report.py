@@ -87,6 +87,8 @@ def block(measured: Measured, accounts: int) -> list[str]:
         lines.append(
             f"   peak RSS when the last account was stored: {extra['scan_phase_peak_rss_mb']:.0f} MB"
         )
+    if extra.get("system_cpu") is not None:
+        lines.append(f"   of the CPU, in the kernel: {extra['system_cpu']:.1f} s")
     if extra.get("finalize_cpu") is not None:
         lines.append(f"   finalize (after the last account was stored): {extra['finalize_cpu']:.1f} s CPU")
     lines.append(

@@ -83,6 +83,7 @@ def our_run(
             "findings_digest": output["findings_digest"],
             "scan_phase_peak_rss_mb": output["scan_phase_peak_rss_mb"],
             "finalize_cpu": output["finalize_cpu"],
+            "system_cpu": output["system_cpu"],
             "verification_calls_by_account": output["verification_calls_by_account"],
             "most_per_user": stats.get("most_per_user", {}),
             "rotated": rotated,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -388,4 +389,43 @@ def test_a_first_seen_time_survives_the_round_trip_through_the_scratch_database(
     assert compare.known("f1") == old
     # and first_seen_at gives that time for a known finding, None for a new one
     assert (compare.first_seen_at("f1"), compare.first_seen_at("f2")) == (SEEN - timedelta(days=400), None)
+    compare.close()
+
+
+def test_an_entry_with_quotes_newlines_and_non_ascii_text_survives_the_batched_load():
+    # Given a previous finding whose user, tags and message hold what JSON must escape
+    odd = replace(
+        finding("f1"),
+        user_name='zoë "the admin"',
+        tags={"team": "payments\\europe", "note": "line one\nline two\t😀"},
+        message='Access key of "zoë" is 120 days old',
+    )
+    old = StateEntry(odd, SEEN, 2)
+    # When it is loaded (many rows in one bound JSON parameter) and read back
+    compare = comparison(old, entry("f2"))
+    # Then it is the very same entry
+    assert compare.known("f1") == old
+    compare.close()
+
+
+def test_first_sightings_of_an_accounts_findings_come_in_one_answer_without_the_new_ones():
+    # Given two known findings first seen at different times
+    compare = comparison(StateEntry(finding("f1"), SEEN - timedelta(days=400), 0), entry("f2"))
+    # When one account's findings (one of them new, one named twice) are looked up together
+    seen = compare.first_seen_of(["f1", "f-new", "f2", "f2"])
+    # Then the known ones have their first sighting, and the new one is not there
+    assert seen == {"f1": SEEN - timedelta(days=400), "f2": SEEN}
+    assert compare.first_seen_of([]) == {}
+    compare.close()
+
+
+def test_findings_seen_in_one_batch_are_not_resolved():
+    # Given three previous findings of a scanned account
+    compare = comparison(entry("p-1"), entry("p-2"), entry("p-3"))
+    compare.scanned(PROD)
+    # When this run sees two of them at once (and one twice, and one the state never had)
+    compare.see_all(["p-1", "p-3", "p-3", "p-new"])
+    compare.see_all([])
+    # Then only the third is resolved
+    assert [item.finding.finding_id for item in compare.resolved()] == ["p-2"]
     compare.close()

@@ -35,7 +35,7 @@ def test_an_exception_is_stale_only_when_no_account_of_the_run_matched_it():
             exception("unknown", account_id=GONE, user="old"),
         ),
     )
-    enrichment = RunEnrichment(EnrichmentConfig(), exceptions, NOW.date(), lambda _: None, 1024)
+    enrichment = RunEnrichment(EnrichmentConfig(), exceptions, NOW.date(), lambda _: {}, 1024)
     # When prod (where "old" has a 200-day key) is enriched after dev (which has no match)
     dev = enrichment.account(scanned(DEV, make_user("fresh", keys=(make_key(age=10),))))
     prod = enrichment.account(scanned(PROD, make_user("old", keys=(make_key(age=200),))))

@@ -136,3 +136,64 @@ def test_a_scan_past_the_budget_is_left_to_the_store():
     # Then beta is not held (finalize reads it back from the store), and alpha still is
     assert feed.take(BETA.account_id) is None
     assert feed.take(ALPHA.account_id) is not None
+
+
+GAMMA, DELTA = Account("333333333333", "gamma"), Account("444444444444", "delta")
+
+
+def worker_admitted(feed: ScanFeed) -> threading.Thread:
+    """A worker about to start its next account, as the scan phase's are: it returns once admitted."""
+    thread = threading.Thread(target=feed.admit)
+    thread.start()
+    return thread
+
+
+def full_feed() -> ScanFeed:
+    """A feed of 40 holding alpha, beta and gamma (11 each), that had no room for delta."""
+    feed = ScanFeed([account.account_id for account in (ALPHA, BETA, GAMMA, DELTA)], kept_budget=40)
+    for account in (ALPHA, BETA, GAMMA, DELTA):
+        feed.keep(scan_of(account, 10))
+    return feed
+
+
+def test_workers_wait_while_finalize_is_behind_until_half_the_budget_is_free():
+    # Given a hand-over budget that is full (finalize is behind the scan) and finalize waiting for nothing
+    feed = full_feed()
+    assert feed.behind()
+    # When a worker is about to start its next account, it waits
+    worker = worker_admitted(feed)
+    worker.join(timeout=0.05)
+    assert worker.is_alive()
+    # And one account taken (22 of 40 still held) is not enough to start again
+    assert feed.take(ALPHA.account_id) is not None
+    assert feed.behind()
+    # Then with half the budget free (11 of 40 held), the worker starts
+    assert feed.take(BETA.account_id) is not None
+    worker.join(timeout=STUCK)
+    assert not worker.is_alive()
+    assert not feed.behind()
+
+
+def test_workers_are_never_held_while_finalize_waits_for_an_account():
+    # Given a full budget, and a worker held back
+    feed = full_feed()
+    worker = worker_admitted(feed)
+    # When finalize comes to wait for delta, which is not stored yet (it may be the next one to start)
+    thread, got = reader(feed, DELTA.account_id)
+    # Then the worker starts at once: holding it could leave finalize waiting for ever
+    worker.join(timeout=STUCK)
+    assert not worker.is_alive()
+    feed.progress(None)(stored(DELTA), 4, 4)
+    thread.join(timeout=STUCK)
+    assert got == [None]
+
+
+def test_no_worker_is_held_once_finalize_stopped_reading():
+    # Given a full budget and a worker held back
+    feed = full_feed()
+    worker = worker_admitted(feed)
+    # When finalize stops reading (it failed, say), the worker goes on: the scan phase can end
+    feed.stop_reading()
+    worker.join(timeout=STUCK)
+    assert not worker.is_alive()
+    assert not feed.behind()

@@ -6,22 +6,34 @@ the number of findings; this run's finding ids and scanned accounts go beside it
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from iam_inventory.compare.state import DAMAGED_STATE, PreviousState, decode_entry, encode_entry
+from iam_inventory.core.clock import iso, parse_iso
 from iam_inventory.evaluate.changes import StateEntry, StateStatus, carry_forward
 
 _SCHEMA = """
-CREATE TABLE previous (finding_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, line TEXT NOT NULL);
+CREATE TABLE previous (
+    finding_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, first_seen_at TEXT NOT NULL, line TEXT NOT NULL
+);
 CREATE TABLE seen (finding_id TEXT PRIMARY KEY);
 CREATE TABLE scanned (account_id TEXT PRIMARY KEY);
 CREATE INDEX previous_by_account ON previous (account_id);
 """
 _BATCH = 1000
+
+
+def _json_array(rows: list[Any]) -> str:
+    # Many rows in one bound JSON parameter, read with json_each: one statement step for all of them.
+    # The sqlite3 module lets go of the GIL at every step (executemany: every row), and while accounts
+    # are scanned, taking it back costs the writing thread up to a switch interval (5 ms) each time.
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
 
 
 class Comparison:
@@ -46,15 +58,22 @@ class Comparison:
 
     def _load(self, entries: Iterator[StateEntry]) -> int:
         count = 0
-        batch: list[tuple[str, str, str]] = []
+        batch: list[tuple[str, str, str, str]] = []
         for entry in entries:
-            batch.append((entry.finding.finding_id, entry.finding.account_id, encode_entry(entry)))
+            finding = entry.finding
+            # First seen beside the line: every finding of the run asks for it, and a column needs no decode.
+            seen = iso(entry.first_seen_at) or ""
+            batch.append((finding.finding_id, finding.account_id, seen, encode_entry(entry)))
             if len(batch) >= _BATCH:
                 count += self._insert(batch)
         return count + self._insert(batch)
 
-    def _insert(self, batch: list[tuple[str, str, str]]) -> int:
-        self._db.executemany("INSERT OR REPLACE INTO previous VALUES (?, ?, ?)", batch)
+    def _insert(self, batch: list[tuple[str, str, str, str]]) -> int:
+        self._db.execute(
+            "INSERT OR REPLACE INTO previous SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 "
+            "FROM json_each(?)",
+            (_json_array(batch),),
+        )
         inserted = len(batch)
         batch.clear()
         return inserted
@@ -66,8 +85,16 @@ class Comparison:
 
     def first_seen_at(self, finding_id: str) -> datetime | None:
         """When the previous state first saw a finding, or None when it is new."""
-        known = self.known(finding_id)
-        return known.first_seen_at if known is not None else None
+        return self.first_seen_of((finding_id,)).get(finding_id)
+
+    def first_seen_of(self, finding_ids: Iterable[str]) -> dict[str, datetime]:
+        """When the previous state first saw each of these findings; a new finding is not in the answer."""
+        (found,) = self._db.execute(
+            "SELECT json_group_object(finding_id, first_seen_at) FROM previous "
+            "WHERE finding_id IN (SELECT value FROM json_each(?))",
+            (_json_array(list(finding_ids)),),
+        ).fetchone()
+        return {finding_id: parse_iso(seen) for finding_id, seen in json.loads(found).items()}
 
     def see(self, finding_id: str) -> None:
         """Record a finding of this run."""
@@ -75,7 +102,9 @@ class Comparison:
 
     def see_all(self, finding_ids: Iterable[str]) -> None:
         """Record findings of this run (one statement for an account's findings)."""
-        self._db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", ((item,) for item in finding_ids))
+        self._db.execute(
+            "INSERT OR IGNORE INTO seen SELECT value FROM json_each(?)", (_json_array(list(finding_ids)),)
+        )
 
     def scanned(self, account_id: str) -> None:
         """Record an account this run scanned: its previous findings are now either current or resolved."""

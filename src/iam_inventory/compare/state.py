@@ -12,13 +12,12 @@ import json
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from iam_inventory.compare.finding_codec import finding_entry, finding_from_entry
-from iam_inventory.core.clock import iso
+from iam_inventory.core.clock import iso, parse_iso
 from iam_inventory.evaluate.changes import StateEntry, StateStatus
 from iam_inventory.publish.storage.run_stores import RunStore
 
@@ -111,7 +110,7 @@ def decode_entry(line: bytes) -> StateEntry:
     document = json.loads(line)
     return StateEntry(
         finding=finding_from_entry(document["finding"]),
-        first_seen_at=datetime.fromisoformat(document["first_seen_at"].replace("Z", "+00:00")),
+        first_seen_at=parse_iso(document["first_seen_at"]),
         missed_runs=int(document["missed_runs"]),
     )
 

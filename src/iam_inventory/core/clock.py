@@ -18,3 +18,8 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.isoformat().replace("+00:00", "Z")
+
+
+def parse_iso(text: str) -> datetime:
+    """A moment written by iso(), read back."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -65,17 +65,26 @@ class Outputs:
     redact: Redactor = field(default_factory=Redactor)
 
 
+def open_comparison(runtime: Runtime, context: RunContext) -> Comparison:
+    """The run against its baseline's comparison state, loaded (finalize_run closes it)."""
+    return Comparison(load_previous(runtime.location.run_store(), context.run_id))
+
+
 def finalize_run(
     context: RunContext,
     scans: ScanSource,
     runtime: Runtime,
     outputs: Outputs,
     clock: Clock,
+    comparison: Comparison | None = None,
 ) -> RunOutcome:
-    """Stream the run's AccountScans into every output, commit the run, then notify (unless dry run)."""
+    """Stream the run's AccountScans into every output, commit the run, then notify (unless dry run).
+
+    `comparison`, from open_comparison, when the caller loaded it already; finalize closes it.
+    """
     settings, factory, location = runtime.settings, runtime.factory, runtime.location
     store = location.run_store()
-    comparison = Comparison(load_previous(store, context.run_id))
+    comparison = comparison or open_comparison(runtime, context)
     try:
         options, baseline_folder = _writer_options(context, settings, factory, store, outputs, comparison)
         writer = RunWriter(context, comparison, options)

@@ -44,7 +44,7 @@ def export_to_security_hub(
     """Export to Security Hub (`location`: region, partition); returns the summary's `securityhub` line."""
     # The same enrichment as the files: suppressed findings go to Security Hub as SUPPRESSED.
     enrich = RunEnrichment(
-        options.enrichment, options.exceptions, now.date(), comparison.first_seen_at, 0
+        options.enrichment, options.exceptions, now.date(), comparison.first_seen_of, 0
     ).account
     result = export_run(open_account, scans, comparison, now, location, enrich)
     level = logger.warning if result.failed or result.refused_accounts else logger.info

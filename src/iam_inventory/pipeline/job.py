@@ -13,7 +13,7 @@ from iam_inventory.core.clock import Clock
 from iam_inventory.core.observability import logger
 from iam_inventory.discover.accounts import describe_account_source, discover_accounts
 from iam_inventory.models import RunContext
-from iam_inventory.pipeline.finalize import Outputs, finalize_run, load_exceptions
+from iam_inventory.pipeline.finalize import Outputs, finalize_run, load_exceptions, open_comparison
 from iam_inventory.pipeline.outcome import RunOutcome
 from iam_inventory.pipeline.run import (
     account_plan,
@@ -65,8 +65,13 @@ def run_job(
     pending = pending_accounts(store, manifest)
     # Finalize writes each account as soon as it is stored, while later ones are scanned (scan_feed.py).
     feed = ScanFeed(account.account_id for account in pending)
+    # The baseline's state is loaded before the scan starts: read while 64 threads scan, each of its
+    # thousands of reads and decompressions gives up the GIL and waits up to 5 ms to take it back.
+    comparison = open_comparison(runtime, context)
     scanning = in_background(
-        lambda: scan_pending(plan, store, pending, pool_size, feed.progress(outputs.progress), feed.keep),
+        lambda: scan_pending(
+            plan, store, pending, pool_size, feed.progress(outputs.progress), feed.keep, feed.admit
+        ),
         feed,
     )
     # `missing` only answers for a scan the store lost.
@@ -74,9 +79,10 @@ def run_job(
         store, manifest, feed.wait, missing=partial(not_scanned, started=False), kept=feed.take
     )
     try:
-        return finalize_run(context, scans, runtime, outputs, clock)
+        return finalize_run(context, scans, runtime, outputs, clock, comparison)
     finally:
         # Finalize has read every account, so the scan phase is over; after a failure, let it end first.
+        feed.stop_reading()
         scanning.join()
 
 

@@ -79,13 +79,23 @@ def scan_pending(
     pool_size: Callable[[int], int],
     progress: Progress | None = None,
     stored: Callable[[AccountScan], None] | None = None,
+    admit: Callable[[], None] = lambda: None,
 ) -> dict[str, AccountResult]:
-    """Scan in-process (`pool_size(pending)` at once) the accounts not stored yet; return the unfinished."""
+    """Scan in-process (`pool_size(pending)` at once) the accounts not stored yet; return the unfinished.
+
+    `admit()` is called on the worker before each account starts (single mode: it waits while finalize
+    is behind).
+    """
     workers = pool_size(len(pending))
     logger.info("scanning accounts", extra={"pending": len(pending), "workers": workers})
+
+    def scan(account: Account) -> AccountResult:
+        admit()
+        return scan_and_store(plan, store, account, stored)
+
     results = map_within_deadline(
         pending,
-        lambda account: scan_and_store(plan, store, account, stored),
+        scan,
         workers,
         plan.scan.deadline,
         plan.scan.grace_seconds,

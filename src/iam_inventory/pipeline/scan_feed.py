@@ -7,6 +7,11 @@ and the run's closing parts (changes, pages, commit) are left when the scan ends
 
 A stored scan is also handed over in memory, within a budget, so finalize need not read back and
 decode what the scan has just written (the store stays the record: resume and fan-out read it).
+
+When that budget is full and finalize is not waiting for any account, finalize is behind: workers wait
+before starting their next account (admit) until it catches up. Sixty-four scanning threads would
+otherwise starve it of the GIL (each file write or SQLite step it makes gives the GIL up, and taking it
+back can wait behind them all), and everything it had not written was left as a serial tail.
 """
 
 from __future__ import annotations
@@ -40,7 +45,11 @@ class ScanFeed:
         self._error: BaseException | None = None
         self._kept: dict[str, AccountScan] = {}
         self._kept_weight, self._kept_budget = 0, kept_budget
+        # A scan found no room, and half the budget is not free again yet: finalize is behind.
+        self._full = False
+        self._reading = True  # False once finalize stopped reading (done, or failed): nobody gates
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
 
     def progress(self, then: Progress | None) -> Progress:
         """The scan's on_done hook: mark the account finished (it is stored by now), then call `then`."""
@@ -59,6 +68,8 @@ class ScanFeed:
             if self._kept_weight + weight <= self._kept_budget:
                 self._kept[scan.result.account.account_id] = scan
                 self._kept_weight += weight
+            else:
+                self._full = True
 
     def take(self, account_id: str) -> AccountScan | None:
         """The scan held for the account, once (None: read it from the store)."""
@@ -66,7 +77,34 @@ class ScanFeed:
             scan = self._kept.pop(account_id, None)
             if scan is not None:
                 self._kept_weight -= scan_weight(scan)
+                # Workers start again once half the budget is free, not at every scan taken.
+                if self._full and self._kept_weight <= self._kept_budget // 2:
+                    self._full = False
+                    self._room.notify_all()
         return scan
+
+    def admit(self) -> None:
+        """Called by a worker before it starts an account: wait while finalize is behind (see above).
+
+        Never while finalize waits for an account: that one may be the next to start.
+        """
+        with self._room:
+            while self._behind():
+                self._room.wait()
+
+    def behind(self) -> bool:
+        """True while admit() holds workers back: the budget is full, and finalize waits for no account."""
+        with self._lock:
+            return self._behind()
+
+    def _behind(self) -> bool:
+        return self._full and self._reading and not self._waiters and self._error is None
+
+    def stop_reading(self) -> None:
+        """Finalize read every account, or failed: no worker waits for it any more."""
+        with self._room:
+            self._reading = False
+            self._room.notify_all()
 
     def close(self, unfinished: dict[str, AccountResult]) -> None:
         """The scan phase is over: every account still pending ends as it says (not scanned)."""
@@ -86,6 +124,8 @@ class ScanFeed:
         with self._lock:
             waiting = account_id in self._pending and self._error is None
             event = self._waiters.setdefault(account_id, threading.Event()) if waiting else None
+            if waiting:
+                self._room.notify_all()  # finalize waits: admit no longer holds workers back
         if event is not None:
             event.wait()
         with self._lock:

@@ -6,7 +6,7 @@ in the owners' writer (render/owners.py), per owner.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -30,7 +30,7 @@ class RunEnrichment:
         config: EnrichmentConfig,
         exceptions: ExceptionSet,
         today: date,
-        first_seen: Callable[[str], datetime | None],
+        first_seen: Callable[[Sequence[str]], Mapping[str, datetime]],
         spool_bytes: int,
     ) -> None:
         self.config, self.exceptions, self.today = config, exceptions or NO_EXCEPTIONS, today
@@ -46,7 +46,8 @@ class RunEnrichment:
         item = scan.result
         account_id = item.account.account_id
         users = item.inventory.users if item.inventory is not None else ()
-        seen = {finding.finding_id: self.first_seen(finding.finding_id) for finding in scan.findings}
+        # One lookup for the account's findings: a new finding is not in the answer.
+        seen = self.first_seen([finding.finding_id for finding in scan.findings])
         context = context_from_results(
             [item],
             account_tags={account_id: item.account.tags},
@@ -55,7 +56,7 @@ class RunEnrichment:
                 for user in users
                 if user.privileged
             },
-            first_seen={finding_id: when for finding_id, when in seen.items() if when is not None},
+            first_seen=seen,
         )
         if item.inventory is not None:
             self.scanned.add(account_id)

@@ -6,6 +6,7 @@ notification show, and one line per account. Everything else is spooled by the w
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +49,7 @@ class RunWriter:
             options.enrichment, options.exceptions, context.started_at.date(), self._first_seen, size
         )
         # The current account's first sightings, as enrichment looked them up: _finding reuses them.
-        self._first_seen_in_account: dict[str, datetime | None] = {}
+        self._first_seen_in_account: Mapping[str, datetime] = {}
         run_columns = {"run_id": context.run_id, "run_started_at": iso(context.started_at)}
         previous = comparison.previous.header
         state = StateHeader(
@@ -74,9 +75,9 @@ class RunWriter:
         self.news = UrgentNews()
         self.feeds: tuple[AccountFeed, ...] = (self.tally, self.news, *self.writers)
 
-    def _first_seen(self, finding_id: str) -> datetime | None:
-        seen = self.comparison.first_seen_at(finding_id) if self.comparable else None
-        self._first_seen_in_account[finding_id] = seen
+    def _first_seen(self, finding_ids: Sequence[str]) -> Mapping[str, datetime]:
+        seen = self.comparison.first_seen_of(finding_ids) if self.comparable else {}
+        self._first_seen_in_account = seen
         return seen
 
     def add(self, scan: AccountScan) -> int:
@@ -101,7 +102,7 @@ class RunWriter:
 
     def _finding(self, enriched: EnrichedFinding, account_name: str, kind: FindingKind) -> FindingItem:
         # Enrichment looked up every finding of the account (its ids are the scan's).
-        seen = self._first_seen_in_account[enriched.finding.finding_id]
+        seen = self._first_seen_in_account.get(enriched.finding.finding_id)
         # A suppressed finding is never new: it is kept in the state (first seen survives) but not announced.
         is_new = self.comparable and seen is None and kind is FindingKind.ACTIVE
         return run_finding(enriched, kind, seen or self.context.started_at, is_new, account_name)

