@@ -33,7 +33,7 @@ def _json_array(rows: list[Any]) -> str:
     # Many rows in one bound JSON parameter, read with json_each: one statement step for all of them.
     # The sqlite3 module lets go of the GIL at every step (executemany: every row), and while accounts
     # are scanned, taking it back costs the writing thread up to a switch interval (5 ms) each time.
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(rows)
 
 
 class Comparison:
@@ -58,17 +58,17 @@ class Comparison:
 
     def _load(self, entries: Iterator[StateEntry]) -> int:
         count = 0
-        batch: list[tuple[str, str, str, str]] = []
+        batch: list[tuple[str, str, str | None, str]] = []
         for entry in entries:
             finding = entry.finding
             # First seen beside the line: every finding of the run asks for it, and a column needs no decode.
-            seen = iso(entry.first_seen_at) or ""
+            seen = iso(entry.first_seen_at)
             batch.append((finding.finding_id, finding.account_id, seen, encode_entry(entry)))
             if len(batch) >= _BATCH:
                 count += self._insert(batch)
         return count + self._insert(batch)
 
-    def _insert(self, batch: list[tuple[str, str, str, str]]) -> int:
+    def _insert(self, batch: list[tuple[str, str, str | None, str]]) -> int:
         self._db.execute(
             "INSERT OR REPLACE INTO previous SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 "
             "FROM json_each(?)",
