@@ -90,7 +90,10 @@ def block(measured: Measured, accounts: int) -> list[str]:
     if extra.get("system_cpu") is not None:
         lines.append(f"   of the CPU, in the kernel: {extra['system_cpu']:.1f} s")
     if extra.get("finalize_cpu") is not None:
-        lines.append(f"   finalize (after the last account was stored): {extra['finalize_cpu']:.1f} s CPU")
+        lines.append(
+            f"   finalize (after the last account was stored): {extra['finalize_cpu']:.1f} s CPU, "
+            f"{extra['findings']} findings written"
+        )
     lines.append(
         f"   data: {measured.users} users, {measured.keys} keys"
         + (f"; statuses {extra['statuses']}, paths {extra['paths']}" if extra else "")

@@ -10,8 +10,10 @@ from pathlib import Path
 import boto3
 import pytest
 
+import iam_inventory.pipeline.job as job
 from iam_inventory.config.events import InvalidEvent
 from iam_inventory.entrypoints import handlers as handler
+from iam_inventory.pipeline.scan_feed import ScanFeed
 from iam_inventory.publish.render.rows import FINDINGS_CSV_COLUMNS
 from iam_inventory.publish.render.schema import report_schema_errors
 from iam_inventory_sim import DEMO_EXTERNAL_ID, AccountSpec, KeySpec, UserSpec, expected_findings
@@ -310,3 +312,21 @@ def test_per_account_metrics_are_opt_in(configured, lambda_context, monkeypatch,
     assert set(per_account) == {a.account_id for a in estate()}
     assert per_account["444444444444"]["ScanFailed"] == 1
     assert per_account["111111111111"]["Users"] == 131
+
+
+def test_a_run_whose_hand_over_budget_overflows_still_writes_every_account(
+    configured, report_bucket, lambda_context, monkeypatch
+):
+    # Given a hand-over budget of 13 users and findings: dev (12) fits, and the next scan stored beside
+    # it does not, so workers may wait for finalize (ScanFeed.admit) and prod (134) is always read back
+    monkeypatch.setattr(job, "ScanFeed", lambda pending: ScanFeed(pending, kept_budget=13))
+    monkeypatch.setenv("WORKERS", "1")
+    # When the scheduled run goes through the handler
+    summary = invoke(load_event("scheduled.json"), lambda_context)
+    # Then it ends, every account accounted for, with exactly the planted findings
+    assert summary["accounts"] == {"expected": 5, "scanned": 3, "failed": 2, "skipped": 0, "not_scanned": 0}
+    folder = "iam-inventory/runs/dt=2026-11-23/20261123T060000Z-scheduled"
+    report = read_s3_json(report_bucket, f"{folder}/report.json")
+    found = {(f["account_id"], f["user_name"], f["access_key_id"], f["rule_id"]) for f in report["findings"]}
+    assert found == expected_findings(estate(), configured)
+    assert [entry["account_id"] for entry in report["accounts"]] == ALL_IDS.split(",")

@@ -197,3 +197,12 @@ def test_no_worker_is_held_once_finalize_stopped_reading():
     worker.join(timeout=STUCK)
     assert not worker.is_alive()
     assert not feed.behind()
+
+
+def test_a_scan_larger_than_the_whole_budget_does_not_hold_workers_back():
+    # Given an empty feed of 20, and an account of 30 users just stored (it could never be held)
+    feed = ScanFeed([ALPHA.account_id, BETA.account_id], kept_budget=20)
+    feed.keep(scan_of(ALPHA, 30))
+    # Then finalize is not behind: it reads that one from the store, and workers go on
+    assert not feed.behind()
+    assert feed.take(ALPHA.account_id) is None

@@ -68,8 +68,8 @@ class ScanFeed:
             if self._kept_weight + weight <= self._kept_budget:
                 self._kept[scan.result.account.account_id] = scan
                 self._kept_weight += weight
-            else:
-                self._full = True
+            elif weight <= self._kept_budget:
+                self._full = True  # no room for it: finalize is behind (a scan larger than it all is not)
 
     def take(self, account_id: str) -> AccountScan | None:
         """The scan held for the account, once (None: read it from the store)."""
