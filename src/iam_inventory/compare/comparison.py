@@ -70,7 +70,9 @@ class Comparison:
 
     def _insert(self, batch: list[tuple[str, str, str | None, str]]) -> int:
         self._db.execute(
-            "INSERT OR REPLACE INTO previous SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 "
+            # json_extract, not the ->> operator: that needs SQLite 3.38 (Ubuntu 22.04's Python has 3.37).
+            "INSERT OR REPLACE INTO previous SELECT json_extract(value, '$[0]'), "
+            "json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') "
             "FROM json_each(?)",
             (_json_array(batch),),
         )
