@@ -387,8 +387,8 @@ def test_a_first_seen_time_survives_the_round_trip_through_the_scratch_database(
     old = StateEntry(finding("f1"), SEEN - timedelta(days=400), 1)
     compare = comparison(old)
     assert compare.known("f1") == old
-    # and first_seen_at gives that time for a known finding, None for a new one
-    assert (compare.first_seen_at("f1"), compare.first_seen_at("f2")) == (SEEN - timedelta(days=400), None)
+    # and first_seen_of gives that time for a known finding, nothing for a new one
+    assert compare.first_seen_of(["f1", "f2"]) == {"f1": SEEN - timedelta(days=400)}
     compare.close()
 
 

@@ -85,10 +85,6 @@ class Comparison:
         row = self._db.execute("SELECT line FROM previous WHERE finding_id = ?", (finding_id,)).fetchone()
         return decode_entry(row[0].encode()) if row else None
 
-    def first_seen_at(self, finding_id: str) -> datetime | None:
-        """When the previous state first saw a finding, or None when it is new."""
-        return self.first_seen_of((finding_id,)).get(finding_id)
-
     def first_seen_of(self, finding_ids: Iterable[str]) -> dict[str, datetime]:
         """When the previous state first saw each of these findings; a new finding is not in the answer."""
         (found,) = self._db.execute(
