@@ -17,6 +17,7 @@ from typing import Any
 
 from iam_inventory.compare.finding_codec import finding_from_entry
 from iam_inventory.config.validation import ACCOUNT_ID_PATTERN
+from iam_inventory.core.clock import parse_iso
 from iam_inventory.core.errors import IamInventoryError
 from iam_inventory.evaluate.owners import OwnerConfig, resolve_owner
 from iam_inventory.evaluate.registry import Scope
@@ -207,7 +208,7 @@ def _stamp(value: Any) -> str | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = parse_iso(value)
     except ValueError:
         raise InvalidPlanInput(f"report time {safe_text(value)!r} is not ISO 8601") from None
     if moment.tzinfo is not None:

@@ -13,9 +13,10 @@ equal to a column there. Timestamps stay ISO 8601 strings (query them with from_
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
+from iam_inventory.core.clock import parse_iso
 from iam_inventory.publish.render.rows import FINDINGS_CSV_COLUMNS, INVENTORY_CSV_COLUMNS
 
 FINDINGS_TABLE = "findings"
@@ -41,7 +42,7 @@ RUNS_FIELDS: tuple[str, ...] = (
 
 def partition_day(started_at: str) -> str:
     """The `dt` partition of a run: the UTC day it started."""
-    started = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
+    started = parse_iso(started_at)
     return started.astimezone(UTC).strftime("%Y-%m-%d")
 
 
